@@ -1,0 +1,7 @@
+"""Readers and writers: parquet exports in, netCDF archives in and out."""
+
+from __future__ import annotations
+
+from bessx.io.exports import ExportWarning, open_exports
+
+__all__ = ["ExportWarning", "open_exports"]

@@ -1,0 +1,527 @@
+"""Read the plant's daily parquet exports into one labelled, lazy Dataset.
+
+The exports are very wide (~2,800 columns) and only ~500 of them matter, so the reader
+reads each file's footer once, projects onto the needed columns and builds one dask chunk
+per file. At open only the ``Timestamp`` column is read: it becomes the ``time`` index.
+"""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import operator
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import dask.array as da
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import xarray as xr
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
+
+from bessx import schema
+from bessx.errors import BessxError, ExportError
+from bessx.topology import Topology, TopologyLike, infer_topology, read_topology, sort_inverters
+
+PathsLike = str | os.PathLike | Iterable[str | os.PathLike]
+
+_NUMERIC_PHYSICAL = {"DOUBLE", "FLOAT", "INT32", "INT64"}
+
+
+class ExportWarning(UserWarning):
+    """Something in the exports was repaired or filled in; the data can still be analysed."""
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Where the needed signals sit among one file's columns (shared by identical schemas)."""
+
+    dc_power: dict[tuple[str, int], str]
+    soc: dict[str, str]
+    plant: dict[str, str]
+    numeric: frozenset[str]
+
+
+@dataclass
+class ExportFile:
+    """What the reader learnt about one export at open: its times and its columns."""
+
+    path: Path
+    columns: ColumnMap
+    time: np.ndarray  # UTC, datetime64[ns], sorted and unique
+    rows: np.ndarray | None  # file rows that give ``time`` (None: all rows, as stored)
+    dropped_duplicates: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+# Discovering files ------------------------------------------------------------------------
+def export_paths(paths: PathsLike) -> list[Path]:
+    """The parquet files named by a folder, a glob pattern or a list of files.
+
+    Raises
+    ------
+    ExportError
+        The folder has no ``*.parquet`` file, the pattern matches nothing or a file is missing.
+    """
+    if isinstance(paths, str | os.PathLike):
+        path = Path(paths)
+        if path.is_dir():
+            found = sorted(path.glob("*.parquet"))
+            if not found:
+                raise ExportError(path, "no *.parquet exports in this folder")
+            return found
+        if path.exists():
+            return [path]
+        found = sorted(Path(p) for p in glob.glob(str(paths)))
+        if not found:
+            raise ExportError(paths, "no such file, folder or matching files")
+        return found
+    found = [Path(p) for p in paths]
+    if not found:
+        raise ExportError("(no paths)", "no export files given")
+    for path in found:
+        if not path.is_file():
+            raise ExportError(path, "no such file")
+    return found
+
+
+# Columns ---------------------------------------------------------------------------------
+@lru_cache(maxsize=64)
+def _column_map(names: tuple[str, ...], numeric: frozenset[str]) -> ColumnMap:
+    """Match column names against the export patterns; cached per distinct schema."""
+    dc_power: dict[tuple[str, int], str] = {}
+    soc: dict[str, str] = {}
+    for name in names:
+        if match := schema.DC_POWER_PATTERN.match(name):
+            dc_power[(match["inverter"], int(match["dc_input"]))] = name
+        elif match := schema.SOC_PATTERN.match(name):
+            soc[match["enclosure_id"]] = name
+    plant = {var: col for col, var in schema.PLANT_COLUMNS.items() if col in names}
+    return ColumnMap(dc_power, soc, plant, numeric)
+
+
+# Timestamps --------------------------------------------------------------------------------
+def _localize(naive: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
+    """Localize naive local times; the repeated autumn hour is resolved from row order.
+
+    In the repeated hour the first pass (in row order) is daylight time, the second
+    standard time: the times step back by about an hour where the second pass starts.
+    """
+    probe = naive.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+    unresolved = probe.isna() & ~naive.isna()
+    if not unresolved.any():
+        return probe
+    dst = np.ones(len(naive), dtype=bool)
+    positions = np.flatnonzero(unresolved)
+    dates = naive[positions].normalize().asi8
+    for date in np.unique(dates):  # one per autumn change in the file
+        on_date = positions[dates == date]
+        steps_back = np.flatnonzero(np.diff(naive.asi8[on_date]) < 0)
+        if len(steps_back):
+            dst[on_date[steps_back[0] + 1 :]] = False
+    try:
+        localized = naive.tz_localize(timezone, ambiguous=dst, nonexistent="raise")
+    except Exception as error:  # pytz/zoneinfo errors name the offending time
+        raise BessxError(f"local times that do not exist in {timezone} ({error})") from None
+    return localized
+
+
+def _utc_times(column: pa.ChunkedArray, timezone: str) -> np.ndarray:
+    """Timestamps of a file as UTC ``datetime64[ns]`` in row order."""
+    index = pd.DatetimeIndex(column.to_pandas())
+    if index.tz is None:
+        index = _localize(index.as_unit("ns"), timezone)
+    return index.tz_convert("UTC").tz_localize(None).as_unit("ns").to_numpy()
+
+
+def _timestamp_column(parquet: pq.ParquetFile) -> str | None:
+    names = parquet.schema_arrow.names
+    if schema.TIMESTAMP_COLUMN in names:
+        return schema.TIMESTAMP_COLUMN
+    pandas_meta = parquet.schema_arrow.pandas_metadata or {}
+    for index_column in pandas_meta.get("index_columns", []):
+        if isinstance(index_column, str) and index_column in names:
+            return index_column
+    return None
+
+
+def scan_export(path: Path, timezone: str) -> ExportFile:
+    """Parse one export's footer and timestamps; raise a one-line error if it is unusable."""
+    try:
+        if path.stat().st_size == 0:
+            raise ExportError(path, "empty file (0 bytes)")
+        parquet = pq.ParquetFile(path)
+    except ExportError:
+        raise
+    except (OSError, pa.ArrowException) as error:
+        raise ExportError(path, f"not a readable parquet file ({_first_line(error)})") from None
+    arrow_schema = parquet.schema_arrow
+    time_column = _timestamp_column(parquet)
+    if time_column is None:
+        raise ExportError(path, "no 'Timestamp' index or column")
+    if not pa.types.is_timestamp(arrow_schema.field(time_column).type):
+        raise ExportError(
+            path, f"'{time_column}' holds {arrow_schema.field(time_column).type}, not timestamps"
+        )
+    if parquet.metadata.num_rows == 0:
+        raise ExportError(path, "no rows")
+    numeric = frozenset(
+        name
+        for name, column_type in zip(arrow_schema.names, arrow_schema.types, strict=True)
+        if pa.types.is_floating(column_type)
+        or pa.types.is_integer(column_type)
+        or pa.types.is_null(column_type)
+    )
+    columns = _column_map(tuple(arrow_schema.names), numeric)
+    if not columns.dc_power:
+        raise ExportError(path, "no DC input power columns ('BESS1 DC Input Power (kW) [...]')")
+    for name in (*columns.dc_power.values(), *columns.soc.values(), *columns.plant.values()):
+        if name not in numeric:
+            raise ExportError(
+                path, f"column '{name}' is {arrow_schema.field(name).type}, not numeric"
+            )
+    try:
+        times = parquet.read(columns=[time_column], use_threads=False).column(0)
+        utc = _utc_times(times, timezone)
+    except BessxError as error:
+        raise ExportError(path, str(error)) from None
+    except (OSError, pa.ArrowException) as error:
+        raise ExportError(path, f"cannot read timestamps ({_first_line(error)})") from None
+    if np.isnat(utc).any():
+        raise ExportError(path, f"{int(np.isnat(utc).sum())} missing timestamps")
+    export = ExportFile(path, columns, utc, None)
+    _sort_rows(export)
+    return export
+
+
+def _sort_rows(export: ExportFile) -> None:
+    """Order the rows in time and drop repeated timestamps (checked later to be exact)."""
+    steps = np.diff(export.time.view("i8"))
+    if (steps > 0).all():
+        return
+    order = np.argsort(export.time, kind="stable")
+    ordered = export.time[order]
+    first = np.r_[True, ordered[1:] != ordered[:-1]]
+    export.rows = order[first]
+    export.time = ordered[first]
+    export.dropped_duplicates = int((~first).sum())
+    if (steps < 0).any():
+        export.notes.append("rows out of time order were sorted")
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+# Reading the needed columns ----------------------------------------------------------------
+@dataclass(frozen=True)
+class ReadPlan:
+    """Everything a worker needs to read one file's chunk: picklable and small."""
+
+    path: str
+    rows: np.ndarray | None
+    n_rows: int
+    dc_columns: tuple[str, ...]
+    dc_positions: np.ndarray  # flat index into (inverter, dc_input)
+    soc_columns: tuple[str, ...]
+    soc_positions: np.ndarray  # flat index into (inverter, dc_input, enclosure)
+    plant_columns: tuple[str, ...]
+    plant_variables: tuple[str, ...]
+    shape: tuple[int, int, int]  # inverters, dc inputs, enclosure slots
+    variables: tuple[str, ...]
+
+
+def read_block(plan: ReadPlan) -> dict[str, np.ndarray]:
+    """Read one export's needed columns and lay them out as the Dataset's arrays.
+
+    Columns absent from the file come out as NaN. Rows are put in time order and repeated
+    timestamps dropped, as decided at open.
+    """
+    columns = [*plan.dc_columns, *plan.soc_columns, *plan.plant_columns]
+    table = pq.ParquetFile(plan.path).read(columns=columns, use_threads=False)
+    values = _as_matrix(table)
+    if plan.rows is not None:
+        values = values[:, plan.rows]
+    n_inv, n_dc, n_slots = plan.shape
+    time_len = values.shape[1]
+    out: dict[str, np.ndarray] = {}
+    n_dc_cols, n_soc_cols = len(plan.dc_columns), len(plan.soc_columns)
+    if "dc_power" in plan.variables:
+        dc_power = np.full((time_len, n_inv * n_dc), np.nan)
+        dc_power[:, plan.dc_positions] = values[:n_dc_cols].T
+        out["dc_power"] = dc_power.reshape(time_len, n_inv, n_dc)
+    if "soc" in plan.variables:
+        soc = np.full((time_len, n_inv * n_dc * n_slots), np.nan)
+        soc[:, plan.soc_positions] = values[n_dc_cols : n_dc_cols + n_soc_cols].T
+        out["soc"] = soc.reshape(time_len, n_inv, n_dc, n_slots)
+    plant_rows = dict(zip(plan.plant_variables, values[n_dc_cols + n_soc_cols :], strict=True))
+    for var in schema.PLANT_COLUMNS.values():
+        if var in plan.variables:
+            out[var] = plant_rows.get(var, np.full(time_len, np.nan))
+    return out
+
+
+def _as_matrix(table: pa.Table) -> np.ndarray:
+    """A (column, row) float64 matrix of a numeric table; nulls become NaN."""
+    matrix = np.empty((table.num_columns, table.num_rows), dtype=np.float64)
+    for i, column in enumerate(table.columns):
+        matrix[i] = column.to_numpy()
+    return matrix
+
+
+# The Dataset ------------------------------------------------------------------------------
+def open_exports(
+    paths: PathsLike,
+    *,
+    timezone: str = schema.DEFAULT_TIMEZONE,
+    topology: TopologyLike | None = None,
+    interval: float | None = None,
+    chunks: str | None = "file",
+    variables: Sequence[str] = schema.VARIABLES,
+) -> xr.Dataset:
+    """Open a folder of daily parquet exports as one labelled, lazy Dataset.
+
+    Parameters
+    ----------
+    paths
+        A folder (all ``*.parquet`` in it), a glob pattern, or a list of files, in any order.
+    timezone
+        IANA timezone of the plant's naive local timestamps; tz-aware timestamps are
+        converted. Kept in ``attrs["timezone"]``.
+    topology
+        Site topology (CSV path, DataFrame or mapping, see :func:`bessx.topology.read_topology`).
+        By default it is inferred from the battery-system columns.
+    interval
+        Nominal sampling interval [s]. By default the median positive time step.
+    chunks
+        ``"file"``: one dask chunk per file along ``time``; ``None``: read into memory now.
+    variables
+        The variables to read; only their columns are read.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``dc_power`` (time, inverter, dc_input) [kW], ``soc`` (time, inverter, dc_input,
+        enclosure) [%], ``plant_power``, ``plant_soc``, ``setpoint`` (time); ``time`` in UTC.
+
+    Raises
+    ------
+    ExportError
+        A file that cannot be used, named in a one-line message.
+    """
+    unknown = sorted(set(variables) - set(schema.VARIABLES))
+    if unknown:
+        raise ValueError(f"unknown variable(s) {unknown}; choose from {list(schema.VARIABLES)}")
+    if chunks not in ("file", None):
+        raise ValueError(f"chunks must be 'file' or None, not {chunks!r}")
+    variables = tuple(v for v in schema.VARIABLES if v in variables)
+    files = export_paths(paths)
+    with ThreadPoolExecutor(max_workers=min(len(files), os.cpu_count() or 1)) as pool:
+        exports = list(pool.map(lambda path: scan_export(path, timezone), files))
+    exports.sort(key=lambda export: export.time[0])
+    _check_no_overlap(exports)
+    if topology is None:
+        enclosure_ids = set().union(*(export.columns.soc for export in exports))
+        try:
+            topo = infer_topology(enclosure_ids)
+        except BessxError as error:
+            raise ExportError(files[0].parent, str(error)) from None
+    else:
+        topo = read_topology(topology)
+    inverters = sort_inverters(
+        {inv for export in exports for inv, _ in export.columns.dc_power} | set(topo.inverters)
+    )
+    enclosure_id, n_enclosures = topo.arrays(inverters)
+    plans = [_plan(export, inverters, topo, variables) for export in exports]
+    _note_missing(exports, inverters, topo, variables)
+    _check_duplicates(exports, plans, timezone)
+    for export in exports:
+        for note in export.notes:
+            warnings.warn(f"{export.path}: {note}", ExportWarning, stacklevel=2)
+
+    time = np.concatenate([export.time for export in exports])
+    if interval is None:
+        steps = np.diff(time).astype("m8[ns]").astype(np.int64)
+        positive = steps[steps > 0]
+        interval = float(np.median(positive)) / 1e9 if len(positive) else float("nan")
+    elif not interval > 0:
+        raise ValueError(f"interval must be positive seconds, not {interval!r}")
+
+    arrays = _dask_arrays(plans, variables)
+    if chunks is None:
+        arrays = {var: array.compute() for var, array in arrays.items()}
+    data_vars = {
+        var: (schema.VARIABLE_DIMS[var], arrays[var], dict(schema.VARIABLE_ATTRS[var]))
+        for var in variables
+    }
+    coords = {
+        schema.TIME: (schema.TIME, time, schema.COORD_ATTRS[schema.TIME]),
+        schema.INVERTER: (
+            schema.INVERTER,
+            np.array(inverters, dtype=str),
+            schema.COORD_ATTRS[schema.INVERTER],
+        ),
+        schema.DC_INPUT: (
+            schema.DC_INPUT,
+            np.array(schema.DC_INPUTS),
+            schema.COORD_ATTRS[schema.DC_INPUT],
+        ),
+        schema.ENCLOSURE: (
+            schema.ENCLOSURE,
+            np.arange(1, topo.max_slots + 1),
+            schema.COORD_ATTRS[schema.ENCLOSURE],
+        ),
+        "enclosure_id": (
+            (schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE),
+            enclosure_id,
+            schema.COORD_ATTRS["enclosure_id"],
+        ),
+        "n_enclosures": (
+            (schema.INVERTER, schema.DC_INPUT),
+            n_enclosures,
+            schema.COORD_ATTRS["n_enclosures"],
+        ),
+    }
+    attrs = {
+        "Conventions": schema.CF_CONVENTIONS,
+        "timezone": timezone,
+        "interval_seconds": interval,
+        "source_files": len(exports),
+        "history": f"{pd.Timestamp.now('UTC'):%Y-%m-%dT%H:%M:%SZ} bessx.open_exports: "
+        f"read {len(exports)} export file(s)",
+    }
+    return xr.Dataset(data_vars, coords, attrs)
+
+
+def _plan(
+    export: ExportFile, inverters: list[str], topo: Topology, variables: tuple[str, ...]
+) -> ReadPlan:
+    columns = export.columns
+    n_dc, n_slots = len(schema.DC_INPUTS), topo.max_slots
+    inverter_index = {name: i for i, name in enumerate(inverters)}
+    dc_items = []
+    if "dc_power" in variables:
+        dc_items = [
+            (inverter_index[inv] * n_dc + dc - 1, name)
+            for (inv, dc), name in columns.dc_power.items()
+        ]
+    soc_items = []
+    if "soc" in variables:
+        table = topo.table
+        for inv, dc, enclosure_id, slot in zip(
+            table["inverter"],
+            table["dc_input"],
+            table["enclosure_id"],
+            table["slot"],
+            strict=True,
+        ):
+            if enclosure_id in columns.soc and inv in inverter_index:
+                flat = (inverter_index[inv] * n_dc + dc - 1) * n_slots + slot - 1
+                soc_items.append((flat, columns.soc[enclosure_id]))
+    plant_items = [(var, columns.plant[var]) for var in columns.plant if var in variables]
+    return ReadPlan(
+        path=str(export.path),
+        rows=export.rows,
+        n_rows=len(export.time),
+        dc_columns=tuple(name for _, name in dc_items),
+        dc_positions=np.array([pos for pos, _ in dc_items], dtype=np.intp),
+        soc_columns=tuple(name for _, name in soc_items),
+        soc_positions=np.array([pos for pos, _ in soc_items], dtype=np.intp),
+        plant_columns=tuple(name for _, name in plant_items),
+        plant_variables=tuple(var for var, _ in plant_items),
+        shape=(len(inverters), n_dc, n_slots),
+        variables=variables,
+    )
+
+
+def _dask_arrays(plans: list[ReadPlan], variables: tuple[str, ...]) -> dict[str, da.Array]:
+    """One read task per file, and a cheap item-getter per variable on top of it."""
+    token = tokenize([(p.path, p.dc_columns, p.soc_columns, p.n_rows) for p in plans], variables)
+    read_name = f"read-exports-{token}"
+    read_layer = {(read_name, i): (read_block, plan) for i, plan in enumerate(plans)}
+    n_inv, n_dc, n_slots = plans[0].shape
+    time_chunks = tuple(plan.n_rows for plan in plans)
+    arrays = {}
+    for var in variables:
+        name = f"{var}-{token}"
+        tail = {"dc_power": (n_inv, n_dc), "soc": (n_inv, n_dc, n_slots)}.get(var, ())
+        zeros = (0,) * len(tail)
+        layer = {
+            (name, i, *zeros): (operator.getitem, (read_name, i), var) for i in range(len(plans))
+        }
+        graph = HighLevelGraph(
+            {read_name: read_layer, name: layer}, {read_name: set(), name: {read_name}}
+        )
+        chunks = (time_chunks, *((size,) for size in tail))
+        arrays[var] = da.Array(graph, name, chunks, dtype=np.float64)
+    return arrays
+
+
+# Checks ------------------------------------------------------------------------------------
+def _check_no_overlap(exports: list[ExportFile]) -> None:
+    for before, after in itertools.pairwise(exports):
+        if after.time[0] <= before.time[-1]:
+            raise ExportError(
+                after.path, f"overlaps {before.path.name} in time (the same period exported twice?)"
+            )
+
+
+def _check_duplicates(exports: list[ExportFile], plans: list[ReadPlan], timezone: str) -> None:
+    """Repeated timestamps are dropped only if their rows are identical in the needed columns."""
+    for export, plan in zip(exports, plans, strict=True):
+        if not export.dropped_duplicates:
+            continue
+        columns = [*plan.dc_columns, *plan.soc_columns, *plan.plant_columns]
+        parquet = pq.ParquetFile(export.path)
+        table = parquet.read(columns=[_timestamp_column(parquet), *columns], use_threads=False)
+        values = _as_matrix(table.drop_columns([table.column_names[0]])).T
+        stamps = _utc_times(table.column(0), timezone)
+        frame = pd.DataFrame(values).assign(_time=stamps)
+        distinct = frame.drop_duplicates()
+        if distinct["_time"].duplicated().any():
+            when = distinct.loc[distinct["_time"].duplicated(), "_time"].iloc[0]
+            raise ExportError(export.path, f"timestamp {when} appears twice with different values")
+        export.notes.append(f"{export.dropped_duplicates} exact duplicate row(s) dropped")
+
+
+def _note_missing(
+    exports: list[ExportFile],
+    inverters: list[str],
+    topo: Topology,
+    variables: tuple[str, ...],
+) -> None:
+    expected_dc = {(inv, dc) for inv in inverters for dc in schema.DC_INPUTS}
+    for export in exports:
+        problems = []
+        if "dc_power" in variables:
+            missing = expected_dc - set(export.columns.dc_power)
+            if missing:
+                names = sorted({f"{inv} DC{dc}" for inv, dc in missing})
+                problems.append(f"no power column for {_short_list(names)}")
+        if "soc" in variables:
+            missing_soc = set(topo.table["enclosure_id"]) - set(export.columns.soc)
+            if missing_soc:
+                problems.append(f"no state of charge for {_short_list(sorted(missing_soc))}")
+        plant_missing = [
+            v
+            for v in schema.PLANT_COLUMNS.values()
+            if v in variables and v not in export.columns.plant
+        ]
+        if plant_missing:
+            problems.append(f"no plant column for {', '.join(plant_missing)}")
+        if problems:
+            export.notes.append(f"{'; '.join(problems)} (filled with NaN)")
+
+
+def _short_list(names: list[str], limit: int = 4) -> str:
+    shown = ", ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"

@@ -1,0 +1,189 @@
+"""Which battery enclosures sit on which DC input of which inverter.
+
+Enclosures are not metered for power: their energy is allocated from the DC input they are
+wired to, so the map inverter → DC input → enclosures is part of every result. It is
+inferred from the export's battery-system columns (an inverter with 4 enclosures has
+BAT1, BAT2 on DC input 1 and BAT3, BAT4 on DC input 2; with 6: BAT1-3 and BAT4-6) or read
+from a site topology file that overrides the inference.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from os import PathLike
+
+import numpy as np
+import pandas as pd
+
+from bessx.errors import BessxError
+from bessx.schema import DC_INPUTS, ENCLOSURE_ID_PATTERN, INVERTER_PATTERN
+
+TOPOLOGY_COLUMNS = ("inverter", "dc_input", "enclosure_id")
+
+TopologyLike = str | PathLike | pd.DataFrame | Mapping[str, Mapping[int, Sequence[str]]]
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The enclosures on each DC input, as a table.
+
+    Attributes
+    ----------
+    table
+        One row per enclosure with columns ``inverter``, ``dc_input`` (1 or 2),
+        ``enclosure_id`` and ``slot`` (1-based position on its DC input).
+    """
+
+    table: pd.DataFrame
+
+    @property
+    def inverters(self) -> list[str]:
+        """Inverter names in plant order (block, side, number)."""
+        return sort_inverters(self.table["inverter"].unique())
+
+    @property
+    def max_slots(self) -> int:
+        """The largest number of enclosures on one DC input (at least 1)."""
+        return int(self.table["slot"].max()) if len(self.table) else 1
+
+    def arrays(self, inverters: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """``enclosure_id`` (inverter, dc_input, slot) and ``n_enclosures`` (inverter, dc_input).
+
+        Inverters without enclosures get empty ids and 0 enclosures.
+        """
+        shape = (len(inverters), len(DC_INPUTS), self.max_slots)
+        ids = np.full(shape, "", dtype=object)
+        index = {name: i for i, name in enumerate(inverters)}
+        known = self.table[self.table["inverter"].isin(index)]
+        rows = known["inverter"].map(index).to_numpy()
+        ids[rows, known["dc_input"].to_numpy() - 1, known["slot"].to_numpy() - 1] = known[
+            "enclosure_id"
+        ].to_numpy()
+        n_enclosures = (ids != "").sum(axis=-1)
+        return ids.astype(str), n_enclosures
+
+
+def _natural_key(name: str) -> tuple:
+    match = INVERTER_PATTERN.match(name)
+    if match:
+        return (0, int(match["block"]), match["side"], int(match["n"]), name)
+    return (1, 0, "", 0, name)
+
+
+def sort_inverters(names: Iterable[str]) -> list[str]:
+    """Sort inverter names in plant order: ``1APCS1 … 1APCS9, 1BPCS1 …``; others last."""
+    return sorted(set(names), key=_natural_key)
+
+
+def inverter_of(enclosure_id: str) -> str | None:
+    """The inverter that battery system ``enclosure_id`` belongs to (``1A1BAT3`` → ``1APCS1``)."""
+    match = ENCLOSURE_ID_PATTERN.match(enclosure_id)
+    if match is None:
+        return None
+    return f"{match['block']}{match['side']}PCS{match['n']}"
+
+
+def infer_topology(enclosure_ids: Iterable[str]) -> Topology:
+    """Infer the topology from battery-system names.
+
+    Parameters
+    ----------
+    enclosure_ids
+        Battery-system names as found in the export's state-of-charge columns.
+
+    Returns
+    -------
+    Topology
+        BAT1..BAT(n/2) on DC input 1, the rest on DC input 2, for each inverter.
+
+    Raises
+    ------
+    BessxError
+        A name that does not follow ``{block}{side}{n}BAT{k}``, or an inverter with an odd
+        number of enclosures (the split is then unknown: give a topology file).
+    """
+    ids = pd.Series(sorted(set(enclosure_ids)), dtype=object)
+    parts = ids.str.extract(ENCLOSURE_ID_PATTERN)
+    if parts.isna().any(axis=None):
+        bad = ids[parts.isna().any(axis=1)].iloc[0]
+        raise BessxError(f"battery system {bad!r} does not follow the '1A1BAT3' naming")
+    table = pd.DataFrame(
+        {
+            "inverter": parts["block"] + parts["side"] + "PCS" + parts["n"],
+            "k": parts["k"].astype(int),
+            "enclosure_id": ids,
+        }
+    ).sort_values(["inverter", "k"], kind="stable")
+    position = table.groupby("inverter").cumcount()
+    count = table.groupby("inverter")["k"].transform("size")
+    odd = table.loc[count % 2 == 1, "inverter"]
+    if len(odd):
+        raise BessxError(
+            f"inverter {odd.iloc[0]} has {int(count[odd.index[0]])} battery systems, "
+            "which cannot be split evenly over 2 DC inputs: give a topology file"
+        )
+    half = count // 2
+    table["dc_input"] = np.where(position < half, 1, 2)
+    table["slot"] = np.where(position < half, position, position - half) + 1
+    return Topology(table[["inverter", "dc_input", "enclosure_id", "slot"]].reset_index(drop=True))
+
+
+def read_topology(topology: TopologyLike) -> Topology:
+    """Read a site topology from a CSV file, a table or a mapping.
+
+    Parameters
+    ----------
+    topology
+        A CSV file (or DataFrame) with columns ``inverter``, ``dc_input``, ``enclosure_id``,
+        one row per enclosure, enclosures in slot order; or a mapping
+        ``{inverter: {dc_input: [enclosure_id, ...]}}``.
+
+    Raises
+    ------
+    BessxError
+        Missing columns, a DC input other than 1 or 2, an enclosure listed twice.
+    """
+    source = "topology"
+    if isinstance(topology, Mapping):
+        rows = [
+            (inverter, int(dc_input), enclosure_id)
+            for inverter, inputs in topology.items()
+            for dc_input, enclosure_ids in inputs.items()
+            for enclosure_id in enclosure_ids
+        ]
+        table = pd.DataFrame(rows, columns=list(TOPOLOGY_COLUMNS))
+    elif isinstance(topology, pd.DataFrame):
+        table = topology
+    else:
+        source = str(topology)
+        try:
+            table = pd.read_csv(topology, dtype={"inverter": str, "enclosure_id": str})
+        except (OSError, ValueError) as error:
+            raise BessxError(f"{source}: cannot read topology ({error})") from None
+    missing = [column for column in TOPOLOGY_COLUMNS if column not in table.columns]
+    if missing:
+        raise BessxError(f"{source}: topology lacks column(s) {', '.join(missing)}")
+    table = table[list(TOPOLOGY_COLUMNS)].copy()
+    if table.isna().any(axis=None):
+        raise BessxError(f"{source}: topology has empty cells")
+    table["inverter"] = table["inverter"].astype(str).str.strip()
+    table["enclosure_id"] = table["enclosure_id"].astype(str).str.strip()
+    try:
+        table["dc_input"] = table["dc_input"].astype(int)
+    except (TypeError, ValueError):
+        raise BessxError(f"{source}: dc_input must be 1 or 2") from None
+    if not table["dc_input"].isin(DC_INPUTS).all():
+        raise BessxError(f"{source}: dc_input must be 1 or 2")
+    duplicated = table["enclosure_id"][table["enclosure_id"].duplicated()]
+    if len(duplicated):
+        raise BessxError(f"{source}: enclosure {duplicated.iloc[0]} is listed more than once")
+    if (table["enclosure_id"] == "").any() or not table["enclosure_id"].map(_is_name).all():
+        raise BessxError(f"{source}: enclosure ids must be non-empty names")
+    table["slot"] = table.groupby(["inverter", "dc_input"]).cumcount() + 1
+    return Topology(table.reset_index(drop=True))
+
+
+def _is_name(text: str) -> bool:
+    return re.fullmatch(r"[\w.-]+", text) is not None

@@ -1,0 +1,368 @@
+"""The export reader: every rule of ``bessx.open_exports`` on synthetic files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import xarray as xr
+
+import bessx
+from bessx import schema, synthetic
+from bessx.errors import ExportError
+from bessx.io.exports import ExportWarning
+
+TZ = "Australia/Sydney"
+
+
+@pytest.fixture(scope="module")
+def plant(tmp_path_factory):
+    """Three healthy days of a four-inverter plant, spring DST change in the middle."""
+    folder = tmp_path_factory.mktemp("plant")
+    return synthetic.write_plant(folder, start="2022-10-01", days=3, inverters=4, faults=False)
+
+
+@pytest.fixture(scope="module")
+def frame(plant):
+    """The plant's exports as one pandas frame in file order (the slow obvious read)."""
+    return pd.concat([pd.read_parquet(path) for path in plant.files])
+
+
+def dc_column(inverter: str, dc_input: int) -> str:
+    return f"BESS{dc_input} DC Input Power (kW) [Battery Inverter {inverter}]"
+
+
+def soc_column(enclosure_id: str) -> str:
+    return f"System state of charge (%) [Battery system {enclosure_id}]"
+
+
+def utc(naive_local: pd.Index) -> np.ndarray:
+    return (
+        pd.DatetimeIndex(naive_local)
+        .tz_localize(TZ, ambiguous="infer")
+        .tz_convert("UTC")
+        .tz_localize(None)
+        .as_unit("ns")
+        .to_numpy()
+    )
+
+
+def write(frame: pd.DataFrame, path) -> None:
+    frame.to_parquet(path, engine="pyarrow")
+
+
+# The Dataset -----------------------------------------------------------------------------
+def test_layout_units_and_attrs(plant):
+    ds = bessx.open_exports(plant.folder)
+    assert dict(ds.sizes) == {
+        "time": 2400 + 2300 + 2400,
+        "inverter": 4,
+        "dc_input": 2,
+        "enclosure": 3,
+    }
+    assert ds["dc_power"].dims == ("time", "inverter", "dc_input")
+    assert ds["soc"].dims == ("time", "inverter", "dc_input", "enclosure")
+    for var in schema.VARIABLES:
+        assert ds[var].attrs["units"] in {"kW", "%"}
+        assert ds[var].attrs["long_name"]
+    assert ds.time.dtype == np.dtype("datetime64[ns]")
+    assert ds.attrs["timezone"] == TZ
+    assert ds.attrs["interval_seconds"] == 36.0
+    assert ds.attrs["source_files"] == 3
+    assert ds.attrs["Conventions"] == "CF-1.10"
+    assert "open_exports" in ds.attrs["history"]
+
+
+def test_values_match_a_plain_pandas_read(plant, frame):
+    ds = bessx.open_exports(plant.folder)
+    assert (ds.time.values == utc(frame.index)).all()
+    for inverter in ds.inverter.values[[0, -1]]:
+        for dc_input in (1, 2):
+            expected = frame[dc_column(inverter, dc_input)].to_numpy()
+            actual = ds.dc_power.sel(inverter=inverter, dc_input=dc_input).values
+            np.testing.assert_array_equal(actual, expected)
+    plant_power = frame["BESS active power (kW) [BESS]"].to_numpy()
+    np.testing.assert_array_equal(ds.plant_power.values, plant_power)
+
+
+def test_topology_inferred_from_battery_system_columns(plant):
+    ds = bessx.open_exports(plant.folder)
+    table = plant.topology
+    for inverter, dc_input, enclosure_id in table[list(table.columns[:3])].itertuples(index=False):
+        ids = ds.enclosure_id.sel(inverter=inverter, dc_input=dc_input).values
+        assert enclosure_id in ids
+    counts = table.groupby(["inverter", "dc_input"]).size()
+    for (inverter, dc_input), count in counts.items():
+        assert ds.n_enclosures.sel(inverter=inverter, dc_input=dc_input) == count
+    unused = ds.enclosure_id.values == ""
+    assert unused.sum() == ds.sizes["inverter"] * 2 * 3 - len(table)
+    assert np.isnan(ds.soc.isel(time=0).values[unused]).all()
+    assert not np.isnan(ds.soc.isel(time=0).values[~unused]).any()
+
+
+def test_one_chunk_per_file_and_lazy(plant, monkeypatch):
+    reads = []
+    original = pq.ParquetFile.read
+
+    def spy(self, columns=None, **kwargs):
+        reads.append(tuple(columns or ()))
+        return original(self, columns=columns, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "read", spy)
+    ds = bessx.open_exports(plant.folder)
+    assert reads == [("Timestamp",)] * 3, "only timestamps are read at open"
+    assert ds.dc_power.chunks[0] == (2400, 2300, 2400)
+    for var in schema.VARIABLES:
+        assert ds[var].chunks is not None
+    ds.dc_power.sum().compute()
+    assert len(reads) == 6
+
+
+def test_projection_reads_only_needed_columns(plant, monkeypatch):
+    reads = []
+    original = pq.ParquetFile.read
+
+    def spy(self, columns=None, **kwargs):
+        reads.append(set(columns))
+        return original(self, columns=columns, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "read", spy)
+    ds = bessx.open_exports(plant.folder, variables=["dc_power"])
+    ds.dc_power.compute()
+    n_dc = ds.sizes["inverter"] * 2
+    assert [len(columns) for columns in reads[3:]] == [n_dc] * 3
+    assert all(name.startswith("BESS") and "DC Input" in name for name in reads[3])
+    width = pq.ParquetFile(plant.files[0]).metadata.num_columns
+    assert width > 10 * n_dc
+
+
+def test_eager_read_equals_lazy_read(plant):
+    lazy = bessx.open_exports(plant.folder)
+    eager = bessx.open_exports(plant.folder, chunks=None)
+    assert eager.dc_power.chunks is None
+    xr.testing.assert_identical(lazy.compute().drop_attrs(), eager.drop_attrs())
+
+
+# Timestamps ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("start", "rows"),
+    [("2022-10-01", [2400, 2300, 2400]), ("2023-04-01", [2400, 2500, 2400])],
+    ids=["spring", "autumn"],
+)
+def test_dst_days_have_exact_sample_counts(tmp_path, start, rows):
+    plant = synthetic.write_plant(tmp_path, start=start, days=3, inverters=2, faults=False)
+    ds = bessx.open_exports(plant.folder)
+    assert ds.dc_power.chunks[0] == tuple(rows)
+    steps = np.diff(ds.time.values).astype("m8[s]").astype(int)
+    assert (steps == 36).all(), "UTC samples are evenly spaced across the DST change"
+    local = ds.indexes["time"].tz_localize("UTC").tz_convert(TZ)
+    assert local[0] == pd.Timestamp(start, tz=TZ)
+
+
+def test_autumn_repeat_resolved_from_row_order(tmp_path):
+    plant = synthetic.write_plant(tmp_path, start="2023-04-02", days=1, inverters=1, faults=False)
+    naive = pd.read_parquet(plant.files[0]).index
+    assert naive.duplicated().sum() == 100, "the repeated hour has 100 naive duplicates"
+    ds = bessx.open_exports(plant.folder)
+    assert ds.sizes["time"] == 2500
+    assert (np.diff(ds.time.values) == np.timedelta64(36, "s")).all()
+
+
+def test_timestamp_column_and_tz_aware_input_give_the_same_dataset(tmp_path, plant):
+    column = synthetic.write_plant(
+        tmp_path / "column", start="2022-10-01", days=3, inverters=4, faults=False,
+        timestamps="column",
+    )
+    aware = synthetic.write_plant(
+        tmp_path / "aware", start="2022-10-01", days=3, inverters=4, faults=False, tz_aware=True
+    )
+    expected = bessx.open_exports(plant.folder).compute().drop_attrs()
+    for other in (column, aware):
+        xr.testing.assert_identical(
+            bessx.open_exports(other.folder).compute().drop_attrs(), expected
+        )
+
+
+def test_shuffled_rows_and_files_in_any_order(tmp_path, plant, frame):
+    for path in plant.files:
+        day = pd.read_parquet(path)
+        write(day.sample(frac=1.0, random_state=1), tmp_path / path.name)
+    expected = bessx.open_exports(plant.folder).compute().drop_attrs()
+    with pytest.warns(ExportWarning, match="sorted"):
+        shuffled = bessx.open_exports(sorted(tmp_path.glob("*.parquet"), reverse=True))
+    xr.testing.assert_identical(shuffled.compute().drop_attrs(), expected)
+
+
+def test_same_data_split_differently_gives_the_same_dataset(tmp_path, plant, frame):
+    # twelve-hour files that do not start at midnight, in a different folder
+    halves = frame.groupby(np.arange(len(frame)) // 1000)
+    for number, (_, part) in enumerate(halves):
+        write(part, tmp_path / f"part{number:02d}.parquet")
+    expected = bessx.open_exports(plant.folder).compute().drop_attrs()
+    split = bessx.open_exports(str(tmp_path / "part*.parquet"))
+    assert len(split.dc_power.chunks[0]) == len(halves)
+    xr.testing.assert_identical(split.compute().drop_attrs(), expected)
+
+
+def test_missing_rows_and_missing_days(tmp_path, plant, frame):
+    day = pd.read_parquet(plant.files[0])
+    write(day.drop(day.index[100:150]), tmp_path / plant.files[0].name)
+    write(pd.read_parquet(plant.files[2]), tmp_path / plant.files[2].name)
+    ds = bessx.open_exports(tmp_path)
+    assert ds.sizes["time"] == 2400 - 50 + 2400
+    gaps = np.diff(ds.time.values).astype("m8[s]").astype(int)
+    # 50 rows removed on the first day; the spring day (23 h) missing between the others
+    assert sorted(set(gaps)) == [36, 36 * 51, 36 + 23 * 3600]
+    assert ds.attrs["interval_seconds"] == 36.0
+
+
+def test_exact_duplicate_rows_are_dropped_and_reported(tmp_path, plant):
+    day = pd.read_parquet(plant.files[0])
+    write(pd.concat([day.iloc[:6], day.iloc[[5, 5]], day.iloc[6:]]), tmp_path / "a.parquet")
+    with pytest.warns(ExportWarning, match="2 exact duplicate row"):
+        ds = bessx.open_exports(tmp_path)
+    single = bessx.open_exports(plant.files[0])
+    xr.testing.assert_identical(ds.compute().drop_attrs(), single.compute().drop_attrs())
+
+
+def test_duplicate_timestamps_with_different_values_are_an_error(tmp_path, plant):
+    day = pd.read_parquet(plant.files[0])
+    changed = day.iloc[[5]].copy()
+    changed[dc_column(plant.topology.inverter[0], 1)] += 1.0
+    write(pd.concat([day, changed]), tmp_path / "a.parquet")
+    with pytest.raises(ExportError, match=r"a\.parquet: timestamp .* twice with different"):
+        bessx.open_exports(tmp_path)
+
+
+def test_interval_override_and_inference(plant):
+    assert bessx.open_exports(plant.folder, interval=60).attrs["interval_seconds"] == 60.0
+    with pytest.raises(ValueError, match="interval"):
+        bessx.open_exports(plant.folder, interval=0)
+
+
+# Columns and topology -----------------------------------------------------------------------
+def test_inverter_missing_in_one_day_gives_nan_and_a_warning(tmp_path, plant):
+    absent = plant.topology.inverter[0]
+    for number, path in enumerate(plant.files):
+        day = pd.read_parquet(path)
+        if number == 1:
+            day = day.drop(columns=[c for c in day.columns if absent in c or "1A1BAT" in c])
+        write(day, tmp_path / path.name)
+    with pytest.warns(ExportWarning, match=rf"{plant.files[1].name}: no power column for {absent}"):
+        ds = bessx.open_exports(tmp_path)
+    power = ds.dc_power.sel(inverter=absent)
+    chunks = np.cumsum((0, *ds.dc_power.chunks[0]))
+    assert power[chunks[1] : chunks[2]].isnull().all()
+    assert power[: chunks[1]].notnull().all()
+    assert ds.soc.sel(inverter=absent)[chunks[1] : chunks[2]].isnull().all()
+
+
+def test_topology_file_overrides_inference(tmp_path, plant):
+    table = plant.topology.copy()
+    first = table.inverter[0]
+    ids = table.loc[table.inverter == first, "enclosure_id"].tolist()
+    # put every enclosure of the first inverter on DC input 1
+    table.loc[table.inverter == first, "dc_input"] = 1
+    table = table[~((table.inverter == first) & (table.enclosure_id.isin(ids[3:])))]
+    path = tmp_path / "topology.csv"
+    table.to_csv(path, index=False)
+    ds = bessx.open_exports(plant.folder, topology=path)
+    assert int(ds.n_enclosures.sel(inverter=first, dc_input=1)) == min(3, len(ids))
+    assert int(ds.n_enclosures.sel(inverter=first, dc_input=2)) == 0
+    mapping = {first: {1: ids[:1], 2: ids[1:2]}}
+    ds = bessx.open_exports(plant.folder, topology=mapping)
+    assert list(ds.enclosure_id.sel(inverter=first, enclosure=1).values) == ids[:2]
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"inverter": ["1APCS1"], "dc_input": [3], "enclosure_id": ["1A1BAT1"]}, "1 or 2"),
+        (
+            {"inverter": ["1APCS1"] * 2, "dc_input": [1, 2], "enclosure_id": ["1A1BAT1"] * 2},
+            "more than once",
+        ),
+        ({"inverter": ["1APCS1"], "enclosure_id": ["1A1BAT1"]}, "lacks column"),
+    ],
+)
+def test_inconsistent_topology_is_an_error(tmp_path, plant, table, message):
+    path = tmp_path / "topology.csv"
+    pd.DataFrame(table).to_csv(path, index=False)
+    with pytest.raises(bessx.BessxError, match=f"topology.csv: .*{message}"):
+        bessx.open_exports(plant.folder, topology=path)
+
+
+def test_odd_number_of_battery_systems_needs_a_topology(tmp_path, plant):
+    day = pd.read_parquet(plant.files[0])
+    write(day.drop(columns=[soc_column("1A1BAT1")]), tmp_path / "a.parquet")
+    with pytest.raises(bessx.BessxError, match="cannot be split evenly"):
+        bessx.open_exports(tmp_path)
+
+
+# Bad input ----------------------------------------------------------------------------------
+def _bad_file(kind: str, folder, plant):
+    day = pd.read_parquet(plant.files[0])
+    path = folder / "20221001.parquet"
+    if kind == "zero-byte":
+        path.write_bytes(b"")
+    elif kind == "corrupt":
+        data = plant.files[0].read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    elif kind == "not parquet":
+        path.write_text("Timestamp,power\n2022-10-01,1\n")
+    elif kind == "no timestamps":
+        write(day.reset_index(drop=True), path)
+    elif kind == "no DC input columns":
+        write(day.drop(columns=[c for c in day.columns if "DC Input" in c]), path)
+    elif kind == "text power":
+        write(day.assign(**{dc_column(plant.topology.inverter[0], 1): "1.0"}), path)
+    elif kind == "no rows":
+        write(day.iloc[:0], path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("zero-byte", "empty file"),
+        ("corrupt", "not a readable parquet file"),
+        ("not parquet", "not a readable parquet file"),
+        ("no timestamps", "no 'Timestamp' index or column"),
+        ("no DC input columns", "no DC input power columns"),
+        ("text power", "not numeric"),
+        ("no rows", "no rows"),
+    ],
+)
+def test_bad_file_is_a_one_line_error_naming_it(tmp_path, plant, kind, message):
+    path = _bad_file(kind, tmp_path, plant)
+    with pytest.raises(ExportError, match=message) as raised:
+        bessx.open_exports(tmp_path)
+    text = str(raised.value)
+    assert text.startswith(f"{path}: ")
+    assert "\n" not in text
+    assert isinstance(raised.value, ValueError)
+
+
+def test_empty_folder_and_missing_paths(tmp_path):
+    with pytest.raises(ExportError, match="no \\*.parquet exports"):
+        bessx.open_exports(tmp_path)
+    with pytest.raises(ExportError, match="no such file"):
+        bessx.open_exports(tmp_path / "nothing-*.parquet")
+    with pytest.raises(ExportError, match="no such file"):
+        bessx.open_exports([tmp_path / "20221001.parquet"])
+
+
+def test_overlapping_files_are_an_error(tmp_path, plant):
+    write(pd.read_parquet(plant.files[0]), tmp_path / "a.parquet")
+    write(pd.read_parquet(plant.files[0]).iloc[100:200], tmp_path / "b.parquet")
+    with pytest.raises(ExportError, match="overlaps"):
+        bessx.open_exports(tmp_path)
+
+
+def test_all_null_unnamed_column_is_ignored(plant):
+    table = pq.read_table(plant.files[0])
+    (unnamed,) = (name for name in table.column_names if name.startswith("Unnamed: "))
+    assert table.column(unnamed).null_count == table.num_rows
+    ds = bessx.open_exports(plant.folder)
+    assert "Unnamed" not in " ".join(map(str, ds.variables))
