@@ -11,6 +11,7 @@ import xarray as xr
 import bessx
 from bessx import schema, synthetic
 from bessx.errors import ExportError
+from bessx.io.engines import ENGINES, Engine
 from bessx.io.exports import ExportWarning
 
 TZ = "Australia/Sydney"
@@ -74,8 +75,8 @@ def test_layout_units_and_attrs(plant):
     assert "open_exports" in ds.attrs["history"]
 
 
-def test_values_match_a_plain_pandas_read(plant, frame):
-    ds = bessx.open_exports(plant.folder)
+def test_values_match_a_plain_pandas_read(plant, frame, engine):
+    ds = bessx.open_exports(plant.folder, engine=engine)
     assert (ds.time.values == utc(frame.index)).all()
     for inverter in ds.inverter.values[[0, -1]]:
         for dc_input in (1, 2):
@@ -101,7 +102,51 @@ def test_topology_inferred_from_battery_system_columns(plant):
     assert not np.isnan(ds.soc.isel(time=0).values[~unused]).any()
 
 
-def test_one_chunk_per_file_and_lazy(plant, monkeypatch):
+@pytest.fixture(params=sorted(ENGINES))
+def engine(request):
+    return request.param
+
+
+@pytest.fixture
+def calls(engine, monkeypatch):
+    """Record every footer scan and column read the engine is asked for."""
+    record = {"scan": [], "read": []}
+    original = ENGINES[engine]
+
+    def scan(path):
+        record["scan"].append(path)
+        return original.scan(path)
+
+    def read(path, columns):
+        record["read"].append(tuple(columns))
+        return original.read(path, columns)
+
+    monkeypatch.setitem(ENGINES, engine, Engine(engine, scan, read))
+    return record
+
+
+def test_one_chunk_per_file_and_lazy(plant, engine, calls):
+    ds = bessx.open_exports(plant.folder, engine=engine)
+    assert len(calls["scan"]) == 3, "one footer parse per file at open"
+    assert calls["read"] == [], "no data is read at open"
+    assert ds.dc_power.chunks[0] == (2400, 2300, 2400)
+    for var in schema.VARIABLES:
+        assert ds[var].chunks is not None
+    ds.dc_power.sum().compute()
+    assert len(calls["read"]) == 3, "one read per file"
+
+
+def test_projection_reads_only_needed_columns(plant, engine, calls):
+    ds = bessx.open_exports(plant.folder, variables=["dc_power"], engine=engine)
+    ds.dc_power.compute()
+    n_dc = ds.sizes["inverter"] * 2
+    assert [len(columns) for columns in calls["read"]] == [n_dc] * 3
+    assert all(schema.DC_POWER_PATTERN.match(name) for name in calls["read"][0])
+    width = pq.ParquetFile(plant.files[0]).metadata.num_columns
+    assert width > 10 * n_dc
+
+
+def test_pyarrow_engine_projects_at_the_file_level(plant, monkeypatch):
     reads = []
     original = pq.ParquetFile.read
 
@@ -110,31 +155,19 @@ def test_one_chunk_per_file_and_lazy(plant, monkeypatch):
         return original(self, columns=columns, **kwargs)
 
     monkeypatch.setattr(pq.ParquetFile, "read", spy)
-    ds = bessx.open_exports(plant.folder)
-    assert reads == [("Timestamp",)] * 3, "only timestamps are read at open"
-    assert ds.dc_power.chunks[0] == (2400, 2300, 2400)
-    for var in schema.VARIABLES:
-        assert ds[var].chunks is not None
-    ds.dc_power.sum().compute()
-    assert len(reads) == 6
+    ds = bessx.open_exports(plant.folder, engine="pyarrow", variables=["dc_power", "soc"])
+    assert reads == [("Timestamp",)] * 3
+    ds.compute()
+    n_columns = ds.sizes["inverter"] * 2 + int(ds.n_enclosures.sum())
+    assert [len(columns) for columns in reads[3:]] == [n_columns] * 3
 
 
-def test_projection_reads_only_needed_columns(plant, monkeypatch):
-    reads = []
-    original = pq.ParquetFile.read
-
-    def spy(self, columns=None, **kwargs):
-        reads.append(set(columns))
-        return original(self, columns=columns, **kwargs)
-
-    monkeypatch.setattr(pq.ParquetFile, "read", spy)
-    ds = bessx.open_exports(plant.folder, variables=["dc_power"])
-    ds.dc_power.compute()
-    n_dc = ds.sizes["inverter"] * 2
-    assert [len(columns) for columns in reads[3:]] == [n_dc] * 3
-    assert all(name.startswith("BESS") and "DC Input" in name for name in reads[3])
-    width = pq.ParquetFile(plant.files[0]).metadata.num_columns
-    assert width > 10 * n_dc
+def test_engines_agree(plant):
+    pyarrow = bessx.open_exports(plant.folder, engine="pyarrow").compute()
+    polars = bessx.open_exports(plant.folder, engine="polars").compute()
+    xr.testing.assert_identical(pyarrow.drop_attrs(), polars.drop_attrs())
+    with pytest.raises(ValueError, match="unknown engine"):
+        bessx.open_exports(plant.folder, engine="fastparquet")
 
 
 def test_eager_read_equals_lazy_read(plant):
@@ -150,9 +183,9 @@ def test_eager_read_equals_lazy_read(plant):
     [("2022-10-01", [2400, 2300, 2400]), ("2023-04-01", [2400, 2500, 2400])],
     ids=["spring", "autumn"],
 )
-def test_dst_days_have_exact_sample_counts(tmp_path, start, rows):
+def test_dst_days_have_exact_sample_counts(tmp_path, start, rows, engine):
     plant = synthetic.write_plant(tmp_path, start=start, days=3, inverters=2, faults=False)
-    ds = bessx.open_exports(plant.folder)
+    ds = bessx.open_exports(plant.folder, engine=engine)
     assert ds.dc_power.chunks[0] == tuple(rows)
     steps = np.diff(ds.time.values).astype("m8[s]").astype(int)
     assert (steps == 36).all(), "UTC samples are evenly spaced across the DST change"
@@ -169,9 +202,13 @@ def test_autumn_repeat_resolved_from_row_order(tmp_path):
     assert (np.diff(ds.time.values) == np.timedelta64(36, "s")).all()
 
 
-def test_timestamp_column_and_tz_aware_input_give_the_same_dataset(tmp_path, plant):
+def test_timestamp_column_and_tz_aware_input_give_the_same_dataset(tmp_path, plant, engine):
     column = synthetic.write_plant(
-        tmp_path / "column", start="2022-10-01", days=3, inverters=4, faults=False,
+        tmp_path / "column",
+        start="2022-10-01",
+        days=3,
+        inverters=4,
+        faults=False,
         timestamps="column",
     )
     aware = synthetic.write_plant(
@@ -180,7 +217,7 @@ def test_timestamp_column_and_tz_aware_input_give_the_same_dataset(tmp_path, pla
     expected = bessx.open_exports(plant.folder).compute().drop_attrs()
     for other in (column, aware):
         xr.testing.assert_identical(
-            bessx.open_exports(other.folder).compute().drop_attrs(), expected
+            bessx.open_exports(other.folder, engine=engine).compute().drop_attrs(), expected
         )
 
 
@@ -217,11 +254,11 @@ def test_missing_rows_and_missing_days(tmp_path, plant, frame):
     assert ds.attrs["interval_seconds"] == 36.0
 
 
-def test_exact_duplicate_rows_are_dropped_and_reported(tmp_path, plant):
+def test_exact_duplicate_rows_are_dropped_and_reported(tmp_path, plant, engine):
     day = pd.read_parquet(plant.files[0])
     write(pd.concat([day.iloc[:6], day.iloc[[5, 5]], day.iloc[6:]]), tmp_path / "a.parquet")
     with pytest.warns(ExportWarning, match="2 exact duplicate row"):
-        ds = bessx.open_exports(tmp_path)
+        ds = bessx.open_exports(tmp_path, engine=engine)
     single = bessx.open_exports(plant.files[0])
     xr.testing.assert_identical(ds.compute().drop_attrs(), single.compute().drop_attrs())
 
@@ -334,10 +371,10 @@ def _bad_file(kind: str, folder, plant):
         ("no rows", "no rows"),
     ],
 )
-def test_bad_file_is_a_one_line_error_naming_it(tmp_path, plant, kind, message):
+def test_bad_file_is_a_one_line_error_naming_it(tmp_path, plant, kind, message, engine):
     path = _bad_file(kind, tmp_path, plant)
     with pytest.raises(ExportError, match=message) as raised:
-        bessx.open_exports(tmp_path)
+        bessx.open_exports(tmp_path, engine=engine)
     text = str(raised.value)
     assert text.startswith(f"{path}: ")
     assert "\n" not in text
@@ -345,7 +382,7 @@ def test_bad_file_is_a_one_line_error_naming_it(tmp_path, plant, kind, message):
 
 
 def test_empty_folder_and_missing_paths(tmp_path):
-    with pytest.raises(ExportError, match="no \\*.parquet exports"):
+    with pytest.raises(ExportError, match=r"no \*\.parquet exports"):
         bessx.open_exports(tmp_path)
     with pytest.raises(ExportError, match="no such file"):
         bessx.open_exports(tmp_path / "nothing-*.parquet")

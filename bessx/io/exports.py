@@ -21,14 +21,13 @@ from pathlib import Path
 import dask.array as da
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import xarray as xr
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from bessx import schema
 from bessx.errors import BessxError, ExportError
+from bessx.io.engines import Engine, Scan, get_engine
 from bessx.topology import Topology, TopologyLike, infer_topology, read_topology, sort_inverters
 
 PathsLike = str | os.PathLike | Iterable[str | os.PathLike]
@@ -134,72 +133,41 @@ def _localize(naive: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
     return localized
 
 
-def _utc_times(column: pa.ChunkedArray, timezone: str) -> np.ndarray:
+def _utc_times(scan: Scan, timezone: str) -> np.ndarray:
     """Timestamps of a file as UTC ``datetime64[ns]`` in row order."""
-    index = pd.DatetimeIndex(column.to_pandas())
-    if index.tz is None:
-        index = _localize(index.as_unit("ns"), timezone)
-    return index.tz_convert("UTC").tz_localize(None).as_unit("ns").to_numpy()
+    if scan.timezone is not None:
+        return scan.time
+    local = _localize(pd.DatetimeIndex(scan.time).as_unit("ns"), timezone)
+    return local.tz_convert("UTC").tz_localize(None).as_unit("ns").to_numpy()
 
 
-def _timestamp_column(parquet: pq.ParquetFile) -> str | None:
-    names = parquet.schema_arrow.names
-    if schema.TIMESTAMP_COLUMN in names:
-        return schema.TIMESTAMP_COLUMN
-    pandas_meta = parquet.schema_arrow.pandas_metadata or {}
-    for index_column in pandas_meta.get("index_columns", []):
-        if isinstance(index_column, str) and index_column in names:
-            return index_column
-    return None
-
-
-def scan_export(path: Path, timezone: str) -> ExportFile:
+def scan_export(path: Path, timezone: str, engine: Engine) -> ExportFile:
     """Parse one export's footer and timestamps; raise a one-line error if it is unusable."""
-    try:
-        if path.stat().st_size == 0:
-            raise ExportError(path, "empty file (0 bytes)")
-        parquet = pq.ParquetFile(path)
-    except ExportError:
-        raise
-    except (OSError, pa.ArrowException) as error:
-        raise ExportError(path, f"not a readable parquet file ({_first_line(error)})") from None
-    arrow_schema = parquet.schema_arrow
-    time_column = _timestamp_column(parquet)
-    if time_column is None:
-        raise ExportError(path, "no 'Timestamp' index or column")
-    if not pa.types.is_timestamp(arrow_schema.field(time_column).type):
-        raise ExportError(
-            path, f"'{time_column}' holds {arrow_schema.field(time_column).type}, not timestamps"
-        )
-    if parquet.metadata.num_rows == 0:
-        raise ExportError(path, "no rows")
-    numeric = frozenset(
-        name
-        for name, column_type in zip(arrow_schema.names, arrow_schema.types, strict=True)
-        if pa.types.is_floating(column_type)
-        or pa.types.is_integer(column_type)
-        or pa.types.is_null(column_type)
-    )
-    columns = _column_map(tuple(arrow_schema.names), numeric)
+    scan = _scan(path, engine)
+    columns = _column_map(scan.names, scan.numeric)
     if not columns.dc_power:
         raise ExportError(path, "no DC input power columns ('BESS1 DC Input Power (kW) [...]')")
     for name in (*columns.dc_power.values(), *columns.soc.values(), *columns.plant.values()):
-        if name not in numeric:
-            raise ExportError(
-                path, f"column '{name}' is {arrow_schema.field(name).type}, not numeric"
-            )
+        if name not in scan.numeric:
+            raise ExportError(path, f"column '{name}' is not numeric")
     try:
-        times = parquet.read(columns=[time_column], use_threads=False).column(0)
-        utc = _utc_times(times, timezone)
+        utc = _utc_times(scan, timezone)
     except BessxError as error:
         raise ExportError(path, str(error)) from None
-    except (OSError, pa.ArrowException) as error:
-        raise ExportError(path, f"cannot read timestamps ({_first_line(error)})") from None
-    if np.isnat(utc).any():
-        raise ExportError(path, f"{int(np.isnat(utc).sum())} missing timestamps")
     export = ExportFile(path, columns, utc, None)
     _sort_rows(export)
     return export
+
+
+def _scan(path: Path, engine: Engine) -> Scan:
+    try:
+        if path.stat().st_size == 0:
+            raise ExportError(path, "empty file (0 bytes)")
+        return engine.scan(path)
+    except ExportError:
+        raise
+    except Exception as error:  # each engine has its own errors for a broken file
+        raise ExportError(path, f"not a readable parquet file ({_first_line(error)})") from None
 
 
 def _sort_rows(export: ExportFile) -> None:
@@ -228,6 +196,7 @@ class ReadPlan:
     """Everything a worker needs to read one file's chunk: picklable and small."""
 
     path: str
+    engine: str
     rows: np.ndarray | None
     n_rows: int
     dc_columns: tuple[str, ...]
@@ -247,8 +216,7 @@ def read_block(plan: ReadPlan) -> dict[str, np.ndarray]:
     timestamps dropped, as decided at open.
     """
     columns = [*plan.dc_columns, *plan.soc_columns, *plan.plant_columns]
-    table = pq.ParquetFile(plan.path).read(columns=columns, use_threads=False)
-    values = _as_matrix(table)
+    values = get_engine(plan.engine).read(plan.path, columns).T
     if plan.rows is not None:
         values = values[:, plan.rows]
     n_inv, n_dc, n_slots = plan.shape
@@ -270,14 +238,6 @@ def read_block(plan: ReadPlan) -> dict[str, np.ndarray]:
     return out
 
 
-def _as_matrix(table: pa.Table) -> np.ndarray:
-    """A (column, row) float64 matrix of a numeric table; nulls become NaN."""
-    matrix = np.empty((table.num_columns, table.num_rows), dtype=np.float64)
-    for i, column in enumerate(table.columns):
-        matrix[i] = column.to_numpy()
-    return matrix
-
-
 # The Dataset ------------------------------------------------------------------------------
 def open_exports(
     paths: PathsLike,
@@ -287,6 +247,7 @@ def open_exports(
     interval: float | None = None,
     chunks: str | None = "file",
     variables: Sequence[str] = schema.VARIABLES,
+    engine: str = "auto",
 ) -> xr.Dataset:
     """Open a folder of daily parquet exports as one labelled, lazy Dataset.
 
@@ -306,6 +267,9 @@ def open_exports(
         ``"file"``: one dask chunk per file along ``time``; ``None``: read into memory now.
     variables
         The variables to read; only their columns are read.
+    engine
+        Parquet engine: ``"polars"`` (faster footers), ``"pyarrow"``, or ``"auto"`` (polars
+        when installed). Both give identical results.
 
     Returns
     -------
@@ -324,9 +288,10 @@ def open_exports(
     if chunks not in ("file", None):
         raise ValueError(f"chunks must be 'file' or None, not {chunks!r}")
     variables = tuple(v for v in schema.VARIABLES if v in variables)
+    parquet = get_engine(engine)
     files = export_paths(paths)
     with ThreadPoolExecutor(max_workers=min(len(files), os.cpu_count() or 1)) as pool:
-        exports = list(pool.map(lambda path: scan_export(path, timezone), files))
+        exports = list(pool.map(lambda path: scan_export(path, timezone, parquet), files))
     exports.sort(key=lambda export: export.time[0])
     _check_no_overlap(exports)
     if topology is None:
@@ -341,9 +306,9 @@ def open_exports(
         {inv for export in exports for inv, _ in export.columns.dc_power} | set(topo.inverters)
     )
     enclosure_id, n_enclosures = topo.arrays(inverters)
-    plans = [_plan(export, inverters, topo, variables) for export in exports]
+    plans = [_plan(export, inverters, topo, variables, parquet) for export in exports]
     _note_missing(exports, inverters, topo, variables)
-    _check_duplicates(exports, plans, timezone)
+    _check_duplicates(exports, plans, timezone, parquet)
     for export in exports:
         for note in export.notes:
             warnings.warn(f"{export.path}: {note}", ExportWarning, stacklevel=2)
@@ -403,7 +368,11 @@ def open_exports(
 
 
 def _plan(
-    export: ExportFile, inverters: list[str], topo: Topology, variables: tuple[str, ...]
+    export: ExportFile,
+    inverters: list[str],
+    topo: Topology,
+    variables: tuple[str, ...],
+    engine: Engine,
 ) -> ReadPlan:
     columns = export.columns
     n_dc, n_slots = len(schema.DC_INPUTS), topo.max_slots
@@ -430,6 +399,7 @@ def _plan(
     plant_items = [(var, columns.plant[var]) for var in columns.plant if var in variables]
     return ReadPlan(
         path=str(export.path),
+        engine=engine.name,
         rows=export.rows,
         n_rows=len(export.time),
         dc_columns=tuple(name for _, name in dc_items),
@@ -475,17 +445,16 @@ def _check_no_overlap(exports: list[ExportFile]) -> None:
             )
 
 
-def _check_duplicates(exports: list[ExportFile], plans: list[ReadPlan], timezone: str) -> None:
+def _check_duplicates(
+    exports: list[ExportFile], plans: list[ReadPlan], timezone: str, engine: Engine
+) -> None:
     """Repeated timestamps are dropped only if their rows are identical in the needed columns."""
     for export, plan in zip(exports, plans, strict=True):
         if not export.dropped_duplicates:
             continue
         columns = [*plan.dc_columns, *plan.soc_columns, *plan.plant_columns]
-        parquet = pq.ParquetFile(export.path)
-        table = parquet.read(columns=[_timestamp_column(parquet), *columns], use_threads=False)
-        values = _as_matrix(table.drop_columns([table.column_names[0]])).T
-        stamps = _utc_times(table.column(0), timezone)
-        frame = pd.DataFrame(values).assign(_time=stamps)
+        stamps = _utc_times(engine.scan(export.path), timezone)
+        frame = pd.DataFrame(engine.read(plan.path, columns)).assign(_time=stamps)
         distinct = frame.drop_duplicates()
         if distinct["_time"].duplicated().any():
             when = distinct.loc[distinct["_time"].duplicated(), "_time"].iloc[0]
