@@ -1,0 +1,549 @@
+"""Site configuration: a TOML file read as data, checked against one table of settings.
+
+A site file names where the exports are, the plant's timezone and how to analyse them::
+
+    data = "exports"            # relative paths are taken from the file's folder
+    timezone = "Australia/Sydney"
+    allocation = "soc"
+    max_gap = 3.0
+    outputs = ["csv", "netcdf", "heatmap"]
+
+    [outliers]
+    threshold = 3.5
+
+    [columns]
+    soc = '^SOC \\[(?P<enclosure_id>\\w+)\\]$'
+
+Every key, its default and its check live in one table, :data:`SETTINGS` (top-level keys in
+:data:`SITE_SETTINGS`, the ``[outliers]`` and ``[columns]`` tables in
+:data:`OUTLIER_SETTINGS` and :data:`COLUMN_SETTINGS`); :func:`load_config`, :func:`merge`
+and the :class:`Config` constructor all validate through the same function, so a value that
+is accepted in one place is accepted everywhere. ``docs/site.example.toml`` documents every key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+import numbers
+import os
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Final
+
+from bessx import schema
+from bessx.errors import ConfigError
+
+#: Energy allocation rules from a DC input to its enclosures.
+ALLOCATIONS: Final = ("equal", "soc")
+#: The outputs the command line can write.
+OUTPUTS: Final = ("csv", "netcdf", "lowest", "outliers", "heatmap", "summary")
+
+
+class _Rejected(Exception):
+    """A value that fails its check; ``hint`` is added to the message in parentheses."""
+
+    def __init__(self, hint: str = "") -> None:
+        super().__init__(hint)
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key.
+
+    Attributes
+    ----------
+    expects
+        What the value must be, completing "'key' must be ...".
+    check
+        Takes a value as read from TOML (or given in Python) and returns it converted
+        (a path string to :class:`~pathlib.Path`, a list to a tuple, ...); raises on a bad value.
+    default
+        The value when the key is not given; ``None`` also makes ``None`` a valid value.
+    doc
+        What the key means, with units.
+    is_path
+        A relative path in a file is taken from the file's folder.
+    """
+
+    expects: str
+    check: Callable[[Any], Any]
+    default: Any
+    doc: str
+    is_path: bool = False
+
+
+# Checks -------------------------------------------------------------------------------------
+def _show(value: Any) -> str:
+    """A value as it would be written in TOML, for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | os.PathLike):
+        return json.dumps(os.fspath(value), ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return f"[{', '.join(_show(item) for item in value)}]"
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, re.Pattern):
+        return _show(value.pattern)
+    return repr(value)
+
+
+def _did_you_mean(word: str, choices: Any, template: str = 'did you mean "{}"?') -> str:
+    """A hint naming the choice closest to a misspelt ``word``, or ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return template.format(close[0]) if close else ""
+
+
+def _path(value: Any) -> Path:
+    if (isinstance(value, str) and value.strip()) or isinstance(value, os.PathLike):
+        return Path(value).expanduser()
+    raise _Rejected()
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        number = float(value)
+        if math.isfinite(number):
+            return number
+    raise _Rejected()
+
+
+def _number_in(
+    low: float, high: float = math.inf, *, low_open: bool = False
+) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        number = _number(value)
+        if (number > low if low_open else number >= low) and number <= high:
+            return number
+        raise _Rejected()
+
+    return check
+
+
+def _whole_number_from(low: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low:
+            return int(value)
+        raise _Rejected()
+
+    return check
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if isinstance(value, str) and value in choices:
+            return value
+        raise _Rejected(_did_you_mean(value, choices) if isinstance(value, str) else "")
+
+    return check
+
+
+def _names_from(choices: tuple[str, ...]) -> Callable[[Any], tuple[str, ...]]:
+    def check(value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list | tuple):
+            raise _Rejected()
+        for name in value:
+            if not isinstance(name, str):
+                raise _Rejected()
+            if name not in choices:
+                suggestion = _did_you_mean(name, choices)
+                hint = f'"{name}" is not one of them' + (f"; {suggestion}" if suggestion else "")
+                raise _Rejected(hint)
+        return tuple(dict.fromkeys(value))
+
+    return check
+
+
+def _timezone(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            raise _Rejected(_did_you_mean(value, zoneinfo.available_timezones())) from None
+        return value
+    raise _Rejected()
+
+
+def _pattern_with(template: re.Pattern[str]) -> Callable[[Any], re.Pattern[str]]:
+    groups = sorted(template.groupindex)
+
+    def check(value: Any) -> re.Pattern[str]:
+        if isinstance(value, re.Pattern):
+            value = value.pattern
+        if not isinstance(value, str):
+            raise _Rejected()
+        try:
+            pattern = re.compile(value)
+        except re.error as error:
+            raise _Rejected(f"not a regular expression: {error}") from None
+        if sorted(pattern.groupindex) != groups:
+            found = ", ".join(sorted(pattern.groupindex)) or "none"
+            raise _Rejected(f"its named groups are {found}")
+        return pattern
+
+    return check
+
+
+def _groups(template: re.Pattern[str]) -> str:
+    return ", ".join(f"(?P<{name}>...)" for name in sorted(template.groupindex))
+
+
+# The settings -------------------------------------------------------------------------------
+OUTLIER_SETTINGS: Final[dict[str, Setting]] = {
+    "threshold": Setting(
+        "a number > 0",
+        _number_in(0, low_open=True),
+        None,
+        "robust z-score beyond which an enclosure is an outlier [1]; None: library default",
+    ),
+    "min_days": Setting(
+        "a whole number ≥ 1",
+        _whole_number_from(1),
+        None,
+        "days of data an enclosure needs before it is ranked [d]; None: library default",
+    ),
+    "min_coverage": Setting(
+        "a number from 0 to 1",
+        _number_in(0, 1),
+        None,
+        "fraction of a day with valid samples for the day to count [1]; None: library default",
+    ),
+}
+
+COLUMN_SETTINGS: Final[dict[str, Setting]] = {
+    "dc_power": Setting(
+        f"a regular expression with the named groups {_groups(schema.DC_POWER_PATTERN)}",
+        _pattern_with(schema.DC_POWER_PATTERN),
+        None,
+        "pattern of the DC input power columns [kW]; None: bessx.schema.DC_POWER_PATTERN",
+    ),
+    "soc": Setting(
+        f"a regular expression with the named group {_groups(schema.SOC_PATTERN)}",
+        _pattern_with(schema.SOC_PATTERN),
+        None,
+        "pattern of the state-of-charge columns [%]; None: bessx.schema.SOC_PATTERN",
+    ),
+}
+
+
+class _Checked:
+    """Frozen dataclasses whose fields are checked against their settings table when made."""
+
+    _settings: ClassVar[Mapping[str, Any]]
+    _prefix: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        values = {item.name: getattr(self, item.name) for item in dataclasses.fields(self)}
+        checked = _check(values, self._settings, origin=type(self).__name__, prefix=self._prefix)
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)  # the converted value (str -> Path, ...)
+
+
+@dataclass(frozen=True)
+class OutlierSettings(_Checked):
+    """The ``[outliers]`` table: peer-relative outlier detection (see :data:`OUTLIER_SETTINGS`).
+
+    Attributes
+    ----------
+    threshold
+        Robust z-score beyond which an enclosure is an outlier [1].
+    min_days
+        Days of data an enclosure needs before it is ranked [d].
+    min_coverage
+        Fraction of a day with valid samples for the day to count [1].
+
+    ``None`` leaves the choice to the library's defaults.
+    """
+
+    _settings: ClassVar = OUTLIER_SETTINGS
+    _prefix: ClassVar = "outliers."
+
+    threshold: float | None = OUTLIER_SETTINGS["threshold"].default
+    min_days: int | None = OUTLIER_SETTINGS["min_days"].default
+    min_coverage: float | None = OUTLIER_SETTINGS["min_coverage"].default
+
+
+@dataclass(frozen=True)
+class ColumnPatterns(_Checked):
+    """The ``[columns]`` table: column-name patterns that override :mod:`bessx.schema`.
+
+    Attributes
+    ----------
+    dc_power
+        Pattern of the DC input power columns [kW], with the groups ``dc_input``, ``inverter``.
+    soc
+        Pattern of the state-of-charge columns [%], with the group ``enclosure_id``.
+
+    ``None`` keeps the pattern of :mod:`bessx.schema`.
+    """
+
+    _settings: ClassVar = COLUMN_SETTINGS
+    _prefix: ClassVar = "columns."
+
+    dc_power: re.Pattern[str] | None = COLUMN_SETTINGS["dc_power"].default
+    soc: re.Pattern[str] | None = COLUMN_SETTINGS["soc"].default
+
+
+#: The top-level keys of a site file.
+SITE_SETTINGS: Final[dict[str, Setting]] = {
+    "data": Setting(
+        "a path", _path, None, "folder, glob or file of the parquet exports", is_path=True
+    ),
+    "timezone": Setting(
+        'an IANA timezone name such as "Australia/Sydney"',
+        _timezone,
+        schema.DEFAULT_TIMEZONE,
+        "timezone of the plant's local timestamps and calendar days",
+    ),
+    "interval": Setting(
+        "a number of seconds > 0",
+        _number_in(0, low_open=True),
+        None,
+        "nominal sampling interval [s]; None: the median time step",
+    ),
+    "topology": Setting(
+        "a path",
+        _path,
+        None,
+        "CSV of inverter, dc_input, enclosure_id; None: inferred from the columns",
+        is_path=True,
+    ),
+    "allocation": Setting(
+        f"one of {', '.join(map(_show, ALLOCATIONS))}",
+        _one_of(ALLOCATIONS),
+        "equal",
+        "how a DC input's energy is shared among its enclosures",
+    ),
+    "max_gap": Setting(
+        "a number ≥ 1",
+        _number_in(1),
+        3.0,
+        "longest gap bridged by holding the last sample [intervals]",
+    ),
+    "out": Setting(
+        "a path", _path, Path("bessx-out"), "folder the outputs are written to", is_path=True
+    ),
+    "outputs": Setting(
+        f"a list of names from {', '.join(map(_show, OUTPUTS))}",
+        _names_from(OUTPUTS),
+        OUTPUTS,
+        "the outputs to write",
+    ),
+}
+#: The whole table: every top-level key, and each ``[table]`` with its own settings.
+SETTINGS: Final[dict[str, Setting | type[_Checked]]] = {
+    **SITE_SETTINGS,
+    "outliers": OutlierSettings,
+    "columns": ColumnPatterns,
+}
+
+
+@dataclass(frozen=True)
+class Config(_Checked):
+    """A site configuration; every field is checked against :data:`SETTINGS` when made.
+
+    Attributes
+    ----------
+    data
+        Folder, glob or file of the parquet exports; ``None``: given on the command line.
+    timezone
+        IANA timezone of the plant's local timestamps and calendar days.
+    interval
+        Nominal sampling interval [s]; ``None``: the median time step.
+    topology
+        Site topology CSV; ``None``: inferred from the battery-system columns.
+    allocation
+        How a DC input's energy is shared among its enclosures: ``"equal"`` or ``"soc"``.
+    max_gap
+        Longest gap bridged by holding the last sample [sampling intervals], ≥ 1.
+    out
+        Folder the outputs are written to.
+    outputs
+        Which outputs to write, from :data:`OUTPUTS`.
+    outliers
+        Outlier detection settings.
+    columns
+        Column-name patterns that override :mod:`bessx.schema`.
+
+    Examples
+    --------
+    >>> Config(max_gap=5).max_gap
+    5.0
+    >>> Config(allocation="soc").outputs
+    ('csv', 'netcdf', 'lowest', 'outliers', 'heatmap', 'summary')
+    """
+
+    _settings: ClassVar = SETTINGS
+
+    data: Path | None = SITE_SETTINGS["data"].default
+    timezone: str = SITE_SETTINGS["timezone"].default
+    interval: float | None = SITE_SETTINGS["interval"].default
+    topology: Path | None = SITE_SETTINGS["topology"].default
+    allocation: str = SITE_SETTINGS["allocation"].default
+    max_gap: float = SITE_SETTINGS["max_gap"].default
+    out: Path = SITE_SETTINGS["out"].default
+    outputs: tuple[str, ...] = SITE_SETTINGS["outputs"].default
+    outliers: OutlierSettings = field(default_factory=OutlierSettings)
+    columns: ColumnPatterns = field(default_factory=ColumnPatterns)
+
+
+# The one place values are checked -----------------------------------------------------------
+def _check(
+    values: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    origin: str,
+    base: Path | None = None,
+    prefix: str = "",
+) -> dict[str, Any]:
+    """Check and convert ``values`` against a settings table.
+
+    Parameters
+    ----------
+    values
+        Key -> value, as read from TOML or given in Python.
+    settings
+        The table: key -> :class:`Setting`, or a :class:`_Checked` dataclass for a section.
+    origin
+        Where the values come from (a file name, "command line"), to start messages.
+    base
+        Folder that relative paths are taken from; ``None`` leaves them as they are.
+    prefix
+        Section of the keys (``"outliers."``), for messages.
+    """
+    checked: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        setting = settings.get(key)
+        if setting is None:
+            suggestion = _did_you_mean(key, settings, f"did you mean '{prefix}{{}}'?")
+            raise ConfigError(
+                f"{origin}: unknown key {name!r}" + (f" ({suggestion})" if suggestion else "")
+            )
+        if isinstance(setting, type):
+            if isinstance(value, setting):
+                checked[key] = value
+            elif isinstance(value, Mapping):
+                section = _check(value, setting._settings, origin, base, prefix=f"{name}.")
+                checked[key] = setting(**section)
+            else:
+                raise ConfigError(f"{origin}: {name!r} must be a table, got {_show(value)}")
+            continue
+        if value is None and setting.default is None:
+            checked[key] = None
+            continue
+        try:
+            converted = setting.check(value)
+        except _Rejected as rejected:
+            hint = f" ({rejected.hint})" if rejected.hint else ""
+            raise ConfigError(
+                f"{origin}: {name!r} must be {setting.expects}, got {_show(value)}{hint}"
+            ) from None
+        if setting.is_path and base is not None and not converted.is_absolute():
+            converted = base / converted
+        checked[key] = converted
+    return checked
+
+
+# Reading and merging --------------------------------------------------------------------------
+_TOML_POSITION = re.compile(
+    r"^(?P<problem>.*?)\s*\(at line (?P<line>\d+), column (?P<column>\d+)\)$"
+)
+
+
+def load_config(path: str | os.PathLike) -> Config:
+    """Read a site configuration from a TOML file.
+
+    Parameters
+    ----------
+    path
+        The TOML file. Relative paths in it (``data``, ``topology``, ``out``) are taken from
+        its folder, and ``~`` is expanded.
+
+    Returns
+    -------
+    Config
+        The file's values; keys it does not give keep their defaults.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing or not TOML (with the line), or a key is unknown or has a bad
+        value; the one-line message names the file and the key.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     site = pathlib.Path(folder) / "site.toml"
+    ...     _ = site.write_text('allocation = "soc"\\n[outliers]\\nmin_days = 10\\n')
+    ...     config = load_config(site)
+    >>> config.allocation, config.outliers.min_days, config.max_gap
+    ('soc', 10, 3.0)
+    """
+    source = Path(path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{source}: cannot read the file ({error})") from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        if match := _TOML_POSITION.match(str(error)):
+            raise ConfigError(
+                f"{source}: line {match['line']}, column {match['column']}: "
+                f"invalid TOML ({match['problem']})"
+            ) from None
+        raise ConfigError(f"{source}: invalid TOML ({error})") from None
+    return Config(**_check(document, SETTINGS, origin=str(source), base=source.parent))
+
+
+def merge(config: Config, **overrides: Any) -> Config:
+    """Override configuration values, e.g. from command-line flags.
+
+    Parameters
+    ----------
+    config
+        The configuration, typically from :func:`load_config`; it is not modified.
+    **overrides
+        New values by key; ``None`` means "not given" and keeps the current value. A section
+        (``outliers``, ``columns``) takes a mapping of some of its keys.
+
+    Returns
+    -------
+    Config
+        A new configuration.
+
+    Raises
+    ------
+    ConfigError
+        An unknown key or a bad value, in a message starting with "command line".
+
+    Examples
+    --------
+    >>> merged = merge(Config(), max_gap=5, timezone=None, outliers={"threshold": 4})
+    >>> merged.max_gap, merged.timezone, merged.outliers.threshold
+    (5.0, 'Australia/Sydney', 4.0)
+    """
+    given: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        section = SETTINGS.get(key)
+        if isinstance(section, type) and isinstance(value, Mapping):
+            current = getattr(config, key)
+            value = {
+                **{item.name: getattr(current, item.name) for item in dataclasses.fields(current)},
+                **{name: item for name, item in value.items() if item is not None},
+            }
+        given[key] = value
+    return dataclasses.replace(config, **_check(given, SETTINGS, origin="command line"))
