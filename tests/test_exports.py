@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -12,7 +14,7 @@ import bessx
 from bessx import schema, synthetic
 from bessx.errors import ExportError
 from bessx.io.engines import ENGINES, Engine
-from bessx.io.exports import ExportWarning
+from bessx.io.exports import ColumnPatterns, ExportWarning
 
 TZ = "Australia/Sydney"
 
@@ -403,3 +405,33 @@ def test_all_null_unnamed_column_is_ignored(plant):
     assert table.column(unnamed).null_count == table.num_rows
     ds = bessx.open_exports(plant.folder)
     assert "Unnamed" not in " ".join(map(str, ds.variables))
+
+
+def test_column_patterns_override(tmp_path, plant):
+    renamed = {
+        dc_column(inv, dc): f"DC{dc} power kW {inv}"
+        for inv in plant.topology.inverter.unique()
+        for dc in (1, 2)
+    }
+    for path in plant.files:
+        write(pd.read_parquet(path).rename(columns=renamed), tmp_path / path.name)
+    with pytest.raises(ExportError, match="no DC input power columns"):
+        bessx.open_exports(tmp_path)
+    patterns = ColumnPatterns(
+        dc_power=re.compile(r"^DC(?P<dc_input>[12]) power kW (?P<inverter>\w+)$")
+    )
+    ds = bessx.open_exports(tmp_path, columns=patterns)
+    expected = bessx.open_exports(plant.folder).compute().drop_attrs()
+    xr.testing.assert_identical(ds.compute().drop_attrs(), expected)
+
+
+def test_history_archive_opens_like_the_exports(tmp_path, plant):
+    from bessx.io.archive import to_netcdf
+
+    ds = bessx.open_exports(plant.folder)
+    path = to_netcdf(ds, tmp_path / "history.nc")
+    again = bessx.open_exports(path)
+    assert again.dc_power.chunks is not None
+    xr.testing.assert_equal(again.compute(), ds.compute())
+    only_power = bessx.open_exports(path, variables=["dc_power"])
+    assert list(only_power.data_vars) == ["dc_power"]

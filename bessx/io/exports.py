@@ -11,6 +11,7 @@ import glob
 import itertools
 import operator
 import os
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,7 @@ from dask.highlevelgraph import HighLevelGraph
 
 from bessx import schema
 from bessx.errors import BessxError, ExportError
+from bessx.io.archive import open_history
 from bessx.io.engines import Engine, Scan, get_engine
 from bessx.topology import Topology, TopologyLike, infer_topology, read_topology, sort_inverters
 
@@ -93,15 +95,29 @@ def export_paths(paths: PathsLike) -> list[Path]:
 
 
 # Columns ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ColumnPatterns:
+    """Regular expressions that recognise the needed columns (see :mod:`bessx.schema`).
+
+    ``dc_power`` has the named groups ``dc_input`` and ``inverter``; ``soc`` has
+    ``enclosure_id``. A site whose exports name columns differently overrides them.
+    """
+
+    dc_power: re.Pattern[str] = schema.DC_POWER_PATTERN
+    soc: re.Pattern[str] = schema.SOC_PATTERN
+
+
 @lru_cache(maxsize=64)
-def _column_map(names: tuple[str, ...], numeric: frozenset[str]) -> ColumnMap:
+def _column_map(
+    names: tuple[str, ...], numeric: frozenset[str], patterns: ColumnPatterns
+) -> ColumnMap:
     """Match column names against the export patterns; cached per distinct schema."""
     dc_power: dict[tuple[str, int], str] = {}
     soc: dict[str, str] = {}
     for name in names:
-        if match := schema.DC_POWER_PATTERN.match(name):
+        if match := patterns.dc_power.match(name):
             dc_power[(match["inverter"], int(match["dc_input"]))] = name
-        elif match := schema.SOC_PATTERN.match(name):
+        elif match := patterns.soc.match(name):
             soc[match["enclosure_id"]] = name
     plant = {var: col for col, var in schema.PLANT_COLUMNS.items() if col in names}
     return ColumnMap(dc_power, soc, plant, numeric)
@@ -141,10 +157,12 @@ def _utc_times(scan: Scan, timezone: str) -> np.ndarray:
     return local.tz_convert("UTC").tz_localize(None).as_unit("ns").to_numpy()
 
 
-def scan_export(path: Path, timezone: str, engine: Engine) -> ExportFile:
+def scan_export(
+    path: Path, timezone: str, engine: Engine, patterns: ColumnPatterns = ColumnPatterns()
+) -> ExportFile:
     """Parse one export's footer and timestamps; raise a one-line error if it is unusable."""
     scan = _scan(path, engine)
-    columns = _column_map(scan.names, scan.numeric)
+    columns = _column_map(scan.names, scan.numeric, patterns)
     if not columns.dc_power:
         raise ExportError(path, "no DC input power columns ('BESS1 DC Input Power (kW) [...]')")
     for name in (*columns.dc_power.values(), *columns.soc.values(), *columns.plant.values()):
@@ -248,13 +266,15 @@ def open_exports(
     chunks: str | None = "file",
     variables: Sequence[str] = schema.VARIABLES,
     engine: str = "auto",
+    columns: ColumnPatterns | None = None,
 ) -> xr.Dataset:
     """Open a folder of daily parquet exports as one labelled, lazy Dataset.
 
     Parameters
     ----------
     paths
-        A folder (all ``*.parquet`` in it), a glob pattern, or a list of files, in any order.
+        A folder (all ``*.parquet`` in it), a glob pattern, or a list of files, in any order;
+        or a history archive written by :func:`bessx.to_netcdf` (``.nc``).
     timezone
         IANA timezone of the plant's naive local timestamps; tz-aware timestamps are
         converted. Kept in ``attrs["timezone"]``.
@@ -270,6 +290,8 @@ def open_exports(
     engine
         Parquet engine: ``"polars"`` (faster footers), ``"pyarrow"``, or ``"auto"`` (polars
         when installed). Both give identical results.
+    columns
+        Column-name patterns, for a site whose exports name their columns differently.
 
     Returns
     -------
@@ -290,8 +312,12 @@ def open_exports(
     variables = tuple(v for v in schema.VARIABLES if v in variables)
     parquet = get_engine(engine)
     files = export_paths(paths)
+    if len(files) == 1 and files[0].suffix == ".nc":
+        history = open_history(files[0], chunks="day" if chunks == "file" else None)
+        return history[[var for var in variables if var in history.data_vars]]
+    patterns = columns or ColumnPatterns()
     with ThreadPoolExecutor(max_workers=min(len(files), os.cpu_count() or 1)) as pool:
-        exports = list(pool.map(lambda path: scan_export(path, timezone, parquet), files))
+        exports = list(pool.map(lambda path: scan_export(path, timezone, parquet, patterns), files))
     exports.sort(key=lambda export: export.time[0])
     _check_no_overlap(exports)
     if topology is None:
