@@ -14,7 +14,6 @@ import os
 import re
 import warnings
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -316,8 +315,8 @@ def open_exports(
         history = open_history(files[0], chunks="day" if chunks == "file" else None)
         return history[[var for var in variables if var in history.data_vars]]
     patterns = columns or ColumnPatterns()
-    with ThreadPoolExecutor(max_workers=min(len(files), os.cpu_count() or 1)) as pool:
-        exports = list(pool.map(lambda path: scan_export(path, timezone, parquet, patterns), files))
+    # serially: parsing footers in threads measured no faster with either engine
+    exports = [scan_export(path, timezone, parquet, patterns) for path in files]
     exports.sort(key=lambda export: export.time[0])
     _check_no_overlap(exports)
     if topology is None:
