@@ -1,0 +1,360 @@
+"""Tests of bessx.outliers: persistent, peer-relative underperformance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bessx.outliers import OUTLIER_COLUMNS, compare_with_fleet, outliers
+from bessx.schema import DAILY_ATTRS
+
+DIMS = ("time", "inverter", "dc_input", "enclosure")
+DAY_KWH = 2800.0  # one full cycle of one enclosure
+
+
+def inverter_names(count: int) -> list[str]:
+    """The first ``count`` inverters of the plant, in plant order."""
+    names = [
+        f"{block}{side}PCS{n}" for block in (1, 2, 3, 4) for side in "AB" for n in range(1, 10)
+    ]
+    return names[:count]
+
+
+def make_daily(
+    enclosure_kwh: np.ndarray,
+    slots: list[int] | np.ndarray,
+    *,
+    coverage: np.ndarray | float = 1.0,
+    start: str = "2024-03-01",
+    allocation: str = "soc",
+) -> xr.Dataset:
+    """A daily Dataset shaped like ``bessx.daily_energy``'s output.
+
+    ``enclosure_kwh`` is the true (day, inverter, 2, 3) discharge of each enclosure [kWh];
+    inverter ``i`` has ``slots[i]`` (2 or 3) enclosures per DC input. With
+    ``allocation="equal"`` each enclosure gets the mean of its DC input, as when only the
+    DC input is metered; with ``"soc"`` it keeps its own energy.
+    """
+    n_days, n_inverters = enclosure_kwh.shape[:2]
+    names = inverter_names(n_inverters)
+    per_input = np.asarray(slots)
+    used = np.broadcast_to(
+        np.arange(3)[None, None, :] < per_input[:, None, None], (n_inverters, 2, 3)
+    )
+    ids = np.full((n_inverters, 2, 3), "", dtype=object)
+    for i, name in enumerate(names):
+        for dc_input in range(2):
+            for slot in range(per_input[i]):
+                ids[i, dc_input, slot] = (
+                    f"{name[:2]}{name[5:]}BAT{dc_input * per_input[i] + slot + 1}"
+                )
+    discharged = np.where(used, enclosure_kwh, np.nan)
+    if allocation == "equal":
+        dc_input_kwh = np.nansum(discharged, axis=-1, keepdims=True)
+        discharged = np.where(used, dc_input_kwh / per_input[None, :, None, None], np.nan)
+    coverage = np.broadcast_to(np.asarray(coverage, dtype=float), discharged.shape)
+    variables = {
+        "charged": discharged * 1.08,
+        "discharged": discharged,
+        "coverage": np.where(used, coverage, np.nan),
+    }
+    time = np.datetime64(start, "ns") + np.arange(n_days) * np.timedelta64(1, "D")
+    return xr.Dataset(
+        {name: (DIMS, values, dict(DAILY_ATTRS[name])) for name, values in variables.items()},
+        coords={
+            "time": time,
+            "inverter": names,
+            "dc_input": [1, 2],
+            "enclosure": [1, 2, 3],
+            "enclosure_id": (DIMS[1:], ids.astype(str)),
+            "n_enclosures": (DIMS[1:3], np.repeat(per_input[:, None], 2, axis=1)),
+        },
+        attrs={"timezone": "Australia/Sydney", "allocation": allocation, "interval_seconds": 36},
+    )
+
+
+def plant_slots(n_inverters: int, rng: np.random.Generator) -> np.ndarray:
+    """Enclosures per DC input: 3 on 27/72 of the inverters, 2 on the others, mixed."""
+    slots = np.full(n_inverters, 2)
+    slots[rng.choice(n_inverters, round(n_inverters * 27 / 72), replace=False)] = 3
+    return slots
+
+
+def healthy_kwh(rng: np.random.Generator, n_days: int, n_inverters: int, scatter: float = 0.04):
+    """Per-enclosure discharge of a healthy plant [kWh].
+
+    Plant-wide: one or two cycles a day (energy doubles) and ±10 % from day to day.
+    Per enclosure and day: Gaussian scatter of ``scatter`` (4 %: the middle of 3-5 %).
+    """
+    cycles = rng.choice([1.0, 2.0], n_days) * rng.uniform(0.9, 1.1, n_days)
+    noise = 1 + scatter * rng.standard_normal((n_days, n_inverters, 2, 3))
+    return DAY_KWH * cycles[:, None, None, None] * noise
+
+
+@pytest.fixture
+def faulty() -> tuple[np.ndarray, np.ndarray]:
+    """12 inverters × 7 days: a weak enclosure and a DC input dead on 3 days."""
+    rng = np.random.default_rng(11)
+    slots = np.array([3, 2, 2, 3, 2, 2, 3, 2, 2, 3, 2, 2])
+    kwh = healthy_kwh(rng, 7, 12)
+    kwh[:, 3, 0, 1] *= 0.7  # 1APCS4 (6 enclosures) DC 1 slot 2 = 1A4BAT2: 70 % of its peers
+    kwh[[1, 3, 5], 7, 1, :] = 0.0  # 1APCS8 (4 enclosures) DC 2 dead on days 2, 4, 6
+    return kwh, slots
+
+
+def test_finds_weak_enclosure_and_dead_input(faulty) -> None:
+    kwh, slots = faulty
+    table = outliers(make_daily(kwh, slots))
+    assert list(table.columns) == list(OUTLIER_COLUMNS)
+    assert list(table["enclosure_id"]) == ["1A8BAT3", "1A8BAT4", "1A4BAT2"]
+    dead, weak = table.iloc[:2], table.iloc[2]
+    assert (dead["kind"] == "dead_dc_input").all()
+    assert (dead["scope"] == "dc_input").all()
+    assert (dead["days_flagged"] == 3).all() and (dead["days_valid"] == 7).all()
+    assert (dead["first_date"] == "2024-03-02").all() and (dead["last_date"] == "2024-03-06").all()
+    assert dead["median_shortfall_pct"].tolist() == [100.0, 100.0]
+    assert "DC input 2 of 1APCS8" in dead["note"].iloc[0]
+    assert weak["kind"] == "weak_enclosure" and weak["scope"] == "enclosure"
+    assert (weak["inverter"], weak["dc_input"]) == ("1APCS4", 1)
+    assert weak["days_flagged"] == 7 and weak["days_valid"] == 7
+    assert weak["median_shortfall_pct"] == pytest.approx(30, abs=5)
+    assert (weak["first_date"], weak["last_date"]) == ("2024-03-01", "2024-03-07")
+    # Severity: the dead DC input lost more energy than the weak enclosure.
+    assert table["shortfall_kwh"].is_monotonic_decreasing
+
+
+def test_equal_allocation_flags_the_whole_dc_input(faulty) -> None:
+    kwh, slots = faulty
+    kwh[:, 9, 1, 2] *= 0.7  # also a weak enclosure on 1BPCS1 (6 enclosures) DC 2
+    table = outliers(make_daily(kwh, slots, allocation="equal"))
+    weak = table[table["kind"] == "weak_enclosure"].set_index("enclosure_id")
+    # The 30 % of one enclosure shows as 10 % shared by 3 enclosures (15 % over 2 would too).
+    assert sorted(weak.index) == ["1A4BAT1", "1A4BAT2", "1A4BAT3", "1B1BAT4", "1B1BAT5", "1B1BAT6"]
+    assert (weak["scope"] == "dc_input").all()
+    assert weak["median_shortfall_pct"].to_numpy() == pytest.approx(10, abs=3)
+    # A 10 % shortfall with 2-3 % scatter clears the 8 % (or 3 sigma) bar on most days.
+    assert (weak["days_flagged"] >= 4).all()
+    assert weak["note"].str.contains("allocation='equal'").all()
+    assert weak["note"].str.contains("all 3 enclosures of DC input 1 of 1APCS4").sum() == 3
+    dead = table[table["kind"] == "dead_dc_input"]
+    assert list(dead["enclosure_id"]) == ["1A8BAT3", "1A8BAT4"]
+
+    by_soc = outliers(make_daily(kwh, slots, allocation="soc"))
+    assert sorted(by_soc.loc[by_soc["kind"] == "weak_enclosure", "enclosure_id"]) == [
+        "1A4BAT2",
+        "1B1BAT6",
+    ]
+
+
+def test_weak_enclosure_on_two_enclosure_input_under_equal_allocation() -> None:
+    rng = np.random.default_rng(5)
+    slots = plant_slots(24, rng)
+    inverter = int(np.flatnonzero(slots == 2)[0])
+    kwh = healthy_kwh(rng, 7, 24)
+    kwh[:, inverter, 0, 0] *= 0.7
+    table = outliers(make_daily(kwh, slots, allocation="equal"))
+    assert len(table) == 2
+    assert (table["inverter"] == inverter_names(24)[inverter]).all()
+    assert table["median_shortfall_pct"].to_numpy() == pytest.approx(15, abs=3)
+
+
+def test_four_and_six_enclosure_inverters_compare_per_enclosure() -> None:
+    """A 6-enclosure inverter moves 1.5× the energy of a 4-enclosure one: not a finding."""
+    rng = np.random.default_rng(2)
+    slots = plant_slots(72, rng)
+    kwh = healthy_kwh(rng, 7, 72)
+    four, six = np.flatnonzero(slots == 2)[4], np.flatnonzero(slots == 3)[4]
+    kwh[:, four, 1, 1] *= 0.7
+    kwh[:, six, 0, 2] *= 0.7
+    daily = make_daily(kwh, slots)
+    inverter_totals = daily["discharged"].sum(["dc_input", "enclosure"]).mean("time")
+    assert inverter_totals[six] / inverter_totals[four] > 1.3
+    table = outliers(daily)
+    names = inverter_names(72)
+    assert set(zip(table["inverter"], table["dc_input"], strict=True)) == {
+        (names[four], 2),
+        (names[six], 1),
+    }
+    assert (table["kind"] == "weak_enclosure").all()
+
+
+@pytest.mark.parametrize("allocation", ["soc", "equal"])
+@pytest.mark.parametrize(("seed", "n_days"), [(0, 7), (1, 7), (2, 30), (3, 30), (4, 14)])
+def test_healthy_plant_has_no_findings(seed: int, n_days: int, allocation: str) -> None:
+    rng = np.random.default_rng(seed)
+    slots = plant_slots(72, rng)
+    table = outliers(make_daily(healthy_kwh(rng, n_days, 72), slots, allocation=allocation))
+    assert table.empty
+    assert list(table.columns) == list(OUTLIER_COLUMNS)
+
+
+def test_healthy_plant_with_5_percent_scatter_has_no_findings() -> None:
+    rng = np.random.default_rng(9)
+    slots = plant_slots(72, rng)
+    for n_days in (7, 30):
+        assert outliers(make_daily(healthy_kwh(rng, n_days, 72, 0.05), slots)).empty
+
+
+def test_low_coverage_days_are_not_shortfall() -> None:
+    rng = np.random.default_rng(3)
+    slots = np.array([2, 3] * 6)
+    kwh = healthy_kwh(rng, 7, 12)
+    coverage = np.ones_like(kwh)
+    kwh[[0, 2, 4], 4, 0, :] *= 0.5  # half a day of data on 1APCS5 DC 1 …
+    coverage[[0, 2, 4], 4, 0, :] = 0.5  # … is a gap, not a weak DC input
+    table = outliers(make_daily(kwh, slots, coverage=coverage))
+    assert list(table["enclosure_id"]) == ["1A5BAT1", "1A5BAT2"]
+    assert (table["kind"] == "low_coverage").all()
+    assert (table["days_flagged"] == 3).all() and (table["days_low_coverage"] == 3).all()
+    assert (table["days_valid"] == 4).all()
+    assert table["median_shortfall_pct"].isna().all()
+    assert (table["first_date"] == "2024-03-01").all() and (
+        table["last_date"] == "2024-03-05"
+    ).all()
+
+    # The same energy with full coverage is a finding.
+    flagged = outliers(make_daily(kwh, slots))
+    assert set(flagged["kind"]) == {"weak_enclosure"}
+    assert list(flagged["days_flagged"]) == [3, 3]
+
+
+def test_low_coverage_is_reported_on_flagged_rows_too(faulty) -> None:
+    kwh, slots = faulty
+    coverage = np.ones_like(kwh)
+    coverage[0, 3, 0, :] = 0.2
+    kwh[0, 3, 0, :] = np.nan
+    table = outliers(make_daily(kwh, slots, coverage=coverage)).set_index("enclosure_id")
+    assert table.loc["1A4BAT2", "kind"] == "weak_enclosure"
+    assert table.loc["1A4BAT2", "days_valid"] == 6
+    assert table.loc["1A4BAT2", "days_low_coverage"] == 1
+    assert "1 low-coverage day(s)" in table.loc["1A4BAT2", "note"]
+    assert (table.loc[["1A4BAT1", "1A4BAT3"], "kind"] == "low_coverage").all()
+
+
+def test_plant_wide_gap_and_idle_days_are_not_compared() -> None:
+    rng = np.random.default_rng(4)
+    slots = np.array([3, 2] * 5)
+    kwh = healthy_kwh(rng, 6, 10)
+    coverage = np.ones_like(kwh)
+    coverage[2] = 0.0  # no data at all that day
+    kwh[2] = np.nan
+    kwh[4] = rng.uniform(0, 5, kwh[4].shape)  # an idle day: a few kWh of noise
+    table = outliers(make_daily(kwh, slots, coverage=coverage))
+    assert table.empty
+    assert table.attrs["plant_gap_days"] == ["2024-03-03"]
+    assert table.attrs["idle_days"] == ["2024-03-05"]
+    assert table.attrs["allocation"] == "soc"
+
+
+def test_dead_input_on_a_few_days_of_a_month_is_flagged() -> None:
+    rng = np.random.default_rng(8)
+    slots = plant_slots(24, rng)
+    kwh = healthy_kwh(rng, 30, 24)
+    kwh[[3, 17, 25], 5, 0, :] = 0.0
+    table = outliers(make_daily(kwh, slots))
+    assert (table["kind"] == "dead_dc_input").all()
+    assert (table["days_flagged"] == 3).all() and (table["days_valid"] == 30).all()
+    assert len(table) == slots[5]
+
+
+def test_intermittent_mild_shortfall_needs_persistence() -> None:
+    """Short on 3 of 30 days (but not dead) is below min_fraction; on 8 days it is flagged."""
+    rng = np.random.default_rng(6)
+    slots = plant_slots(24, rng)
+    kwh = healthy_kwh(rng, 30, 24)
+    kwh[[1, 9, 20], 2, 1, 0] *= 0.5
+    assert outliers(make_daily(kwh, slots)).empty
+    assert len(outliers(make_daily(kwh, slots), min_fraction=0.0)) == 1
+    kwh[[2, 4, 6, 8, 10], 2, 1, 0] *= 0.5
+    assert outliers(make_daily(kwh, slots))["days_flagged"].tolist() == [8]
+
+
+def test_by_charged(faulty) -> None:
+    kwh, slots = faulty
+    daily = make_daily(kwh, slots)
+    daily["charged"] = daily["charged"].where(daily["enclosure_id"] != "1A1BAT1", 100.0)
+    table = outliers(daily, by="charged")
+    assert "1A1BAT1" in set(table["enclosure_id"])
+    assert table.attrs["by"] == "charged"
+
+
+def test_dask_equals_numpy(faulty) -> None:
+    kwh, slots = faulty
+    daily = make_daily(kwh, slots)
+    expected = outliers(daily)
+    result = outliers(daily.chunk({"time": 2, "inverter": 5}))
+    pd.testing.assert_frame_equal(result, expected)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "message"),
+    [
+        ("by", "power", "valid names: 'charged', 'discharged'"),
+        ("threshold", 8, r"threshold must be a fraction"),
+        ("threshold", 0.0, r"threshold must be a fraction in \(0, 1\)"),
+        ("z_min", -1, "z_min must be a non-negative number"),
+        ("min_days", 0, "min_days must be a positive integer"),
+        ("min_days", 2.0, "min_days must be a positive integer"),
+        ("min_fraction", 1.5, r"min_fraction must be a fraction in \[0, 1\]"),
+        ("min_coverage", "high", "min_coverage must be a number"),
+        ("dead_level", 1.0, r"dead_level must be a fraction in \[0, 1\)"),
+    ],
+)
+def test_rejects_bad_parameters(faulty, argument: str, value: object, message: str) -> None:
+    kwh, slots = faulty
+    with pytest.raises(ValueError, match=message):
+        outliers(make_daily(kwh, slots), **{argument: value})
+
+
+def test_kernel_by_hand() -> None:
+    # 8 enclosures on 4 DC inputs, 2 days; fleet medians 10 and 20.
+    energy = np.array(
+        [
+            [10.0, 10.0, 11.0, 10.5, 10.0, 7.0, 0.0, 0.0],
+            [20.0, 21.0, 19.0, 20.0, 20.0, 20.0, 0.5, 20.0],
+        ]
+    )
+    covered = np.ones_like(energy, dtype=bool)
+    group = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    result = compare_with_fleet(
+        energy, covered, group, threshold=0.08, z_min=3.0, dead_level=0.05, idle_fraction=0.1
+    )
+    np.testing.assert_array_equal(result.fleet, [10.0, 20.0])
+    np.testing.assert_allclose(result.shortfall[0], [0, 0, -0.1, -0.05, 0, 0.3, 1, 1])
+    # Median of |s|: day 0 (0, 0, .1, .05, 0, .3, 1, 1) -> 0.075; day 1 -> 0.
+    np.testing.assert_allclose(result.spread, [1.4826 * 0.075, 0.0])
+    # Day 0 needs s > 3 * 0.111 = 0.334 (7 kWh, s = 0.3, is not short); day 1 s > 0.08.
+    np.testing.assert_array_equal(result.short[0], [0, 0, 0, 0, 0, 0, 1, 1])
+    np.testing.assert_array_equal(result.short[1], [0, 0, 0, 0, 0, 0, 1, 0])
+    np.testing.assert_array_equal(result.dead[:, 6], [True, False])
+    assert result.comparable.all() and not result.plant_gap.any()
+
+
+@settings(deadline=None, max_examples=25)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    scale=st.lists(st.floats(0.6, 2.0), min_size=7, max_size=7),
+)
+def test_findings_ignore_plant_wide_daily_scaling(seed: int, scale: list[float]) -> None:
+    """Multiplying a whole day by a factor (fewer or more cycles) changes nothing."""
+    rng = np.random.default_rng(seed)
+    slots = plant_slots(16, rng)
+    kwh = healthy_kwh(rng, 7, 16)
+    kwh[:, rng.integers(16), rng.integers(2), 0] *= 0.7
+    kwh[rng.choice(7, 3, replace=False), rng.integers(16), rng.integers(2), :] = 0.0
+    expected = outliers(make_daily(kwh, slots))
+    scaled = outliers(make_daily(kwh * np.asarray(scale)[:, None, None, None], slots))
+    columns = ["enclosure_id", "kind", "days_flagged", "days_valid", "first_date", "last_date"]
+    pd.testing.assert_frame_equal(
+        scaled[columns].sort_values("enclosure_id", ignore_index=True),
+        expected[columns].sort_values("enclosure_id", ignore_index=True),
+    )
+    np.testing.assert_allclose(
+        scaled.sort_values("enclosure_id")["median_shortfall_pct"],
+        expected.sort_values("enclosure_id")["median_shortfall_pct"],
+    )
+    assert not expected.empty

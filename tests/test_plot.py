@@ -1,0 +1,276 @@
+"""Tests of bessx.plot.heatmap (Agg backend, figures closed)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+matplotlib.use("Agg")
+
+import matplotlib.image as mpimg
+import matplotlib.pyplot as plt
+from matplotlib.collections import QuadMesh
+
+from bessx.outliers import outliers
+from bessx.plot import NO_DATA_STYLE, heatmap
+from bessx.schema import DAILY_ATTRS
+
+DIMS = ("time", "inverter", "dc_input", "enclosure")
+
+
+def inverter_names(count: int) -> list[str]:
+    """The first ``count`` inverters of the plant, in plant order."""
+    names = [
+        f"{block}{side}PCS{n}" for block in (1, 2, 3, 4) for side in "AB" for n in range(1, 10)
+    ]
+    return names[:count]
+
+
+def make_daily(
+    discharged: np.ndarray,
+    slots: np.ndarray,
+    *,
+    coverage: np.ndarray | float = 1.0,
+    start: str = "2024-03-01",
+) -> xr.Dataset:
+    """A daily Dataset shaped like ``bessx.daily_energy``'s output.
+
+    ``discharged`` is (day, inverter, 2, 3) [kWh]; inverter ``i`` has ``slots[i]`` (2 or 3)
+    enclosures per DC input, the other slots become NaN / ``""``.
+    """
+    n_days, n_inverters = discharged.shape[:2]
+    names = inverter_names(n_inverters)
+    per_input = np.asarray(slots)
+    used = np.broadcast_to(
+        np.arange(3)[None, None, :] < per_input[:, None, None], (n_inverters, 2, 3)
+    )
+    ids = np.full((n_inverters, 2, 3), "", dtype=object)
+    for i, name in enumerate(names):
+        for dc_input in range(2):
+            for slot in range(per_input[i]):
+                ids[i, dc_input, slot] = (
+                    f"{name[:2]}{name[5:]}BAT{dc_input * per_input[i] + slot + 1}"
+                )
+    coverage = np.broadcast_to(np.asarray(coverage, dtype=float), discharged.shape)
+    variables = {
+        "charged": np.where(used, discharged * 1.08, np.nan),
+        "discharged": np.where(used, discharged, np.nan),
+        "coverage": np.where(used, coverage, np.nan),
+    }
+    time = np.datetime64(start, "ns") + np.arange(n_days) * np.timedelta64(1, "D")
+    return xr.Dataset(
+        {name: (DIMS, values, dict(DAILY_ATTRS[name])) for name, values in variables.items()},
+        coords={
+            "time": time,
+            "inverter": names,
+            "dc_input": [1, 2],
+            "enclosure": [1, 2, 3],
+            "enclosure_id": (DIMS[1:], ids.astype(str)),
+            "n_enclosures": (DIMS[1:3], np.repeat(per_input[:, None], 2, axis=1)),
+        },
+        attrs={"timezone": "Australia/Sydney", "allocation": "soc", "interval_seconds": 36},
+    )
+
+
+def plant(n_inverters: int, n_days: int, seed: int = 0) -> xr.Dataset:
+    """A plant with 4 % scatter, one weak enclosure, a DC input dead on 3 days, one gap."""
+    rng = np.random.default_rng(seed)
+    slots = np.full(n_inverters, 2)
+    candidates = np.setdiff1d(np.arange(n_inverters), [1, 3, 5])  # the faulty ones keep 4
+    slots[rng.choice(candidates, round(n_inverters * 27 / 72), replace=False)] = 3
+    cycles = rng.choice([1.0, 2.0], n_days) * rng.uniform(0.9, 1.1, n_days)
+    kwh = (
+        2800
+        * cycles[:, None, None, None]
+        * (1 + 0.04 * rng.standard_normal((n_days, n_inverters, 2, 3)))
+    )
+    coverage = np.ones_like(kwh)
+    kwh[:, 1, 0, 1] *= 0.7  # 1APCS2 DC 1 slot 2: weak
+    kwh[[1, 3, 5], 3, 1, :] = 0.0  # 1APCS4 DC 2: dead on days 2, 4, 6
+    kwh[2, 5, 0, :] = np.nan  # 1APCS6 DC 1: no data on day 3
+    coverage[2, 5, 0, :] = 0.0
+    return make_daily(kwh, slots, coverage=coverage)
+
+
+def expected_matrix(daily: xr.Dataset, var: str = "discharged") -> tuple[np.ndarray, list[str]]:
+    """(enclosure, day) matrix in plant order, by an obvious slow loop."""
+    rows, ids = [], []
+    for inverter in daily["inverter"].values:
+        for dc_input in daily["dc_input"].values:
+            for slot in daily["enclosure"].values:
+                where = {"inverter": inverter, "dc_input": dc_input, "enclosure": slot}
+                enclosure_id = str(daily["enclosure_id"].sel(where).item())
+                if enclosure_id:
+                    rows.append(daily[var].sel(where).values)
+                    ids.append(enclosure_id)
+    return np.array(rows), ids
+
+
+def only_mesh(ax) -> QuadMesh:
+    meshes = [artist for artist in ax.collections if isinstance(artist, QuadMesh)]
+    assert len(meshes) == 1
+    return meshes[0]
+
+
+@pytest.fixture
+def small() -> xr.Dataset:
+    return plant(8, 7)
+
+
+def test_mesh_is_the_data_in_plant_order(small: xr.Dataset, tmp_path) -> None:
+    ax = heatmap(small)
+    try:
+        mesh = only_mesh(ax)
+        matrix, _ = expected_matrix(small)
+        shown = mesh.get_array()
+        assert shown.shape == matrix.shape == (2 * (3 * 3 + 2 * 5), 7)
+        np.testing.assert_array_equal(shown.filled(np.nan), matrix)
+        np.testing.assert_array_equal(np.ma.getmaskarray(shown), np.isnan(matrix))
+        assert np.ma.getmaskarray(shown).sum() == 2  # the 2 enclosures of 1APCS6 DC 1, day 3
+        assert ax.get_ylim() == (len(matrix), 0)  # first enclosure on top
+        assert [label.get_text() for label in ax.get_yticklabels()] == inverter_names(8)
+        colorbar = mesh.colorbar
+        assert colorbar.ax.get_ylabel() == "energy discharged from the enclosure [kWh]"
+        assert mesh.norm.vmin == 0
+        assert "2024-03-01 to 2024-03-07" in ax.get_title(loc="left")
+        path = tmp_path / "heatmap.png"
+        ax.figure.savefig(path, dpi=60)
+        image = mpimg.imread(path)
+        assert image.ndim == 3 and image.shape[0] > image.shape[1] / 3
+    finally:
+        plt.close(ax.figure)
+
+
+def test_missing_days_look_different_from_zero(small: xr.Dataset, tmp_path) -> None:
+    """Sample the rendered PNG: a NaN cell is grey hatching, a 0 kWh cell is dark purple."""
+    ax = heatmap(small)
+    try:
+        figure = ax.figure
+        path = tmp_path / "heatmap.png"
+        figure.savefig(path, dpi=figure.dpi)  # so that pixels match ax.transData
+        image = mpimg.imread(path)[..., :3]
+        matrix, ids = expected_matrix(small)
+
+        def cell_colour(row: int, day: int) -> np.ndarray:
+            (x0, y0), (x1, y1) = ax.transData.transform(
+                [(day + 0.2, row + 0.2), (day + 0.8, row + 0.8)]
+            )
+            height = image.shape[0]
+            rows = slice(int(height - max(y0, y1)), int(height - min(y0, y1)) + 1)
+            columns = slice(int(min(x0, x1)), int(max(x0, x1)) + 1)
+            return image[rows, columns].reshape(-1, 3).mean(axis=0)
+
+        gap_row = ids.index("1A6BAT1")
+        dead_row = ids.index("1A4BAT3")
+        assert np.isnan(matrix[gap_row, 2]) and matrix[dead_row, 1] == 0
+        grey = np.asarray(matplotlib.colors.to_rgb(NO_DATA_STYLE["facecolor"]))
+        zero = np.asarray(plt.get_cmap("viridis")(0.0)[:3])
+        gap, dead = cell_colour(gap_row, 2), cell_colour(dead_row, 1)
+        assert np.abs(gap - grey).max() < 0.15  # grey with darker hatching
+        assert np.ptp(gap) < 0.05  # grey: no hue
+        assert np.abs(dead - zero).max() < 0.05
+        assert np.abs(gap - dead).max() > 0.4
+        legend_texts = [text.get_text() for text in _legends(figure)]
+        assert "no data (NaN)" in legend_texts
+    finally:
+        plt.close(ax.figure)
+
+
+def _legends(figure):
+    for axes in figure.axes:
+        legend = axes.get_legend()
+        if legend is not None:
+            yield from legend.get_texts()
+
+
+def test_outlier_rows_are_marked(small: xr.Dataset) -> None:
+    ax = heatmap(small)
+    try:
+        _, ids = expected_matrix(small)
+        marks = {line.get_gid(): line for line in ax.lines if line.get_gid()}
+        dead_rows = marks["bessx-outliers-dead_dc_input"].get_ydata() - 0.5
+        weak_rows = marks["bessx-outliers-weak_enclosure"].get_ydata() - 0.5
+        low_rows = marks["bessx-outliers-low_coverage"].get_ydata() - 0.5
+        assert sorted(ids[int(row)] for row in dead_rows) == ["1A4BAT3", "1A4BAT4"]
+        assert [ids[int(row)] for row in weak_rows] == ["1A2BAT2"]
+        assert sorted(ids[int(row)] for row in low_rows) == ["1A6BAT1", "1A6BAT2"]
+        labels = {text.get_text() for text in ax.texts}
+        assert {"1APCS4 DC2", "1A2BAT2", "1APCS6 DC1"} <= labels
+        tick_colours = {label.get_text(): label.get_color() for label in ax.get_yticklabels()}
+        assert tick_colours["1APCS4"] != tick_colours["1APCS1"]
+        assert tick_colours["1APCS2"] != tick_colours["1APCS1"]
+    finally:
+        plt.close(ax.figure)
+
+
+def test_given_outliers_and_axes(small: xr.Dataset) -> None:
+    figure, ax = plt.subplots()
+    try:
+        table = outliers(small)
+        weak_only = table[table["kind"] == "weak_enclosure"]
+        assert heatmap(small, ax=ax, outliers=weak_only) is ax
+        gids = {line.get_gid() for line in ax.lines}
+        assert gids == {"bessx-outliers-weak_enclosure"}
+        ax.clear()
+        heatmap(small, ax=ax, outliers=pd.DataFrame())
+        assert not ax.lines and not ax.texts
+    finally:
+        plt.close(figure)
+
+
+def test_coverage_and_dask(small: xr.Dataset) -> None:
+    ax = heatmap(small.chunk({"time": 2}), var="coverage")
+    try:
+        mesh = only_mesh(ax)
+        matrix, _ = expected_matrix(small, "coverage")
+        np.testing.assert_array_equal(mesh.get_array().filled(np.nan), matrix)
+        assert (mesh.norm.vmin, mesh.norm.vmax) == (0.0, 1.0)
+        assert mesh.colorbar.ax.get_ylabel().endswith("[1]")
+    finally:
+        plt.close(ax.figure)
+    with pytest.raises(ValueError, match="valid names: 'charged', 'discharged', 'coverage'"):
+        heatmap(small, var="soc")
+
+
+def test_relative_view(small: xr.Dataset) -> None:
+    ax = heatmap(small, relative=True)
+    try:
+        matrix, ids = expected_matrix(small)
+        percent = 100 * matrix / np.nanmedian(matrix, axis=0)
+        shown = only_mesh(ax).get_array()
+        np.testing.assert_allclose(shown.filled(np.nan), percent, rtol=1e-12)
+        assert shown[ids.index("1A2BAT2")].mean() == pytest.approx(70, abs=6)
+        assert only_mesh(ax).colorbar.ax.get_ylabel().endswith("[% of the fleet median of the day]")
+    finally:
+        plt.close(ax.figure)
+    with pytest.raises(ValueError, match="relative=True compares energies"):
+        heatmap(small, var="coverage", relative=True)
+
+
+def test_full_plant(tmp_path) -> None:
+    daily = plant(72, 30, seed=7)
+    ax = heatmap(daily)
+    try:
+        figure = ax.figure
+        mesh = only_mesh(ax)
+        assert mesh.get_array().shape == (342, 30)
+        assert len(ax.get_yticks()) == 72
+        assert figure.get_figheight() > 15  # 342 rows need room
+        assert 5 <= len(ax.get_xticklabels()) <= 15  # thinned dates
+        figure.savefig(tmp_path / "full.png", dpi=50)
+    finally:
+        plt.close(figure)
+
+
+def test_importing_bessx_does_not_import_matplotlib() -> None:
+    code = (
+        "import sys, bessx, bessx.plot, bessx.outliers, bessx.tables; "
+        "sys.exit('matplotlib' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -1,0 +1,237 @@
+"""Tests of bessx.tables: the tidy frame and the lowest-N enclosures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bessx.errors import BessxError
+from bessx.schema import DAILY_ATTRS
+from bessx.tables import lowest, to_frame
+
+DIMS = ("time", "inverter", "dc_input", "enclosure")
+
+
+def inverter_names(count: int) -> list[str]:
+    """The first ``count`` inverters of the plant, in plant order."""
+    names = [
+        f"{block}{side}PCS{n}" for block in (1, 2, 3, 4) for side in "AB" for n in range(1, 10)
+    ]
+    return names[:count]
+
+
+def make_daily(
+    discharged: np.ndarray,
+    slots: list[int],
+    *,
+    charged: np.ndarray | None = None,
+    coverage: np.ndarray | float = 1.0,
+    start: str = "2024-03-01",
+    allocation: str = "soc",
+) -> xr.Dataset:
+    """A daily Dataset shaped like ``bessx.daily_energy``'s output.
+
+    ``discharged`` (and ``charged``) are (day, inverter, 2, 3) energies [kWh]; inverter ``i``
+    has ``slots[i]`` (2 or 3) enclosures per DC input, the other slots become NaN / ``""``.
+    """
+    n_days, n_inverters = discharged.shape[:2]
+    names = inverter_names(n_inverters)
+    per_input = np.asarray(slots)
+    used = np.arange(3)[None, None, :] < per_input[:, None, None]
+    used = np.broadcast_to(used, (n_inverters, 2, 3))
+    ids = np.full((n_inverters, 2, 3), "", dtype=object)
+    for i, name in enumerate(names):
+        for dc_input in range(2):
+            for slot in range(per_input[i]):
+                number = dc_input * per_input[i] + slot + 1
+                ids[i, dc_input, slot] = f"{name[:2]}{name[5:]}BAT{number}"
+    charged = discharged * 1.1 if charged is None else charged
+    coverage = np.broadcast_to(np.asarray(coverage, dtype=float), discharged.shape)
+    variables = {
+        "charged": np.where(used, charged, np.nan),
+        "discharged": np.where(used, discharged, np.nan),
+        "coverage": np.where(used, coverage, np.nan),
+    }
+    time = np.datetime64(start, "ns") + np.arange(n_days) * np.timedelta64(1, "D")
+    return xr.Dataset(
+        {name: (DIMS, values, dict(DAILY_ATTRS[name])) for name, values in variables.items()},
+        coords={
+            "time": time,
+            "inverter": names,
+            "dc_input": [1, 2],
+            "enclosure": [1, 2, 3],
+            "enclosure_id": (DIMS[1:], ids.astype(str)),
+            "n_enclosures": (DIMS[1:3], np.repeat(per_input[:, None], 2, axis=1)),
+        },
+        attrs={"timezone": "Australia/Sydney", "allocation": allocation, "interval_seconds": 36},
+    )
+
+
+@pytest.fixture
+def small() -> xr.Dataset:
+    """2 days; inverter 1 has 6 enclosures, inverter 2 has 4."""
+    discharged = np.arange(2 * 2 * 2 * 3, dtype=float).reshape(2, 2, 2, 3) + 1
+    discharged[1, 1, 0, 1] = np.nan  # a day without data on 1APCS2, DC input 1
+    return make_daily(discharged, [3, 2])
+
+
+# to_frame ---------------------------------------------------------------------------------
+
+
+def test_to_frame_rows_columns_and_order(small: xr.Dataset) -> None:
+    frame = to_frame(small)
+    assert list(frame.columns) == [
+        "date",
+        "inverter",
+        "dc_input",
+        "enclosure_id",
+        "charged_kwh",
+        "discharged_kwh",
+        "coverage",
+    ]
+    assert len(frame) == 10 * 2  # (6 + 4) existing enclosures × 2 days
+    assert frame.index.equals(pd.RangeIndex(20))
+    assert list(frame["date"].unique()) == ["2024-03-01", "2024-03-02"]
+    assert list(frame["enclosure_id"][:10]) == [
+        "1A1BAT1",
+        "1A1BAT2",
+        "1A1BAT3",
+        "1A1BAT4",
+        "1A1BAT5",
+        "1A1BAT6",
+        "1A2BAT1",
+        "1A2BAT2",
+        "1A2BAT3",
+        "1A2BAT4",
+    ]
+    assert list(frame["dc_input"][:10]) == [1, 1, 1, 2, 2, 2, 1, 1, 2, 2]
+    assert list(frame["inverter"][:10]) == ["1APCS1"] * 6 + ["1APCS2"] * 4
+
+
+def test_to_frame_values(small: xr.Dataset) -> None:
+    frame = to_frame(small).set_index(["date", "enclosure_id"])
+    row = frame.loc[("2024-03-02", "1A1BAT5")]  # day 1, inverter 0, DC input 2, slot 2
+    assert row["discharged_kwh"] == 12 + 3 + 1 + 1
+    assert row["charged_kwh"] == pytest.approx(1.1 * 17)
+    assert row["coverage"] == 1.0
+    assert frame.loc[("2024-03-01", "1A2BAT3"), "discharged_kwh"] == 6 + 3 + 0 + 1
+    assert np.isnan(frame.loc[("2024-03-02", "1A2BAT2"), "discharged_kwh"])
+    assert frame["discharged_kwh"].dtype == np.float64
+
+
+def test_to_frame_is_dask_safe_and_leaves_input_alone(small: xr.Dataset) -> None:
+    before = small.copy(deep=True)
+    lazy = small.chunk({"time": 1})
+    pd.testing.assert_frame_equal(to_frame(lazy), to_frame(small))
+    xr.testing.assert_identical(small, before)
+
+
+def test_to_frame_rejects_other_data() -> None:
+    with pytest.raises(BessxError, match="enclosure_id"):
+        to_frame(xr.Dataset({"discharged": (DIMS, np.zeros((1, 1, 1, 1)))}))
+    with pytest.raises(BessxError, match=r"xarray\.Dataset"):
+        to_frame(pd.DataFrame())  # type: ignore[arg-type]
+
+
+# lowest -----------------------------------------------------------------------------------
+
+
+def test_lowest_orders_ascending_with_totals(small: xr.Dataset) -> None:
+    table = lowest(small, n=3)
+    assert list(table.columns) == [
+        "enclosure_id",
+        "inverter",
+        "dc_input",
+        "charged_kwh",
+        "discharged_kwh",
+        "days",
+    ]
+    # Day 0 holds 1..12, day 1 holds 13..24 in (inverter, dc_input, slot) order.
+    assert list(table["enclosure_id"]) == ["1A2BAT2", "1A1BAT1", "1A1BAT2"]
+    assert list(table["discharged_kwh"]) == [8.0, 14.0, 16.0]  # 1A2BAT2 has one NaN day
+    assert list(table["days"]) == [1, 2, 2]
+    assert table["charged_kwh"].tolist() == pytest.approx([8.8, 15.4, 17.6])
+
+
+def test_lowest_ties_keep_plant_order() -> None:
+    discharged = np.full((3, 3, 2, 3), 10.0)
+    discharged[:, 2, 1, 0] = 5.0  # 1APCS3 DC 2 slot 1: lowest
+    table = lowest(make_daily(discharged, [2, 3, 2]), n=4)
+    assert list(table["enclosure_id"]) == ["1A3BAT3", "1A1BAT1", "1A1BAT2", "1A1BAT3"]
+
+
+def test_lowest_by_charged_and_all_rows() -> None:
+    discharged = np.full((2, 2, 2, 3), 10.0)
+    charged = np.full((2, 2, 2, 3), 10.0)
+    charged[:, 1, 0, 1] = 1.0
+    discharged[:, 0, 1, 0] = 1.0
+    daily = make_daily(discharged, [2, 2], charged=charged)
+    assert lowest(daily, n=1, by="charged")["enclosure_id"].item() == "1A2BAT2"
+    assert lowest(daily, n=1)["enclosure_id"].item() == "1A1BAT3"
+    assert len(lowest(daily, n=100)) == 8
+
+
+def test_lowest_excludes_enclosures_without_data() -> None:
+    discharged = np.full((2, 2, 2, 3), 10.0)
+    discharged[:, 0, 0, 0] = np.nan
+    table = lowest(make_daily(discharged, [2, 2]), n=10)
+    assert "1A1BAT1" not in set(table["enclosure_id"])
+    assert len(table) == 7
+
+
+@pytest.mark.parametrize("by", ["power", "Discharged", ""])
+def test_lowest_rejects_unknown_by(small: xr.Dataset, by: str) -> None:
+    with pytest.raises(ValueError, match="valid names: 'charged', 'discharged'"):
+        lowest(small, by=by)
+
+
+@pytest.mark.parametrize("n", [0, -2, 2.5, True, "3"])
+def test_lowest_rejects_bad_n(small: xr.Dataset, n: object) -> None:
+    with pytest.raises(ValueError, match="positive integer"):
+        lowest(small, n=n)  # type: ignore[arg-type]
+
+
+def test_lowest_dask_equals_numpy(small: xr.Dataset) -> None:
+    pd.testing.assert_frame_equal(lowest(small.chunk({"time": 1}), n=6), lowest(small, n=6))
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_days=st.integers(1, 5),
+    slots=st.lists(st.sampled_from([2, 3]), min_size=1, max_size=4),
+    n=st.integers(1, 30),
+    by=st.sampled_from(["charged", "discharged"]),
+)
+def test_lowest_equals_slow_reference(
+    seed: int, n_days: int, slots: list[int], n: int, by: str
+) -> None:
+    rng = np.random.default_rng(seed)
+    shape = (n_days, len(slots), 2, 3)
+    # Few distinct values, so ties happen; some days missing.
+    discharged = rng.integers(0, 4, shape).astype(float)
+    charged = rng.integers(0, 4, shape).astype(float)
+    missing = rng.random(shape) < 0.3
+    discharged[missing] = np.nan
+    charged[missing] = np.nan
+    daily = make_daily(discharged, slots, charged=charged)
+
+    frame = to_frame(daily)
+    assert len(frame) == 2 * sum(slots) * n_days
+    plant_order = {name: i for i, name in enumerate(frame["enclosure_id"].unique())}
+    expected = []
+    for enclosure_id, rows in frame.groupby("enclosure_id"):
+        days = int(rows[f"{by}_kwh"].notna().sum())
+        if days:
+            expected.append(
+                (rows[f"{by}_kwh"].sum(), plant_order[enclosure_id], enclosure_id, days)
+            )
+    expected.sort()
+    table = lowest(daily, n=n, by=by)
+    assert list(table["enclosure_id"]) == [row[2] for row in expected[:n]]
+    assert list(table["days"]) == [row[3] for row in expected[:n]]
+    np.testing.assert_allclose(table[f"{by}_kwh"], [row[0] for row in expected[:n]])
