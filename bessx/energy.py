@@ -1,0 +1,685 @@
+"""Daily charged and discharged energy per battery enclosure.
+
+Three layers, as everywhere in bessx:
+
+* numpy kernels know nothing of labels and work on blocks with time on axis 0:
+  :func:`daily_power_sums` and :func:`daily_soc_throughput` reduce a block of samples to
+  per-day sums in one pass, :func:`equal_shares` and :func:`soc_shares` split a DC input's
+  energy among its enclosures (the :data:`ALLOCATIONS` registry);
+* :func:`daily_energy` works out hold durations and local days once from the time
+  coordinate (in memory), moves dask chunk boundaries to local-day starts and runs the
+  kernels on each block of whole days (one task per block), or directly on numpy data;
+* the ``Dataset.bess`` accessor forwards to :func:`daily_energy`.
+
+The method is described in ``docs/methodology.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+import dask.array as da
+import numpy as np
+import pandas as pd
+import xarray as xr
+from dask.base import tokenize
+
+from bessx import schema
+
+__all__ = [
+    "ALLOCATIONS",
+    "Allocation",
+    "daily_energy",
+    "daily_power_sums",
+    "daily_soc_throughput",
+    "day_aligned_chunks",
+    "equal_shares",
+    "hold_seconds",
+    "local_days",
+    "soc_shares",
+]
+
+_NS_PER_SECOND = 1_000_000_000
+_NS_PER_DAY = 86_400 * _NS_PER_SECOND
+_SECONDS_PER_HOUR = 3600.0
+
+
+# ---------------------------------------------------------------------------------------
+# numpy kernels: time on axis 0, no labels
+# ---------------------------------------------------------------------------------------
+#: Blocks of at most this many days sum each day as a product with a few rows of weights
+#: (numpy.einsum, float64, no float64 copy of the block); longer blocks use
+#: numpy.add.reduceat, whose cost does not grow with the number of days.
+_FEW_DAYS = 4
+
+
+class _Segments(NamedTuple):
+    """Runs of equal values in a non-decreasing ``day_index``."""
+
+    starts: np.ndarray  # position of the first sample of each run
+    days: np.ndarray  # day of each run
+    of_sample: np.ndarray  # run number of each sample
+
+
+def _segments(day_index: np.ndarray) -> _Segments:
+    new_day = np.diff(day_index) != 0
+    starts = np.concatenate(([0], np.flatnonzero(new_day) + 1))
+    of_sample = np.concatenate(([0], np.cumsum(new_day)))
+    return _Segments(starts, day_index[starts], of_sample)
+
+
+def _day_sums(
+    values: np.ndarray, segments: _Segments, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Sum ``weights[i] * values[i]`` (default weight 1) over each run, accumulating in float64.
+
+    ``values`` is ``(n, k)``, of any real or boolean dtype, without NaN; it is not modified.
+    """
+    n = values.shape[0]
+    n_runs = len(segments.starts)
+    if n_runs <= _FEW_DAYS:
+        weight_matrix = np.zeros((n_runs, n))
+        weight_matrix[segments.of_sample, np.arange(n)] = 1.0 if weights is None else weights
+        return np.einsum("di,ij->dj", weight_matrix, values)
+    if weights is not None:
+        values = np.multiply(values, weights[:, np.newaxis], dtype=np.float64)
+    return np.add.reduceat(values, segments.starts, axis=0, dtype=np.float64)
+
+
+def _scatter_days(sums: np.ndarray, present_days: np.ndarray, n_days: int) -> np.ndarray:
+    """Place ``sums`` (quantity, present day, ...) on rows ``present_days``; NaN elsewhere."""
+    if len(present_days) == n_days:
+        return sums
+    full = np.full((sums.shape[0], n_days, *sums.shape[2:]), np.nan)
+    full[:, present_days] = sums
+    return full
+
+
+def daily_power_sums(
+    power: np.ndarray, hold_seconds: np.ndarray, day_index: np.ndarray
+) -> np.ndarray:
+    r"""Per-day positive energy, negative energy and valid seconds of a block of power.
+
+    Parameters
+    ----------
+    power : numpy.ndarray
+        Power [kW], shape ``(n, ...)`` with time on axis 0; NaN marks a missing sample.
+    hold_seconds : numpy.ndarray
+        How long each sample holds [s], shape ``(n,)``, all positive.
+    day_index : numpy.ndarray
+        Day of each sample, shape ``(n,)``: integers, non-decreasing, at least 0, counted
+        from the first row of the output.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, shape ``(3, day_index[-1] + 1, ...)``: the energy of the positive part of
+        the power [kWh], the energy of the negative part as a non-negative number [kWh],
+        and the valid seconds [s] (the hold seconds of the finite samples). Energies are
+        NaN on days without a finite sample; everything is NaN on days without a sample.
+
+    Notes
+    -----
+    One pass over the block per quantity: ``fmax(P, 0)``, ``fmin(P, 0)`` (both drop NaN)
+    and ``isfinite(P)`` are formed in the input dtype and summed per day against the hold
+    durations, :math:`\sum_{i \in d} \Delta t_i \max(P_i, 0)` etc., with products and
+    sums in float64.
+
+    Examples
+    --------
+    Two hourly samples of day 0 (plus a missing one), none on day 1, one on day 2:
+
+    >>> power = np.array([[10.0], [-20.0], [np.nan], [5.0]], dtype=np.float32)
+    >>> sums = daily_power_sums(power, np.full(4, 3600.0), np.array([0, 0, 0, 2]))
+    >>> sums[0, :, 0], sums[1, :, 0]  # discharged, charged [kWh]
+    (array([10., nan,  5.]), array([20., nan,  0.]))
+    >>> sums[2, :, 0] / 3600  # valid hours
+    array([ 2., nan,  1.])
+    """
+    day_index = np.asarray(day_index)
+    n = power.shape[0]
+    n_days = int(day_index[-1]) + 1 if n else 0
+    if n == 0:
+        return np.full((3, n_days, *power.shape[1:]), np.nan)
+
+    flat = power.reshape(n, -1)
+    hold_seconds = np.asarray(hold_seconds, dtype=np.float64)
+    hold_hours = hold_seconds / _SECONDS_PER_HOUR
+    segments = _segments(day_index)
+
+    # max(P, 0) and min(P, 0) are exact in the input dtype; products and sums are float64.
+    part = np.fmax(flat, 0)
+    discharged = _day_sums(part, segments, hold_hours)
+    np.fmin(flat, 0, out=part)
+    charged = 0.0 - _day_sums(part, segments, hold_hours)
+    valid_seconds = _day_sums(np.isfinite(flat), segments, hold_seconds)
+
+    no_valid_sample = valid_seconds <= 0.0
+    discharged[no_valid_sample] = np.nan
+    charged[no_valid_sample] = np.nan
+    sums = _scatter_days(np.stack([discharged, charged, valid_seconds]), segments.days, n_days)
+    return sums.reshape(3, n_days, *power.shape[1:])
+
+
+def daily_soc_throughput(soc: np.ndarray, day_index: np.ndarray) -> np.ndarray:
+    r"""Per-day downward and upward state-of-charge swing of a block of samples.
+
+    Parameters
+    ----------
+    soc : numpy.ndarray
+        State of charge [%], shape ``(n, ...)`` with time on axis 0; NaN marks a missing
+        sample.
+    day_index : numpy.ndarray
+        Day of each sample, shape ``(n,)``, as for :func:`daily_power_sums`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, shape ``(3, day_index[-1] + 1, ...)``: the discharge swing
+        :math:`\sum \max(-\Delta, 0)` [%], the charge swing
+        :math:`\sum \max(\Delta, 0)` [%] and the number of finite differences, where
+        :math:`\Delta` runs over the differences of consecutive samples of the same day
+        (NaN differences ignored). Everything is NaN on days without a sample.
+
+    Examples
+    --------
+    >>> soc = np.array([50.0, 40.0, np.nan, 45.0, 30.0, 35.0], dtype=np.float32)
+    >>> daily_soc_throughput(soc, np.array([0, 0, 0, 0, 1, 1]))
+    array([[10.,  0.],
+           [ 0.,  5.],
+           [ 1.,  1.]])
+    """
+    day_index = np.asarray(day_index)
+    n = soc.shape[0]
+    n_days = int(day_index[-1]) + 1 if n else 0
+    if n == 0:
+        return np.full((3, n_days, *soc.shape[1:]), np.nan)
+
+    flat = soc.reshape(n, -1)
+    segments = _segments(day_index)
+
+    # Difference i pairs samples i and i + 1 and belongs to sample i's day; it is dropped
+    # (NaN) when the pair straddles midnight, and for the last sample (no successor).
+    delta = np.empty_like(flat, dtype=np.result_type(flat.dtype, np.float32))
+    np.subtract(flat[1:], flat[:-1], out=delta[:-1])
+    delta[-1] = np.nan
+    delta[np.flatnonzero(day_index[1:] != day_index[:-1])] = np.nan
+
+    finite_pairs = _day_sums(np.isfinite(delta), segments)
+    upward = _day_sums(np.fmax(delta, 0), segments)
+    np.fmin(delta, 0, out=delta)
+    downward = 0.0 - _day_sums(delta, segments)
+
+    sums = _scatter_days(np.stack([downward, upward, finite_pairs]), segments.days, n_days)
+    return sums.reshape(3, n_days, *soc.shape[1:])
+
+
+# ---------------------------------------------------------------------------------------
+# time coordinate -> hold durations, local days, day-aligned chunks (numpy, in memory)
+# ---------------------------------------------------------------------------------------
+def _time_ns(time: pd.Index | np.ndarray) -> np.ndarray:
+    """Integer nanoseconds since the epoch, whatever the datetime64 unit."""
+    return pd.DatetimeIndex(time).as_unit("ns").asi8
+
+
+def hold_seconds(
+    time: pd.Index | np.ndarray, interval_seconds: float, max_gap: float
+) -> np.ndarray:
+    """How long each sample holds [s] under sample-and-hold with capped gaps.
+
+    Parameters
+    ----------
+    time : pandas.DatetimeIndex or numpy.ndarray
+        Sample times (UTC, tz-naive), strictly increasing.
+    interval_seconds : float
+        Nominal sampling interval [s].
+    max_gap : float
+        Longest step [nominal intervals] a sample may hold across.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``(n,)``: the step to the next sample, or ``interval_seconds`` when that step
+        exceeds ``max_gap * interval_seconds`` and for the last sample.
+    """
+    step = np.diff(_time_ns(time)) / _NS_PER_SECOND
+    held = np.where(step > max_gap * interval_seconds, interval_seconds, step)
+    return np.append(held, interval_seconds).astype(np.float64)
+
+
+def local_days(
+    time: pd.Index | np.ndarray, timezone: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Local calendar day of each sample and the length of every day of the span.
+
+    Parameters
+    ----------
+    time : pandas.DatetimeIndex or numpy.ndarray
+        Sample times (UTC, tz-naive), non-decreasing, at least one.
+    timezone : str
+        IANA name of the plant's timezone, e.g. ``"Australia/Sydney"``.
+
+    Returns
+    -------
+    day_index : numpy.ndarray
+        int64 ``(n,)``: days since the first sample's local date.
+    dates : numpy.ndarray
+        datetime64[ns] ``(n_days,)``: every local date (midnight, tz-naive) from the first to
+        the last sample's.
+    day_seconds : numpy.ndarray
+        float64 ``(n_days,)``: length of each local day [s] (82,800, 86,400 or 90,000 on
+        DST days).
+    """
+    local = pd.DatetimeIndex(time).tz_localize("UTC").tz_convert(timezone).tz_localize(None)
+    day_number = _time_ns(local) // _NS_PER_DAY
+    first_day = int(day_number[0])
+    day_index = day_number - first_day
+    n_days = int(day_index[-1]) + 1
+    day_numbers = np.arange(first_day, first_day + n_days + 1)
+    midnights = pd.DatetimeIndex(day_numbers.astype("datetime64[D]").astype("datetime64[ns]"))
+    # Where midnight does not exist the day starts when clocks jump; where it occurs twice,
+    # at its first occurrence.
+    day_starts = midnights.tz_localize(
+        timezone, ambiguous=np.ones(len(midnights), dtype=bool), nonexistent="shift_forward"
+    )
+    day_seconds = np.diff(_time_ns(day_starts)) / _NS_PER_SECOND
+    return day_index, midnights.values[:-1], day_seconds
+
+
+def day_aligned_chunks(chunks: tuple[int, ...], day_index: np.ndarray) -> tuple[int, ...]:
+    """Time chunks that hold whole days: each chunk boundary moves forward to a day start.
+
+    Parameters
+    ----------
+    chunks : tuple of int
+        Current chunk sizes along time.
+    day_index : numpy.ndarray
+        Non-decreasing day of each sample.
+
+    Returns
+    -------
+    tuple of int
+        New chunk sizes; the same chunks when every boundary already falls on a day start.
+    """
+    n = len(day_index)
+    boundaries = np.cumsum(chunks)[:-1]
+    day_starts = np.flatnonzero(np.diff(day_index)) + 1
+    position = np.searchsorted(day_starts, boundaries, side="left")
+    moved = np.unique(day_starts[position[position < len(day_starts)]])
+    return tuple(int(size) for size in np.diff(np.concatenate(([0], moved, [n]))))
+
+
+# ---------------------------------------------------------------------------------------
+# allocation of a DC input's energy to its enclosures (numpy kernels)
+# ---------------------------------------------------------------------------------------
+def equal_shares(used: np.ndarray) -> np.ndarray:
+    """Each used slot's share of its DC input: ``1 / n_used``; NaN on unused slots.
+
+    Parameters
+    ----------
+    used : numpy.ndarray
+        Boolean ``(..., enclosure)``: slots that hold an enclosure.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, the shape of ``used``.
+
+    Examples
+    --------
+    >>> equal_shares(np.array([True, True, False]))
+    array([0.5, 0.5, nan])
+    """
+    n_used = used.sum(axis=-1, keepdims=True)
+    return np.divide(1.0, n_used, out=np.full(used.shape, np.nan), where=used & (n_used > 0))
+
+
+def soc_shares(swings: np.ndarray, used: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Discharge and charge shares in proportion to each enclosure's daily SOC swing.
+
+    Parameters
+    ----------
+    swings : numpy.ndarray
+        ``(3, day, ..., enclosure)`` from :func:`daily_soc_throughput`: downward swing,
+        upward swing, number of finite SOC differences.
+    used : numpy.ndarray
+        Boolean ``(..., enclosure)``: slots that hold an enclosure.
+
+    Returns
+    -------
+    discharge_shares, charge_shares : numpy.ndarray
+        float64 ``(day, ..., enclosure)``, summing to 1 over the used slots of a DC input,
+        NaN on unused slots (and on days without samples). A DC input-day falls back to
+        :func:`equal_shares` where its total swing is 0 or one of its enclosures has no
+        finite SOC difference.
+
+    Examples
+    --------
+    >>> swings = np.array([[[3.0, 1.0]], [[0.0, 0.0]], [[5.0, 5.0]]])
+    >>> discharge, charge = soc_shares(swings, np.array([True, True]))
+    >>> discharge, charge
+    (array([[0.75, 0.25]]), array([[0.5, 0.5]]))
+    """
+    equal = equal_shares(used)
+    # An enclosure without a single SOC difference that day says nothing about its share.
+    blind = np.any((swings[2] == 0) & used, axis=-1, keepdims=True)
+
+    def shares(swing: np.ndarray) -> np.ndarray:
+        swing = np.where(used, swing, 0.0)
+        total = swing.sum(axis=-1, keepdims=True)
+        proportional = swing / np.where(total > 0, total, 1.0)
+        return np.where(used, np.where(blind | (total == 0), equal, proportional), np.nan)
+
+    return shares(swings[0]), shares(swings[1])
+
+
+class Allocation(NamedTuple):
+    """A way to share a DC input's daily energy among its enclosures."""
+
+    #: Whether :attr:`shares` needs the enclosures' SOC swings.
+    needs_soc: bool
+    #: ``(swings or None, used) -> (discharge_shares, charge_shares)``, broadcasting
+    #: against ``(day, inverter, dc_input, enclosure)``.
+    shares: Callable[[np.ndarray | None, np.ndarray], tuple[np.ndarray, np.ndarray]]
+    description: str
+
+
+def _equal(swings: np.ndarray | None, used: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    shares = equal_shares(used)[np.newaxis]
+    return shares, shares
+
+
+def _soc(swings: np.ndarray | None, used: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if swings is None:
+        raise ValueError("allocation 'soc' needs the SOC swings")
+    return soc_shares(swings, used)
+
+
+#: Registry of allocations by name.
+ALLOCATIONS: Mapping[str, Allocation] = {
+    "equal": Allocation(False, _equal, "evenly among the enclosures of the DC input"),
+    "soc": Allocation(True, _soc, "in proportion to each enclosure's daily SOC swing"),
+}
+
+
+def _daily_energy_block(
+    power: np.ndarray,
+    hold_seconds: np.ndarray,
+    day_index: np.ndarray,
+    day_seconds: np.ndarray,
+    used: np.ndarray,
+    soc: np.ndarray | None = None,
+    *,
+    allocation: Allocation,
+) -> np.ndarray:
+    """Daily discharged, charged energy and coverage per enclosure for a block of days.
+
+    ``power`` is (time, inverter, dc_input) [kW]; ``hold_seconds``, ``day_index`` (counted
+    from the block's first output day) and ``day_seconds`` (length of each sample's local
+    day) are per sample; ``used`` and ``soc`` carry the enclosure axis last. Returns
+    float64 ``(3, day, inverter, dc_input, enclosure)``.
+    """
+    sums = daily_power_sums(power, hold_seconds, day_index)
+    swings = daily_soc_throughput(soc, day_index) if allocation.needs_soc else None
+    discharge_shares, charge_shares = allocation.shares(swings, used)
+
+    n_days = sums.shape[1]
+    lengths = np.full(n_days, np.nan)
+    lengths[day_index] = day_seconds
+    coverage = np.clip(sums[2] / lengths.reshape((n_days,) + (1,) * (sums.ndim - 2)), 0.0, 1.0)
+    coverage[np.isnan(lengths)] = 0.0  # a date without any sample is not covered at all
+
+    out = np.empty((3, *sums.shape[1:], used.shape[-1]))
+    np.multiply(sums[0][..., np.newaxis], discharge_shares, out=out[0])
+    np.multiply(sums[1][..., np.newaxis], charge_shares, out=out[1])
+    np.multiply(coverage[..., np.newaxis], np.where(used, 1.0, np.nan), out=out[2])
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# xarray layer
+# ---------------------------------------------------------------------------------------
+def _used_slots(ds: xr.Dataset) -> Any:
+    """Boolean (inverter, dc_input, enclosure) array, numpy or dask: slots with an enclosure."""
+    order = (schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE)
+    if "enclosure_id" in ds.coords:
+        used = ds.coords["enclosure_id"] != ""
+    elif "n_enclosures" in ds.coords:
+        used = ds[schema.ENCLOSURE] <= ds.coords["n_enclosures"]
+    else:
+        raise ValueError("daily_energy needs an 'enclosure_id' or 'n_enclosures' coordinate")
+    return used.transpose(*order).data
+
+
+def _interval_seconds(ds: xr.Dataset, time_ns: np.ndarray) -> float:
+    if "interval_seconds" in ds.attrs:
+        interval = float(ds.attrs["interval_seconds"])
+    elif len(time_ns) > 1:
+        interval = float(np.median(np.diff(time_ns))) / _NS_PER_SECOND
+    else:
+        raise ValueError("set ds.attrs['interval_seconds']: one sample gives no interval")
+    if not (np.isfinite(interval) and interval > 0):
+        raise ValueError(f"interval_seconds must be a positive number of seconds, not {interval}")
+    return interval
+
+
+def _blockwise_daily_energy(
+    power: da.Array,
+    soc: da.Array | None,
+    per_sample: tuple[np.ndarray, np.ndarray, np.ndarray],
+    used: np.ndarray | da.Array,
+    allocation: Allocation,
+) -> da.Array:
+    """Run :func:`_daily_energy_block` on dask chunks that hold whole local days."""
+    hold, day_index, sample_day_seconds = per_sample
+    sample_chunks = day_aligned_chunks(power.chunks[0], day_index)
+    power = power.rechunk({0: sample_chunks})
+    last_day = day_index[np.cumsum(sample_chunks) - 1]
+    # A block owns the days after the previous block's last day up to its own last day, so
+    # dates without samples belong to the block that follows them.
+    first_day = np.concatenate(([0], last_day[:-1] + 1))
+    day_chunks = tuple(int(size) for size in np.diff(np.concatenate(([-1], last_day))))
+    block_day_index = day_index - np.repeat(first_day, sample_chunks)
+
+    def per_sample_array(values: np.ndarray) -> da.Array:
+        return da.from_array(values, chunks=(sample_chunks,))
+
+    used_array = da.asarray(used).rechunk((power.chunks[1], power.chunks[2], -1))
+    arguments: list[Any] = [
+        power, "tic",
+        per_sample_array(hold), "t",
+        per_sample_array(block_day_index), "t",
+        per_sample_array(sample_day_seconds), "t",
+        used_array, "ice",
+    ]  # fmt: skip
+    if soc is not None:
+        arguments += [
+            soc.rechunk({0: sample_chunks, 1: power.chunks[1], 2: power.chunks[2], 3: -1}),
+            "tice",
+        ]
+    return da.blockwise(
+        _daily_energy_block,
+        "qtice",
+        *arguments,
+        allocation=allocation,
+        new_axes={"q": 3},
+        adjust_chunks={"t": day_chunks},
+        dtype=np.float64,
+        meta=np.empty((0, 0, 0, 0, 0), dtype=np.float64),
+        name="bessx-daily-energy-" + tokenize(*arguments[::2], allocation.description),
+    )
+
+
+def daily_energy(ds: xr.Dataset, *, allocation: str = "equal", max_gap: float = 3.0) -> xr.Dataset:
+    r"""Charged and discharged energy per enclosure and local calendar day.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Plant data as returned by :func:`bessx.open_exports`: ``dc_power`` (time, inverter,
+        dc_input) DC input power [kW], positive when discharging; ``soc`` (time, inverter,
+        dc_input, enclosure) enclosure state of charge [%] (needed for
+        ``allocation="soc"``); ``time`` in UTC, strictly increasing; the ``enclosure_id``
+        (or ``n_enclosures``) coordinate; attrs ``timezone`` and ``interval_seconds``
+        (inferred as the median step when missing). numpy- or dask-backed.
+    allocation : {"equal", "soc"}
+        How a DC input's energy is shared among its enclosures: evenly, or in proportion to
+        each enclosure's state-of-charge swing that day (see Notes).
+    max_gap : float
+        Longest step [nominal intervals, >= 1] across which a sample holds; beyond it a
+        sample holds for one nominal interval.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims (time, inverter, dc_input, enclosure), ``time`` the local calendar dates
+        (midnight, tz-naive) from the first to the last sample's; variables ``charged`` and
+        ``discharged`` [kWh] (non-negative) and ``coverage`` [1]. Unused enclosure slots
+        and days without any valid sample of the DC input are NaN; a day with data but no
+        charging has ``charged == 0``. Lazy when ``ds`` is dask-backed, chunked by whole days.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``allocation`` (the message lists the valid names), ``max_gap < 1``,
+        a missing ``dc_power`` (or, for ``"soc"``, ``soc``) variable, a missing
+        ``timezone`` attribute, or times that do not strictly increase.
+
+    Notes
+    -----
+    Sample :math:`i` of DC input power :math:`P_i` [kW] at time :math:`t_i` holds for
+
+    .. math::
+
+        \Delta t_i = \begin{cases}
+            t_{i+1} - t_i & \text{if } t_{i+1} - t_i \le g\,\tau \\
+            \tau & \text{otherwise, and for the last sample}
+        \end{cases}
+
+    where :math:`\tau` is the nominal interval (``interval_seconds``) and :math:`g` is
+    ``max_gap``. Steps are real elapsed time, so DST changes need no special care. Energy is
+    labelled at the interval start: it belongs to the local day :math:`D(t_i)` of the
+    sample's own timestamp. With :math:`V` the finite samples,
+
+    .. math::
+
+        E^{\mathrm{dis}}_d = \sum_{i \in V,\ D(t_i) = d} \max(P_i, 0)\,\Delta t_i,
+        \qquad
+        E^{\mathrm{ch}}_d = \sum_{i \in V,\ D(t_i) = d} \max(-P_i, 0)\,\Delta t_i,
+
+    in kWh (:math:`\Delta t_i` in hours), summed in float64. NaN samples contribute
+    nothing; a day of the DC input without a finite sample is NaN. Coverage is
+    :math:`\min(1, \sum_{i \in V, D(t_i)=d} \Delta t_i / L_d)` with :math:`L_d` the
+    length of the local day (23, 24 or 25 h).
+
+    The energy of a DC input is shared among its :math:`n` enclosures :math:`k`. With
+    ``"equal"``, :math:`E_{d,k} = E_d / n`. With ``"soc"``, the discharge share of enclosure
+    :math:`k` is :math:`S^{-}_{d,k} / \sum_j S^{-}_{d,j}` with
+    :math:`S^{-}_{d,k} = \sum \max(-\Delta\mathrm{SOC}, 0)` over the differences of
+    consecutive samples within day :math:`d` (NaN differences ignored), the charge share
+    likewise from :math:`S^{+}_{d,k} = \sum \max(\Delta\mathrm{SOC}, 0)`; a DC input-day
+    falls back to equal shares when the total swing is 0 or an enclosure has no finite SOC
+    difference that day (e.g. its SOC is missing all day). Either way the enclosure
+    energies of a DC input add up to its energy.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from bessx.testing import make_dataset
+    >>> time = pd.date_range("2022-10-01 22:00", periods=6, freq="1h", tz="Australia/Sydney")
+    >>> dc_power = np.full((6, 1, 2), 100.0, dtype=np.float32)
+    >>> dc_power[:, 0, 1] = -50.0
+    >>> ds = make_dataset(time, dc_power, n_enclosures=2, interval_seconds=3600.0)
+    >>> daily = daily_energy(ds)
+    >>> daily["discharged"].sel(dc_input=1, enclosure=1).values
+    array([[100.],
+           [200.]])
+    >>> daily["charged"].sel(dc_input=2).sum("enclosure").values
+    array([[100.],
+           [200.]])
+
+    2 October 2022 is a 23-hour day in Sydney: four hourly samples cover 4/23 of it.
+
+    >>> daily["coverage"].sel(dc_input=1, enclosure=1).round(4).values
+    array([[0.0833],
+           [0.1739]])
+    """
+    if allocation not in ALLOCATIONS:
+        raise ValueError(
+            f"unknown allocation {allocation!r}; choose one of {', '.join(map(repr, ALLOCATIONS))}"
+        )
+    if not max_gap >= 1:
+        raise ValueError(f"max_gap must be >= 1 nominal interval, not {max_gap!r}")
+    if "dc_power" not in ds.data_vars:
+        raise ValueError("daily_energy needs a 'dc_power' variable")
+    method = ALLOCATIONS[allocation]
+    if method.needs_soc and "soc" not in ds.data_vars:
+        raise ValueError(f"allocation={allocation!r} needs a 'soc' variable")
+    timezone = ds.attrs.get("timezone")
+    if not timezone:
+        raise ValueError("set ds.attrs['timezone'] to the plant's IANA timezone")
+
+    time = ds.indexes[schema.TIME]
+    time_ns = _time_ns(time)
+    if len(time_ns) == 0:
+        raise ValueError("daily_energy needs at least one sample")
+    if np.any(np.diff(time_ns) <= 0):
+        raise ValueError("time must be strictly increasing")
+    interval = _interval_seconds(ds, time_ns)
+
+    holds = hold_seconds(time, interval, max_gap)
+    day_index, dates, day_seconds = local_days(time, timezone)
+    used = _used_slots(ds)
+
+    power = ds["dc_power"].transpose(schema.TIME, schema.INVERTER, schema.DC_INPUT).data
+    soc = None
+    if method.needs_soc:
+        soc = (
+            ds["soc"]
+            .transpose(schema.TIME, schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE)
+            .data
+        )
+    if any(isinstance(array, da.Array) for array in (power, soc, used)):
+        per_sample = (holds, day_index, day_seconds[day_index])
+        daily = _blockwise_daily_energy(
+            da.asarray(power), None if soc is None else da.asarray(soc), per_sample, used, method
+        )
+    else:
+        daily = _daily_energy_block(
+            np.asarray(power),
+            holds,
+            day_index,
+            day_seconds[day_index],
+            np.asarray(used),
+            None if soc is None else np.asarray(soc),
+            allocation=method,
+        )
+
+    order = (schema.DAY, schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE)
+    coords = {name: coord for name, coord in ds.coords.items() if schema.TIME not in coord.dims}
+    coords[schema.DAY] = xr.Variable(schema.DAY, dates, attrs=dict(schema.DAILY_TIME_ATTRS))
+    data_vars = {
+        name: xr.Variable(order, daily[position], attrs=dict(schema.DAILY_ATTRS[name]))
+        for position, name in ((1, "charged"), (0, "discharged"), (2, "coverage"))
+    }
+
+    from bessx import __version__
+
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    line = (
+        f"{stamp}: bessx.daily_energy(allocation={allocation!r}, max_gap={float(max_gap)!r})"
+        f" [bessx {__version__}]"
+    )
+    history = ds.attrs.get("history")
+    attrs = {
+        **ds.attrs,
+        "timezone": timezone,
+        "interval_seconds": interval,
+        "allocation": allocation,
+        "max_gap": float(max_gap),
+        "Conventions": schema.CF_CONVENTIONS,
+        "history": f"{history}\n{line}" if history else line,
+    }
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
