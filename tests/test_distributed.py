@@ -1,0 +1,38 @@
+"""bessx under dask.distributed: a real LocalCluster with worker processes."""
+
+from __future__ import annotations
+
+import pytest
+import xarray as xr
+
+import bessx
+from bessx import synthetic
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+@pytest.mark.parametrize("engine", ["polars", "pyarrow"])
+@pytest.mark.parametrize("allocation", ["equal", "soc"])
+def test_cluster_results_are_bit_identical_to_threads(tmp_path_factory, client, engine, allocation):
+    folder = tmp_path_factory.mktemp(f"plant-{engine}-{allocation}")
+    synthetic.write_plant(folder, start="2023-04-01", days=3, inverters=6, seed=3)
+    with pytest.warns(bessx.ExportWarning):
+        ds = bessx.open_exports(folder, engine=engine)
+    daily = ds.bess.daily_energy(allocation=allocation)
+    with distributed.get_task_stream(client) as tasks:
+        on_cluster = daily.compute()
+    assert len({task["worker"] for task in tasks.data}) == 2, "both worker processes worked"
+    threads = daily.compute(scheduler="threads")
+    xr.testing.assert_identical(on_cluster, threads)
+    assert on_cluster.discharged.notnull().any()
