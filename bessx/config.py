@@ -9,7 +9,7 @@ A site file names where the exports are, the plant's timezone and how to analyse
     outputs = ["csv", "netcdf", "heatmap"]
 
     [outliers]
-    threshold = 3.5
+    threshold = 0.1
 
     [columns]
     soc = '^SOC \\[(?P<enclosure_id>\\w+)\\]$'
@@ -199,16 +199,22 @@ def _groups(template: re.Pattern[str]) -> str:
 # The settings -------------------------------------------------------------------------------
 OUTLIER_SETTINGS: Final[dict[str, Setting]] = {
     "threshold": Setting(
+        "a number from 0 to 1",
+        _number_in(0, 1),
+        None,
+        "shortfall below the day's fleet median that makes a day short [1]; None: library default",
+    ),
+    "z_min": Setting(
         "a number > 0",
         _number_in(0, low_open=True),
         None,
-        "robust z-score beyond which an enclosure is an outlier [1]; None: library default",
+        "robust z-score a short day must also exceed [1]; None: library default",
     ),
     "min_days": Setting(
         "a whole number ≥ 1",
         _whole_number_from(1),
         None,
-        "days of data an enclosure needs before it is ranked [d]; None: library default",
+        "short days an enclosure needs before it is flagged [d]; None: library default",
     ),
     "min_coverage": Setting(
         "a number from 0 to 1",
@@ -254,9 +260,11 @@ class OutlierSettings(_Checked):
     Attributes
     ----------
     threshold
-        Robust z-score beyond which an enclosure is an outlier [1].
+        Shortfall below the day's fleet median that makes a day short [1].
+    z_min
+        Robust z-score a short day must also exceed [1].
     min_days
-        Days of data an enclosure needs before it is ranked [d].
+        Short days an enclosure needs before it is flagged [d].
     min_coverage
         Fraction of a day with valid samples for the day to count [1].
 
@@ -267,6 +275,7 @@ class OutlierSettings(_Checked):
     _prefix: ClassVar = "outliers."
 
     threshold: float | None = OUTLIER_SETTINGS["threshold"].default
+    z_min: float | None = OUTLIER_SETTINGS["z_min"].default
     min_days: int | None = OUTLIER_SETTINGS["min_days"].default
     min_coverage: float | None = OUTLIER_SETTINGS["min_coverage"].default
 
@@ -530,9 +539,9 @@ def merge(config: Config, **overrides: Any) -> Config:
 
     Examples
     --------
-    >>> merged = merge(Config(), max_gap=5, timezone=None, outliers={"threshold": 4})
+    >>> merged = merge(Config(), max_gap=5, timezone=None, outliers={"threshold": 0.1})
     >>> merged.max_gap, merged.timezone, merged.outliers.threshold
-    (5.0, 'Australia/Sydney', 4.0)
+    (5.0, 'Australia/Sydney', 0.1)
     """
     given: dict[str, Any] = {}
     for key, value in overrides.items():

@@ -36,7 +36,8 @@ out = "/srv/results"
 outputs = ["csv", "heatmap"]
 
 [outliers]
-threshold = 3.5
+threshold = 0.1
+z_min = 3.5
 min_days = 7
 min_coverage = 0.75
 
@@ -72,7 +73,9 @@ def test_every_key_is_parsed(tmp_path):
     assert config.max_gap == 4.0 and isinstance(config.max_gap, float)
     assert config.out == Path("/srv/results")
     assert config.outputs == ("csv", "heatmap")
-    assert config.outliers == OutlierSettings(threshold=3.5, min_days=7, min_coverage=0.75)
+    assert config.outliers == OutlierSettings(
+        threshold=0.1, z_min=3.5, min_days=7, min_coverage=0.75
+    )
     assert config.columns.dc_power.match("P2_1APCS3").groupdict() == {
         "dc_input": "2",
         "inverter": "1APCS3",
@@ -136,7 +139,7 @@ def test_config_is_frozen_and_checked_when_made():
         Config(max_gap=0.5)
     with pytest.raises(ConfigError, match=r"^OutlierSettings: 'outliers\.min_days' must be"):
         OutlierSettings(min_days=0)
-    assert Config(outliers={"threshold": 2}).outliers.threshold == 2.0
+    assert Config(outliers={"z_min": 2}).outliers.z_min == 2.0
 
 
 def test_config_error_is_a_bessx_error():
@@ -152,13 +155,15 @@ def test_command_line_overrides_the_file(tmp_path):
         max_gap=None,
         data="elsewhere",
         outputs=["summary"],
-        outliers={"threshold": 5, "min_days": None},
+        outliers={"threshold": 0.2, "min_days": None},
     )
     assert merged.allocation == "equal"
     assert merged.max_gap == 4.0  # None: not given, the file's value stays
     assert merged.data == Path("elsewhere")  # relative to the working folder, not the file's
     assert merged.outputs == ("summary",)
-    assert merged.outliers == OutlierSettings(threshold=5.0, min_days=7, min_coverage=0.75)
+    assert merged.outliers == OutlierSettings(
+        threshold=0.2, z_min=3.5, min_days=7, min_coverage=0.75
+    )
     assert merged.columns == config.columns
     assert config == load_config(tmp_path / "site.toml")  # not modified
 
@@ -247,8 +252,8 @@ def test_merge_errors():
         ),
         ("outliers = 3", "site.toml: 'outliers' must be a table, got 3"),
         (
-            "[outliers]\nthreshold = 0",
-            "site.toml: 'outliers.threshold' must be a number > 0, got 0",
+            "[outliers]\nz_min = 0",
+            "site.toml: 'outliers.z_min' must be a number > 0, got 0",
         ),
         (
             "[outliers]\nmin_days = 2.5",

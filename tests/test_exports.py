@@ -435,3 +435,14 @@ def test_history_archive_opens_like_the_exports(tmp_path, plant):
     xr.testing.assert_equal(again.compute(), ds.compute())
     only_power = bessx.open_exports(path, variables=["dc_power"])
     assert list(only_power.data_vars) == ["dc_power"]
+
+
+def test_broken_data_pages_are_named_at_compute(tmp_path, plant, engine):
+    data = bytearray(plant.files[0].read_bytes())
+    # scramble the data pages, keep the footer: the file opens but cannot be decoded
+    data[4 : len(data) // 2] = bytes(len(data) // 2 - 4)
+    path = tmp_path / plant.files[0].name
+    path.write_bytes(bytes(data))
+    ds = bessx.open_exports(path, engine=engine, variables=["dc_power"])
+    with pytest.raises(ExportError, match=rf"^{path}: cannot read its data \("):
+        ds.dc_power.compute()

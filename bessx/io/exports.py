@@ -233,7 +233,10 @@ def read_block(plan: ReadPlan) -> dict[str, np.ndarray]:
     timestamps dropped, as decided at open.
     """
     columns = [*plan.dc_columns, *plan.soc_columns, *plan.plant_columns]
-    values = get_engine(plan.engine).read(plan.path, columns).T
+    try:
+        values = get_engine(plan.engine).read(plan.path, columns).T
+    except Exception as error:  # the file changed or its data pages are broken
+        raise ExportError(plan.path, f"cannot read its data ({_first_line(error)})") from None
     if plan.rows is not None:
         values = values[:, plan.rows]
     n_inv, n_dc, n_slots = plan.shape

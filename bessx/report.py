@@ -1,0 +1,411 @@
+"""The ``summary.md`` report of a ``bessx run``: a pure function of the results.
+
+:func:`summary_markdown` turns the daily energy and the tables computed from it into a short
+Markdown document for an asset engineer: what was read, how well the data cover the period,
+the plant's energy totals, the lowest enclosures, the outliers with their evidence and the
+problems met while reading. It does no I/O and no dask computation beyond loading the small
+daily arrays, so it is tested without the command line.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bessx import schema
+
+__all__ = ["LOW_COVERAGE", "layout_summary", "summary_markdown"]
+
+#: A DC input-day with less than this coverage [1] is listed in the report.
+LOW_COVERAGE: Final = 0.9
+#: At most this many low-coverage DC input-days are listed (the rest are counted).
+MAX_LISTED: Final = 20
+
+_MISSING: Final = "–"
+_LOWEST_COLUMNS: Final = {
+    "enclosure_id": "enclosure",
+    "inverter": "inverter",
+    "dc_input": "DC input",
+    "charged_kwh": "charged [kWh]",
+    "discharged_kwh": "discharged [kWh]",
+    "days": "days",
+}
+
+
+def summary_markdown(
+    daily: xr.Dataset,
+    *,
+    lowest_charged: pd.DataFrame,
+    lowest_discharged: pd.DataFrame,
+    outliers: pd.DataFrame,
+    warnings: Sequence[str],
+    source: Mapping[str, Any],
+) -> str:
+    """The Markdown summary of an analysis.
+
+    Parameters
+    ----------
+    daily
+        Daily energy of :func:`bessx.energy.daily_energy`: ``charged``, ``discharged`` [kWh]
+        and ``coverage`` [1] on (``time``, ``inverter``, ``dc_input``, ``enclosure``), with
+        the ``enclosure_id`` coordinate and the attributes ``timezone``,
+        ``interval_seconds``, ``allocation`` and ``max_gap``. Dask-backed data are loaded.
+    lowest_charged, lowest_discharged
+        :func:`bessx.tables.lowest` by ``"charged"`` and by ``"discharged"``.
+    outliers
+        :func:`bessx.outliers.outliers` of ``daily`` (its ``attrs`` give the parameters).
+    warnings
+        The problems met while reading, one line each (e.g. "x.parquet: 1 exact duplicate
+        row(s) dropped").
+    source
+        What was read: ``"data"`` (the folder, pattern or file as given), ``"files"``
+        (export file names in time order), and optionally ``"rows"`` (samples read),
+        ``"interval"`` (``"given"`` or ``"inferred"``), ``"topology"`` (the topology file)
+        and ``"config"`` (the site file). Other keys are ignored.
+
+    Returns
+    -------
+    str
+        The document, ending with a newline. It holds no time stamp, so the same results
+        give the same text.
+
+    Notes
+    -----
+    The coverage of a DC input-day is the fraction of the local day covered by valid
+    samples; a DC input-day without any valid sample counts as 0. The plant totals are
+    sums over all enclosures and days of the DC-side energies, and the round-trip ratio is
+    discharged / charged over the period.
+    """
+    sections = [
+        _header(daily, source),
+        _data_read(daily, source),
+        _coverage(daily),
+        _totals(daily),
+        _lowest_section("charged", lowest_charged),
+        _lowest_section("discharged", lowest_discharged),
+        _outliers_section(outliers),
+        _warnings_section(warnings),
+    ]
+    return "\n\n".join(section.rstrip("\n") for section in sections) + "\n"
+
+
+# Sections -----------------------------------------------------------------------------------
+def _header(daily: xr.Dataset, source: Mapping[str, Any]) -> str:
+    from bessx import __version__
+
+    dates = _dates(daily)
+    period = f"{dates[0]} to {dates[-1]}" if len(dates) else "no days"
+    return (
+        f"# bessx summary: {_code(source.get('data', 'the exports'))}, {period}\n\n"
+        f"Daily charged and discharged energy per battery enclosure, written by "
+        f"bessx {__version__}. Energies are DC-side [kWh], per local calendar day of the "
+        f"plant; the method is described in `docs/methodology.md`."
+    )
+
+
+def _data_read(daily: xr.Dataset, source: Mapping[str, Any]) -> str:
+    files = list(source.get("files", []))
+    dates = _dates(daily)
+    covered = _days_with_data(daily)
+    missing = [date for date, has_data in zip(dates, covered, strict=True) if not has_data]
+    interval = daily.attrs.get("interval_seconds")
+    interval_text = f"{_number(interval, 3)} s" if _finite(interval) else "unknown"
+    if source.get("interval"):
+        interval_text += f" ({source['interval']})"
+    ids = daily["enclosure_id"].values.astype(str)
+    n_enclosures = int((ids != "").sum())
+    per_input = (ids != "").sum(axis=-1)
+    lines = [
+        "## Data read",
+        "",
+        f"- Source: {_code(source.get('data', '?'))}"
+        + (f", configuration {_code(source['config'])}" if source.get("config") else ""),
+        f"- Files: {len(files)}" + (f" ({_first_last(files)})" if files else ""),
+        f"- Local days: {len(dates)}"
+        + (f", {dates[0]} to {dates[-1]}" if len(dates) else "")
+        + f"; {int(covered.sum())} with data, {len(missing)} without"
+        + (f" ({_short_list(missing)})" if missing else ""),
+    ]
+    if source.get("rows") is not None:
+        lines.append(f"- Samples: {int(source['rows']):,}")
+    lines += [
+        f"- Sampling interval: {interval_text}",
+        f"- Timezone: {daily.attrs.get('timezone', '?')}",
+        f"- Inverters: {daily.sizes.get(schema.INVERTER, 0)}; "
+        f"enclosures: {n_enclosures} ({layout_summary(per_input)})",
+        "- Topology: "
+        + (_code(source["topology"]) if source.get("topology") else "inferred from the columns"),
+        f"- Allocation: {daily.attrs.get('allocation', '?')}; "
+        f"longest gap bridged: {_number(daily.attrs.get('max_gap'), 3)} intervals",
+    ]
+    return "\n".join(lines)
+
+
+def _coverage(daily: xr.Dataset) -> str:
+    coverage, dates, labels = _dc_input_coverage(daily)
+    lines = ["## Coverage", ""]
+    if coverage.size == 0:
+        return "\n".join([*lines, "No DC input with enclosures."])
+    low = coverage < LOW_COVERAGE
+    lines.append(
+        f"Mean coverage of the {coverage.size:,} DC input-days: {coverage.mean():.3f}. "
+        f"DC input-days with coverage below {LOW_COVERAGE}: {int(low.sum())}."
+    )
+    if low.any():
+        day_index, input_index = np.nonzero(low)
+        order = np.lexsort((input_index, day_index))
+        rows = []
+        for k in order[:MAX_LISTED]:
+            day, column = day_index[k], input_index[k]
+            inverter, dc_input = labels[column]
+            rows.append((dates[day], inverter, str(dc_input), f"{coverage[day, column]:.3f}"))
+        lines += ["", _table(("date", "inverter", "DC input", "coverage"), rows)]
+        if len(order) > MAX_LISTED:
+            lines += ["", f"… and {len(order) - MAX_LISTED} more."]
+    return "\n".join(lines)
+
+
+def _totals(daily: xr.Dataset) -> str:
+    charged = _total(daily["charged"])
+    discharged = _total(daily["discharged"])
+    ratio = discharged / charged if charged > 0 else math.nan
+    ratio_text = f"{ratio:.3f}" if math.isfinite(ratio) else "n/a (nothing charged)"
+    return "\n".join(
+        [
+            "## Plant energy",
+            "",
+            _table(
+                ("quantity", "value"),
+                [
+                    ("charged", f"{charged:,.1f} kWh ({charged / 1000:,.1f} MWh)"),
+                    ("discharged", f"{discharged:,.1f} kWh ({discharged / 1000:,.1f} MWh)"),
+                    ("round-trip ratio (discharged / charged)", ratio_text),
+                ],
+            ),
+            "",
+            "Sums over all enclosures and days with data; days without data add nothing.",
+        ]
+    )
+
+
+def _lowest_section(by: str, table: pd.DataFrame) -> str:
+    title = f"## The {len(table)} lowest enclosures by energy {by}"
+    if table.empty:
+        return f"{title}\n\nNo enclosure has {by} data."
+    rows = [
+        tuple(_cell(table[column].iloc[k]) for column in _LOWEST_COLUMNS) for k in range(len(table))
+    ]
+    return "\n".join(
+        [
+            title,
+            "",
+            "Totals over the period [kWh]; `days` counts the days with data.",
+            "",
+            _table(tuple(_LOWEST_COLUMNS.values()), rows),
+        ]
+    )
+
+
+def _outliers_section(outliers: pd.DataFrame) -> str:
+    params = outliers.attrs
+    method = ""
+    if params:
+        method = (
+            f"Each day every enclosure's {params.get('by', 'discharged')} energy is compared "
+            f"with the fleet median; a short day is more than "
+            f"{100 * float(params.get('threshold', math.nan)):.0f} % and "
+            f"{_number(params.get('z_min'), 3)} robust standard deviations below it, counted "
+            f"on days with coverage ≥ {_number(params.get('min_coverage'), 3)}; an enclosure "
+            f"is flagged after {params.get('min_days', '?')} short days."
+        )
+        skipped = [
+            f"{name.replace('_', ' ')}: {', '.join(params[key])}"
+            for key, name in (("idle_days", "idle days"), ("plant_gap_days", "plant gaps"))
+            if params.get(key)
+        ]
+        if skipped:
+            method += " Not compared — " + "; ".join(skipped) + "."
+    lines = ["## Outliers", ""]
+    if method:
+        lines += [method, ""]
+    if outliers.empty:
+        lines.append("No enclosure underperforms its peers.")
+        return "\n".join(lines)
+    counts = outliers["kind"].value_counts()
+    lines.append("Findings: " + ", ".join(f"{counts[kind]} {kind}" for kind in counts.index) + ".")
+    header = (
+        "enclosure",
+        "inverter",
+        "DC input",
+        "kind",
+        "scope",
+        "days flagged / valid",
+        "median shortfall [%]",
+        "shortfall [kWh]",
+        "period",
+        "evidence",
+    )
+    rows = []
+    for row in outliers.itertuples(index=False):
+        period = (
+            row.first_date
+            if row.first_date == row.last_date
+            else (f"{row.first_date} to {row.last_date}")
+        )
+        rows.append(
+            (
+                str(row.enclosure_id),
+                str(row.inverter),
+                str(row.dc_input),
+                str(row.kind),
+                str(row.scope),
+                f"{row.days_flagged} / {row.days_valid}",
+                _cell(row.median_shortfall_pct),
+                _cell(row.shortfall_kwh),
+                period,
+                str(row.note),
+            )
+        )
+    lines += ["", _table(header, rows)]
+    return "\n".join(lines)
+
+
+def _warnings_section(warnings: Sequence[str]) -> str:
+    lines = ["## Problems found while reading", ""]
+    if not warnings:
+        lines.append("None.")
+    else:
+        lines += [f"- {_escape(message)}" for message in warnings]
+    return "\n".join(lines)
+
+
+# Quantities -------------------------------------------------------------------------------
+def _dates(daily: xr.Dataset) -> list[str]:
+    return list(pd.DatetimeIndex(daily[schema.DAY].values).strftime("%Y-%m-%d"))
+
+
+def _used(daily: xr.Dataset) -> np.ndarray:
+    """(inverter, dc_input, enclosure) slots that hold an enclosure."""
+    order = (schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE)
+    return daily["enclosure_id"].transpose(*order).values.astype(str) != ""
+
+
+def _dc_input_coverage(daily: xr.Dataset) -> tuple[np.ndarray, list[str], list[tuple[str, int]]]:
+    """Coverage (day, DC input with enclosures), NaN as 0, with dates and DC input labels."""
+    used = _used(daily)
+    order = (schema.DAY, schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE)
+    values = np.asarray(daily["coverage"].transpose(*order).values, dtype=np.float64)
+    values = np.where(used, np.nan_to_num(values, nan=0.0), -np.inf)
+    per_input = values.max(axis=-1, initial=-np.inf)  # shared by the enclosures of a DC input
+    has_enclosures = used.any(axis=-1)
+    inverters = daily[schema.INVERTER].values.astype(str)
+    dc_inputs = daily[schema.DC_INPUT].values
+    labels = [
+        (inverters[i], int(dc_inputs[j])) for i, j in zip(*np.nonzero(has_enclosures), strict=True)
+    ]
+    return per_input[:, has_enclosures], _dates(daily), labels
+
+
+def _days_with_data(daily: xr.Dataset) -> np.ndarray:
+    coverage, _, _ = _dc_input_coverage(daily)
+    if coverage.size == 0:
+        return np.zeros(daily.sizes.get(schema.DAY, 0), dtype=bool)
+    return (coverage > 0).any(axis=1)
+
+
+def _total(energy: xr.DataArray) -> float:
+    return float(np.nansum(np.asarray(energy.values, dtype=np.float64)))
+
+
+def layout_summary(per_input: np.ndarray) -> str:
+    """Describe the enclosures per DC input of each inverter, most enclosures first.
+
+    Parameters
+    ----------
+    per_input
+        Number of enclosures, shape (inverter, dc_input).
+
+    Examples
+    --------
+    >>> layout_summary(np.array([[3, 3], [2, 2], [2, 2]]))
+    '1 inverter × 3+3, 2 × 2+2 per DC input'
+    """
+    if per_input.size == 0:
+        return "none"
+    layouts = pd.Series(["+".join(map(str, counts)) for counts in per_input.tolist()])
+    counts = layouts.value_counts(sort=False)
+    counts = counts.sort_index(key=lambda index: index.map(_layout_key), ascending=False)
+    parts = [f"{count} × {layout}" for layout, count in counts.items()]
+    parts[0] = parts[0].replace(" × ", " inverters × " if counts.iloc[0] > 1 else " inverter × ")
+    return ", ".join(parts) + " per DC input"
+
+
+def _layout_key(layout: str) -> tuple[int, ...]:
+    return tuple(int(count) for count in layout.split("+"))
+
+
+# Formatting -----------------------------------------------------------------------------------
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A Markdown pipe table; numbers (right-aligned) are recognised by their first row."""
+    rows = [tuple(_escape(cell) for cell in row) for row in rows]
+    numeric = [
+        bool(rows) and all(_looks_numeric(row[k]) for row in rows) for k in range(len(header))
+    ]
+    align = ["---:" if right else "---" for right in numeric]
+    lines = [
+        "| " + " | ".join(_escape(name) for name in header) + " |",
+        "| " + " | ".join(align) + " |",
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _looks_numeric(text: str) -> bool:
+    if text == _MISSING:
+        return True
+    return text.replace(",", "").replace(".", "", 1).replace("-", "", 1).isdigit()
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float | np.floating):
+        if not math.isfinite(value):
+            return _MISSING
+        return f"{value:,.1f}"
+    return str(value)
+
+
+def _number(value: Any, digits: int) -> str:
+    """A number with up to ``digits`` significant decimals and no trailing zeros."""
+    if not _finite(value):
+        return "?"
+    return f"{float(value):.{digits}f}".rstrip("0").rstrip(".")
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _escape(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: Any) -> str:
+    return f"`{str(text).replace('`', '')}`"
+
+
+def _first_last(names: Sequence[Any]) -> str:
+    names = [str(name) for name in names]
+    return names[0] if len(names) == 1 else f"{names[0]} … {names[-1]}"
+
+
+def _short_list(items: Sequence[str], limit: int = 10) -> str:
+    shown = ", ".join(items[:limit])
+    return shown if len(items) <= limit else f"{shown} and {len(items) - limit} more"

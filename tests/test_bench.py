@@ -1,0 +1,97 @@
+"""The benchmark runner, end to end on a tiny plant: every approach runs and agrees."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+if not (REPOSITORY / "bench" / "runner.py").is_file():
+    pytest.skip("the bench package is only in a clone of the repository", allow_module_level=True)
+sys.path.insert(0, str(REPOSITORY))
+
+from bench import runner  # noqa: E402
+from bench.approaches import APPROACHES, Totals  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    folder = tmp_path_factory.mktemp("bench")
+    out = folder / "results.json"
+    status = runner.main(
+        [
+            "--days", "2",
+            "--inverters", "8",
+            "--repeat", "1",
+            "--skip", "bessx_distributed",  # starting a LocalCluster alone takes ~10 s here
+            "--data-dir", str(folder / "data"),
+            "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert status == 0
+    return json.loads(out.read_text())
+
+
+def test_every_approach_ran(results: dict) -> None:
+    implementations = results["implementations"]
+    assert set(implementations) == set(APPROACHES) - {"bessx_distributed"}
+    for name, summary in implementations.items():
+        assert not summary["errors"], name
+        assert len(summary["times"]) == 1
+        assert summary["median"] > 0
+        assert summary["peak_rss_mb"] > 0
+    assert implementations["pyarrow_floor"]["ratio"] == pytest.approx(1.0)
+
+
+def test_approaches_agree_with_bessx(results: dict) -> None:
+    for name, summary in results["implementations"].items():
+        expectation = APPROACHES[name].check
+        if expectation == "agree":
+            assert summary["check"]["status"] == "agrees", (name, summary["check"])
+            assert max(summary["check"]["total_rel_diff"].values()) <= runner.RTOL
+
+
+def test_naive_script_is_reported_wrong(results: dict) -> None:
+    check = results["implementations"]["naive"]["check"]
+    assert check["status"] == "wrong"
+    # 15-minute intervals on 36-second data: 25 times too much energy
+    for factor in check["error_factor"].values():
+        assert factor > 5
+        assert factor == pytest.approx(25.0, rel=0.01)
+
+
+def test_results_record_the_environment(results: dict) -> None:
+    environment = results["environment"]
+    assert environment["cpu_count"] >= 1
+    assert environment["versions"]["bessx"]
+    assert results["settings"]["days"] == 2
+    assert str(REPOSITORY) not in json.dumps(results)
+
+
+def test_disagreement_is_detected() -> None:
+    reference = Totals(
+        np.array(["2022-10-01", "2022-10-02"]),
+        np.array(["1APCS1/1", "1APCS1/2"]),
+        np.array([[10.0, 20.0], [30.0, 40.0]]),
+        np.array([[1.0, 0.0], [3.0, 4.0]]),
+    )
+    # the same numbers in another order agree
+    shuffled = Totals(
+        reference.dates[::-1],
+        reference.dc_inputs[::-1],
+        reference.discharged[::-1, ::-1],
+        reference.charged[::-1, ::-1],
+    )
+    assert runner.compare(shuffled, reference, "agree")["agrees"]
+    off = reference._replace(charged=reference.charged * (1 + 1e-6))
+    assert runner.compare(off, reference, "agree")["status"] == "differs"
+    fewer = reference._replace(
+        dates=reference.dates[:1],
+        discharged=reference.discharged[:1],
+        charged=reference.charged[:1],
+    )
+    assert runner.compare(fewer, reference, "agree")["status"] == "differs"
