@@ -22,7 +22,7 @@ from bessx import schema
 __all__ = ["LOW_COVERAGE", "layout_summary", "summary_markdown"]
 
 #: A DC input-day with less than this coverage [1] is listed in the report.
-LOW_COVERAGE: Final = 0.9
+LOW_COVERAGE: Final = 0.99
 #: At most this many low-coverage DC input-days are listed (the rest are counted).
 MAX_LISTED: Final = 20
 
