@@ -152,7 +152,8 @@ def to_frame(daily: xr.Dataset) -> pd.DataFrame:
     2  2024-03-01      1A1BAT3             5.0
     """
     check_daily(daily, _FRAME_COLUMNS)
-    variables = daily[list(_FRAME_COLUMNS)].reset_coords(drop=True)
+    # one compute for all variables: each separate load would re-read every export
+    variables = daily[list(_FRAME_COLUMNS)].reset_coords(drop=True).compute()
     variables = variables.assign_coords(enclosure_id=daily["enclosure_id"])
     table = variables.to_dataframe(dim_order=[TIME, *_ENCLOSURE_DIMS]).reset_index()
     table = table[table["enclosure_id"].astype(str) != ""]

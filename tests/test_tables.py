@@ -235,3 +235,14 @@ def test_lowest_equals_slow_reference(
     assert list(table["enclosure_id"]) == [row[2] for row in expected[:n]]
     assert list(table["days"]) == [row[3] for row in expected[:n]]
     np.testing.assert_allclose(table[f"{by}_kwh"], [row[0] for row in expected[:n]])
+
+
+def test_to_frame_computes_lazy_input_once():
+    """All columns come from one compute: each load of a lazy variable re-reads the exports."""
+    from bessx.testing import raise_if_dask_computes
+
+    discharged = np.arange(2 * 2 * 2 * 3, dtype=float).reshape(2, 2, 2, 3)
+    daily = make_daily(discharged, [2, 3])
+    daily = daily.assign({name: daily[name].chunk({"time": 1}) for name in daily.data_vars})
+    with raise_if_dask_computes(max_computes=1):
+        to_frame(daily)
