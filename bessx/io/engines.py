@@ -33,7 +33,8 @@ class Scan(NamedTuple):
     """What one footer parse tells about an export."""
 
     names: tuple[str, ...]
-    numeric: frozenset[str]
+    #: whether the named column holds numbers (or only nulls)
+    is_numeric: Callable[[str], bool]
     #: naive ``datetime64[ns]`` in row order: local wall time if ``timezone`` is None, else UTC
     time: np.ndarray
     #: the timezone of tz-aware timestamps, None for naive ones
@@ -75,19 +76,21 @@ def _pyarrow_scan(path: Path) -> Scan:
     time_type = arrow_schema.field(time_name).type
     if not pa.types.is_timestamp(time_type):
         raise ExportError(path, f"'{time_name}' holds {time_type}, not timestamps")
-    numeric = frozenset(
-        name
-        for name, column_type in zip(names, arrow_schema.types, strict=True)
-        if pa.types.is_floating(column_type)
-        or pa.types.is_integer(column_type)
-        or pa.types.is_null(column_type)
-    )
+
+    def is_numeric(name: str) -> bool:
+        column_type = arrow_schema.field(name).type
+        return (
+            pa.types.is_floating(column_type)
+            or pa.types.is_integer(column_type)
+            or (pa.types.is_null(column_type))
+        )
+
     column = parquet.read(columns=[time_name], use_threads=False).column(0)
     timezone = time_type.tz
     if timezone is not None:
         column = column.cast(pa.timestamp(time_type.unit, "UTC"))
     time = column.cast(pa.timestamp("ns", timezone and "UTC")).to_numpy()
-    return Scan(names, numeric, _check_rows(path, time.astype("datetime64[ns]")), timezone)
+    return Scan(names, is_numeric, _check_rows(path, time.astype("datetime64[ns]")), timezone)
 
 
 def _pyarrow_read(path: str, columns: Sequence[str]) -> np.ndarray:
@@ -111,17 +114,17 @@ def _polars_scan(path: Path) -> Scan:
     time_type = polars_schema[time_name]
     if not isinstance(time_type, pl.Datetime):
         raise ExportError(path, f"'{time_name}' holds {time_type}, not timestamps")
-    numeric = frozenset(
-        name
-        for name, column_type in polars_schema.items()
-        if column_type.is_numeric() or column_type == pl.Null
-    )
+
+    def is_numeric(name: str) -> bool:
+        column_type = polars_schema[name]
+        return column_type.is_numeric() or column_type == pl.Null
+
     timezone = time_type.time_zone
     time = frame.select(pl.col(time_name)).collect().to_series()
     if timezone is not None:
         time = time.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
     time = time.dt.cast_time_unit("ns").to_numpy()
-    return Scan(names, numeric, _check_rows(path, time), timezone)
+    return Scan(names, is_numeric, _check_rows(path, time), timezone)
 
 
 def _polars_read(path: str, columns: Sequence[str]) -> np.ndarray:

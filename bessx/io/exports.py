@@ -14,6 +14,7 @@ import os
 import re
 import warnings
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -47,7 +48,6 @@ class ColumnMap:
     dc_power: dict[tuple[str, int], str]
     soc: dict[str, str]
     plant: dict[str, str]
-    numeric: frozenset[str]
 
 
 @dataclass
@@ -107,9 +107,7 @@ class ColumnPatterns:
 
 
 @lru_cache(maxsize=64)
-def _column_map(
-    names: tuple[str, ...], numeric: frozenset[str], patterns: ColumnPatterns
-) -> ColumnMap:
+def _column_map(names: tuple[str, ...], patterns: ColumnPatterns) -> ColumnMap:
     """Match column names against the export patterns; cached per distinct schema."""
     dc_power: dict[tuple[str, int], str] = {}
     soc: dict[str, str] = {}
@@ -119,7 +117,7 @@ def _column_map(
         elif match := patterns.soc.match(name):
             soc[match["enclosure_id"]] = name
     plant = {var: col for col, var in schema.PLANT_COLUMNS.items() if col in names}
-    return ColumnMap(dc_power, soc, plant, numeric)
+    return ColumnMap(dc_power, soc, plant)
 
 
 # Timestamps --------------------------------------------------------------------------------
@@ -161,11 +159,11 @@ def scan_export(
 ) -> ExportFile:
     """Parse one export's footer and timestamps; raise a one-line error if it is unusable."""
     scan = _scan(path, engine)
-    columns = _column_map(scan.names, scan.numeric, patterns)
+    columns = _column_map(scan.names, patterns)
     if not columns.dc_power:
         raise ExportError(path, "no DC input power columns ('BESS1 DC Input Power (kW) [...]')")
     for name in (*columns.dc_power.values(), *columns.soc.values(), *columns.plant.values()):
-        if name not in scan.numeric:
+        if not scan.is_numeric(name):
             raise ExportError(path, f"column '{name}' is not numeric")
     try:
         utc = _utc_times(scan, timezone)
@@ -318,8 +316,9 @@ def open_exports(
         history = open_history(files[0], chunks="day" if chunks == "file" else None)
         return history[[var for var in variables if var in history.data_vars]]
     patterns = columns or ColumnPatterns()
-    # serially: parsing footers in threads measured no faster with either engine
-    exports = [scan_export(path, timezone, parquet, patterns) for path in files]
+    # both engines parse footers with the GIL released: two threads measured 1.2-1.5x faster
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        exports = list(pool.map(lambda path: scan_export(path, timezone, parquet, patterns), files))
     exports.sort(key=lambda export: export.time[0])
     _check_no_overlap(exports)
     if topology is None:
