@@ -277,7 +277,16 @@ def naive_totals(result: Any) -> Totals:
     )
 
 
-_BESSX_IMPORTS = ("numpy", "pandas", "xarray", "dask.array", "bessx", "bessx.energy")
+# dask imports distributed, when installed, on the first compute: count it as an import
+_BESSX_IMPORTS = (
+    "numpy",
+    "pandas",
+    "xarray",
+    "dask.array",
+    "distributed",
+    "bessx",
+    "bessx.energy",
+)
 
 APPROACHES: Final = {
     approach.name: approach
