@@ -294,20 +294,24 @@ def comparison_table(results: dict[str, dict[str, Any]]) -> str:
 
 
 def memory_table(rows: list[dict[str, Any]]) -> str:
-    header = ["days", "median s", "min s", "s per day", "peak RSS MB", "RSS vs first"]
+    """Wall time and peak RSS per day count, each approach against its own smallest run."""
+    header = ["approach", "days", "median s", "min s", "s per day", "peak RSS MB", "RSS vs first"]
     measured = [row for row in rows if "median" in row]
-    first = measured[0]["peak_rss_mb"] if measured else 1.0
-    body = [
-        [
-            str(row["days"]),
-            f"{row['median']:.2f}",
-            f"{row['min']:.2f}",
-            f"{row['median'] / row['days']:.3f}",
-            f"{row['peak_rss_mb']:,.0f}",
-            f"{row['peak_rss_mb'] / first:.2f}",
-        ]
-        for row in measured
-    ]
+    first: dict[str, float] = {}
+    body = []
+    for row in measured:
+        first.setdefault(row["approach"], row["peak_rss_mb"])
+        body.append(
+            [
+                row["approach"],
+                str(row["days"]),
+                f"{row['median']:.2f}",
+                f"{row['min']:.2f}",
+                f"{row['median'] / row['days']:.3f}",
+                f"{row['peak_rss_mb']:,.0f}",
+                f"{row['peak_rss_mb'] / first[row['approach']]:.2f}",
+            ]
+        )
     return _format_table(header, body)
 
 
@@ -391,13 +395,15 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(scratch_name)
         if args.memory:
             day_counts = args.days or [7, 30]
+            names = _selected(args.only, args.skip) if args.only else [REFERENCE]
             rows = []
             for days in day_counts:
                 folder = ensure_plant(days, args.inverters, args.data_dir)
                 warm_page_cache(folder)
-                print(f"{days} days: bessx x {args.repeat}")
-                summary = compare_approaches([REFERENCE], folder, args.repeat, scratch)[REFERENCE]
-                rows.append({"days": days, **summary})
+                print(f"{days} days: {', '.join(names)} x {args.repeat}")
+                summaries = compare_approaches(names, folder, args.repeat, scratch)
+                rows += [{"approach": name, "days": days, **summaries[name]} for name in names]
+            rows.sort(key=lambda row: (names.index(row["approach"]), row["days"]))
             print()
             print(memory_table(rows))
             document = {"environment": env, "settings": settings, "memory": rows}

@@ -417,8 +417,9 @@ def _daily_energy_block(
     """Daily discharged, charged energy and coverage per enclosure for a block of days.
 
     ``power`` is (time, inverter, dc_input) [kW]; ``hold_seconds``, ``day_index`` (counted
-    from the block's first output day) and ``day_seconds`` (length of each sample's local
-    day) are per sample; ``used`` and ``soc`` carry the enclosure axis last. Returns
+    from the block's first output day) are per sample, ``day_seconds`` (length of each
+    output day [s]) per day of the block; ``used`` and ``soc`` carry the enclosure axis last.
+    Returns
     float64 ``(3, day, inverter, dc_input, enclosure)``.
     """
     sums = daily_power_sums(power, hold_seconds, day_index)
@@ -426,10 +427,9 @@ def _daily_energy_block(
     discharge_shares, charge_shares = allocation.shares(swings, used)
 
     n_days = sums.shape[1]
-    lengths = np.full(n_days, np.nan)
-    lengths[day_index] = day_seconds
-    coverage = np.clip(sums[2] / lengths.reshape((n_days,) + (1,) * (sums.ndim - 2)), 0.0, 1.0)
-    coverage[np.isnan(lengths)] = 0.0  # a date without any sample is not covered at all
+    lengths = np.asarray(day_seconds, dtype=np.float64).reshape((n_days,) + (1,) * (sums.ndim - 2))
+    # a date without any sample (valid seconds NaN) is not covered at all
+    coverage = np.clip(np.nan_to_num(sums[2], nan=0.0) / lengths, 0.0, 1.0)
 
     out = np.empty((3, *sums.shape[1:], used.shape[-1]))
     np.multiply(sums[0][..., np.newaxis], discharge_shares, out=out[0])
@@ -468,12 +468,13 @@ def _interval_seconds(ds: xr.Dataset, time_ns: np.ndarray) -> float:
 def _blockwise_daily_energy(
     power: da.Array,
     soc: da.Array | None,
-    per_sample: tuple[np.ndarray, np.ndarray, np.ndarray],
+    per_sample: tuple[np.ndarray, np.ndarray],
+    day_seconds: np.ndarray,
     used: np.ndarray | da.Array,
     allocation: Allocation,
 ) -> da.Array:
     """Run :func:`_daily_energy_block` on dask chunks that hold whole local days."""
-    hold, day_index, sample_day_seconds = per_sample
+    hold, day_index = per_sample
     sample_chunks = day_aligned_chunks(power.chunks[0], day_index)
     power = power.rechunk({0: sample_chunks})
     last_day = day_index[np.cumsum(sample_chunks) - 1]
@@ -481,7 +482,8 @@ def _blockwise_daily_energy(
     # dates without samples belong to the block that follows them.
     first_day = np.concatenate(([0], last_day[:-1] + 1))
     day_chunks = tuple(int(size) for size in np.diff(np.concatenate(([-1], last_day))))
-    block_day_index = day_index - np.repeat(first_day, sample_chunks)
+    # small integers: these per-sample arrays live in the graph for the whole computation
+    block_day_index = (day_index - np.repeat(first_day, sample_chunks)).astype(np.int32)
 
     def per_sample_array(values: np.ndarray) -> da.Array:
         return da.from_array(values, chunks=(sample_chunks,))
@@ -491,7 +493,7 @@ def _blockwise_daily_energy(
         power, "tic",
         per_sample_array(hold), "t",
         per_sample_array(block_day_index), "t",
-        per_sample_array(sample_day_seconds), "t",
+        da.from_array(day_seconds, chunks=(day_chunks,)), "t",  # per day: not aligned
         used_array, "ice",
     ]  # fmt: skip
     if soc is not None:
@@ -506,6 +508,7 @@ def _blockwise_daily_energy(
         allocation=allocation,
         new_axes={"q": 3},
         adjust_chunks={"t": day_chunks},
+        align_arrays=False,
         dtype=np.float64,
         meta=np.empty((0, 0, 0, 0, 0), dtype=np.float64),
         name="bessx-daily-energy-" + tokenize(*arguments[::2], allocation.description),
@@ -642,16 +645,21 @@ def daily_energy(ds: xr.Dataset, *, allocation: str = "equal", max_gap: float = 
             .data
         )
     if any(isinstance(array, da.Array) for array in (power, soc, used)):
-        per_sample = (holds, day_index, day_seconds[day_index])
+        per_sample = (holds, day_index)
         daily = _blockwise_daily_energy(
-            da.asarray(power), None if soc is None else da.asarray(soc), per_sample, used, method
+            da.asarray(power),
+            None if soc is None else da.asarray(soc),
+            per_sample,
+            day_seconds,
+            used,
+            method,
         )
     else:
         daily = _daily_energy_block(
             np.asarray(power),
             holds,
             day_index,
-            day_seconds[day_index],
+            day_seconds,
             np.asarray(used),
             None if soc is None else np.asarray(soc),
             allocation=method,
