@@ -60,7 +60,7 @@ def summary_markdown(
     outliers
         :func:`bessx.outliers.outliers` of ``daily`` (its ``attrs`` give the parameters).
     warnings
-        The problems met while reading, one line each (e.g. "x.parquet: 1 exact duplicate
+        The problems met while reading, one line each (e.g. "x.parquet: 1 duplicate
         row(s) dropped").
     source
         What was read: ``"data"`` (the folder, pattern or file as given), ``"files"``

@@ -203,7 +203,7 @@ def test_summary_reports_the_injected_faults(run, plant):
     weak_rows = [line for line in text.splitlines() if "| weak_enclosure |" in line]
     assert any(f"| {weak.enclosure_id} | {weak.inverter} |" in line for line in weak_rows)
     duplicate_day = faults["duplicate_row"].dates[0].replace("-", "")
-    assert f"{duplicate_day}.parquet: 1 exact duplicate row(s) dropped" in text
+    assert f"{duplicate_day}.parquet: 1 duplicate row(s) dropped" in text
     assert f"{START} to 2022-10-03" in text
     assert "round-trip ratio" in text and "Australia/Sydney" in text
 
@@ -260,7 +260,7 @@ def test_info_inventories_without_computing(work, plant):
     assert "8 (1APCS1 … 1APCS8)" in text
     assert "38: 3 inverters × 3+3, 5 × 2+2 per DC input" in text
     assert f"{columns:,} in 20221001.parquet: 16 DC power, 38 SOC, 3 plant, 1 timestamp" in text
-    assert "1 exact duplicate row(s) dropped" in text
+    assert "1 duplicate row(s) dropped" in text
     assert "50 sample(s) missing" in text  # the missing-rows fault
     assert result.stderr == ""
 

@@ -130,7 +130,7 @@ def _polars_scan(path: Path) -> Scan:
 def _polars_read(path: str, columns: Sequence[str]) -> np.ndarray:
     import polars as pl
 
-    frame = pl.read_parquet(path, columns=list(columns), use_statistics=False)
+    frame = pl.read_parquet(path, columns=list(columns), use_statistics=False, parallel="none")
     return frame.select(pl.all().cast(pl.Float64)).to_numpy(order="c")
 
 

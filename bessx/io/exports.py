@@ -58,7 +58,8 @@ class ExportFile:
     columns: ColumnMap
     time: np.ndarray  # UTC, datetime64[ns], sorted and unique
     rows: np.ndarray | None  # file rows that give ``time`` (None: all rows, as stored)
-    dropped_duplicates: int = 0
+    #: file rows dropped for a repeated timestamp, and the kept row each must equal
+    repeats: tuple[np.ndarray, np.ndarray] | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -186,18 +187,29 @@ def _scan(path: Path, engine: Engine) -> Scan:
 
 
 def _sort_rows(export: ExportFile) -> None:
-    """Order the rows in time and drop repeated timestamps (checked later to be exact)."""
+    """Order the rows in time and drop repeated timestamps.
+
+    A dropped row must equal the row kept for its timestamp in the needed columns: that is
+    checked when the file's data are read (:func:`read_block`), which is the first time
+    they are.
+    """
     steps = np.diff(export.time.view("i8"))
     if (steps > 0).all():
         return
     order = np.argsort(export.time, kind="stable")
     ordered = export.time[order]
     first = np.r_[True, ordered[1:] != ordered[:-1]]
+    run_start = np.maximum.accumulate(np.where(first, np.arange(len(first)), 0))
     export.rows = order[first]
     export.time = ordered[first]
-    export.dropped_duplicates = int((~first).sum())
     if (steps < 0).any():
         export.notes.append("rows out of time order were sorted")
+    if not first.all():
+        export.repeats = (order[~first], order[run_start[~first]])
+        export.notes.append(
+            f"{int((~first).sum())} duplicate row(s) dropped "
+            "(repeated timestamps; checked to be identical when read)"
+        )
 
 
 def _first_line(error: BaseException) -> str:
@@ -213,6 +225,7 @@ class ReadPlan:
     path: str
     engine: str
     rows: np.ndarray | None
+    repeats: tuple[np.ndarray, np.ndarray] | None
     n_rows: int
     dc_columns: tuple[str, ...]
     dc_positions: np.ndarray  # flat index into (inverter, dc_input)
@@ -228,13 +241,20 @@ def read_block(plan: ReadPlan) -> dict[str, np.ndarray]:
     """Read one export's needed columns and lay them out as the Dataset's arrays.
 
     Columns absent from the file come out as NaN. Rows are put in time order and repeated
-    timestamps dropped, as decided at open.
+    timestamps dropped, as decided at open; a dropped row that differs from the kept one is
+    an error.
     """
     columns = [*plan.dc_columns, *plan.soc_columns, *plan.plant_columns]
     try:
         values = get_engine(plan.engine).read(plan.path, columns).T
     except Exception as error:  # the file changed or its data pages are broken
         raise ExportError(plan.path, f"cannot read its data ({_first_line(error)})") from None
+    if plan.repeats is not None:
+        dropped, kept = plan.repeats
+        if not np.array_equal(values[:, dropped], values[:, kept], equal_nan=True):
+            differs = ~((values[:, dropped] == values[:, kept]) | np.isnan(values[:, dropped]))
+            row = int(dropped[np.flatnonzero(differs.any(axis=0))[0]])
+            raise ExportError(plan.path, f"row {row} repeats a timestamp with different values")
     if plan.rows is not None:
         values = values[:, plan.rows]
     n_inv, n_dc, n_slots = plan.shape
@@ -335,7 +355,6 @@ def open_exports(
     enclosure_id, n_enclosures = topo.arrays(inverters)
     plans = [_plan(export, inverters, topo, variables, parquet) for export in exports]
     _note_missing(exports, inverters, topo, variables)
-    _check_duplicates(exports, plans, timezone, parquet)
     for export in exports:
         for note in export.notes:
             warnings.warn(f"{export.path}: {note}", ExportWarning, stacklevel=2)
@@ -428,6 +447,7 @@ def _plan(
         path=str(export.path),
         engine=engine.name,
         rows=export.rows,
+        repeats=export.repeats,
         n_rows=len(export.time),
         dc_columns=tuple(name for _, name in dc_items),
         dc_positions=np.array([pos for pos, _ in dc_items], dtype=np.intp),
@@ -470,23 +490,6 @@ def _check_no_overlap(exports: list[ExportFile]) -> None:
             raise ExportError(
                 after.path, f"overlaps {before.path.name} in time (the same period exported twice?)"
             )
-
-
-def _check_duplicates(
-    exports: list[ExportFile], plans: list[ReadPlan], timezone: str, engine: Engine
-) -> None:
-    """Repeated timestamps are dropped only if their rows are identical in the needed columns."""
-    for export, plan in zip(exports, plans, strict=True):
-        if not export.dropped_duplicates:
-            continue
-        columns = [*plan.dc_columns, *plan.soc_columns, *plan.plant_columns]
-        stamps = _utc_times(engine.scan(export.path), timezone)
-        frame = pd.DataFrame(engine.read(plan.path, columns)).assign(_time=stamps)
-        distinct = frame.drop_duplicates()
-        if distinct["_time"].duplicated().any():
-            when = distinct.loc[distinct["_time"].duplicated(), "_time"].iloc[0]
-            raise ExportError(export.path, f"timestamp {when} appears twice with different values")
-        export.notes.append(f"{export.dropped_duplicates} exact duplicate row(s) dropped")
 
 
 def _note_missing(
