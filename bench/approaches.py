@@ -58,7 +58,8 @@ class Approach:
     imports: tuple[str, ...]
     run: Callable[[Path], Outcome]
     totals: Callable[[Any], Totals] | None  # None: computes no energy (the floor)
-    #: "agree" with bessx, "floor" (the ratio denominator), "wrong" (report its error)
+    #: "agree" with bessx, "floor" (the ratio denominator), "read" (no energy: not checked),
+    #: "wrong" (report its error)
     check: str = "agree"
     #: starts worker processes: peak RSS is sampled over the whole process tree
     multiprocess: bool = False
@@ -103,6 +104,18 @@ def _bessx_pipeline(folder: Path, engine: str) -> Any:
         warnings.simplefilter("ignore", ExportWarning)
         ds = open_exports(folder, variables=["dc_power"], engine=engine)
     return to_frame(daily_energy(ds))
+
+
+def bessx_read(folder: Path) -> Outcome:
+    """``open_exports`` + the DC input power in memory: bessx's counterpart of the floor."""
+    import warnings
+
+    from bessx import ExportWarning, open_exports
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExportWarning)
+        ds = open_exports(folder, variables=["dc_power"])
+    return Outcome(ds["dc_power"].values.shape)
 
 
 def bessx_default(folder: Path) -> Outcome:
@@ -305,6 +318,14 @@ APPROACHES: Final = {
             (*_BESSX_IMPORTS, "polars", "bessx.tables"),
             bessx_default,
             bessx_totals,
+        ),
+        Approach(
+            "bessx_read",
+            "open_exports(variables=['dc_power']) and the DC input power in memory (no energy)",
+            (*_BESSX_IMPORTS, "polars"),
+            bessx_read,
+            None,
+            check="read",
         ),
         Approach(
             "bessx_pyarrow",

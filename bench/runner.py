@@ -275,6 +275,7 @@ def comparison_table(results: dict[str, dict[str, Any]]) -> str:
         check = summary.get("check", {})
         verdict = {
             "floor": "(floor)",
+            "read": "(read only)",
             "agrees": "yes",
             "wrong": f"no: {check.get('detail', '')} (expected)",
             "differs": f"NO: {check.get('detail', '')}",
@@ -345,8 +346,8 @@ def compare_approaches(
             continue
         summary["ratio"] = summary["median"] / floor if floor else None
         expectation = APPROACHES[name].check
-        if expectation == "floor":
-            summary["check"] = {"status": "floor", "agrees": None}
+        if expectation in ("floor", "read"):  # no energy to compare
+            summary["check"] = {"status": expectation, "agrees": None}
             continue
         if reference is None:
             summary["check"] = {"status": "differs", "agrees": False, "detail": "no reference"}
