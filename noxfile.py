@@ -41,4 +41,4 @@ def bench(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the Sphinx documentation."""
     session.install(".[docs]")
-    session.run("sphinx-build", "-W", "-b", "html", "docs", "docs/_build/html")
+    session.run("sphinx-build", "-b", "html", "docs", "docs/_build/html")

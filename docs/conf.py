@@ -21,6 +21,7 @@ extensions = [
     "sphinx_autosummary_accessors",
 ]
 myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_heading_anchors = 3
 templates_path = ["_templates", sphinx_autosummary_accessors.templates_path]
 exclude_patterns = ["_build"]
 autosummary_generate = True
