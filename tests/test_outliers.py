@@ -2,79 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
-import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bessx.outliers import OUTLIER_COLUMNS, compare_with_fleet, outliers
-from bessx.schema import DAILY_ATTRS
+from bessx.testing import inverter_names
+from bessx.testing import make_daily as _make_daily
 
-DIMS = ("time", "inverter", "dc_input", "enclosure")
 DAY_KWH = 2800.0  # one full cycle of one enclosure
 
 
-def inverter_names(count: int) -> list[str]:
-    """The first ``count`` inverters of the plant, in plant order."""
-    names = [
-        f"{block}{side}PCS{n}" for block in (1, 2, 3, 4) for side in "AB" for n in range(1, 10)
-    ]
-    return names[:count]
-
-
-def make_daily(
-    enclosure_kwh: np.ndarray,
-    slots: list[int] | np.ndarray,
-    *,
-    coverage: np.ndarray | float = 1.0,
-    start: str = "2024-03-01",
-    allocation: str = "soc",
-) -> xr.Dataset:
-    """A daily Dataset shaped like ``bessx.daily_energy``'s output.
-
-    ``enclosure_kwh`` is the true (day, inverter, 2, 3) discharge of each enclosure [kWh];
-    inverter ``i`` has ``slots[i]`` (2 or 3) enclosures per DC input. With
-    ``allocation="equal"`` each enclosure gets the mean of its DC input, as when only the
-    DC input is metered; with ``"soc"`` it keeps its own energy.
-    """
-    n_days, n_inverters = enclosure_kwh.shape[:2]
-    names = inverter_names(n_inverters)
-    per_input = np.asarray(slots)
-    used = np.broadcast_to(
-        np.arange(3)[None, None, :] < per_input[:, None, None], (n_inverters, 2, 3)
-    )
-    ids = np.full((n_inverters, 2, 3), "", dtype=object)
-    for i, name in enumerate(names):
-        for dc_input in range(2):
-            for slot in range(per_input[i]):
-                ids[i, dc_input, slot] = (
-                    f"{name[:2]}{name[5:]}BAT{dc_input * per_input[i] + slot + 1}"
-                )
-    discharged = np.where(used, enclosure_kwh, np.nan)
-    if allocation == "equal":
-        dc_input_kwh = np.nansum(discharged, axis=-1, keepdims=True)
-        discharged = np.where(used, dc_input_kwh / per_input[None, :, None, None], np.nan)
-    coverage = np.broadcast_to(np.asarray(coverage, dtype=float), discharged.shape)
-    variables = {
-        "charged": discharged * 1.08,
-        "discharged": discharged,
-        "coverage": np.where(used, coverage, np.nan),
-    }
-    time = np.datetime64(start, "ns") + np.arange(n_days) * np.timedelta64(1, "D")
-    return xr.Dataset(
-        {name: (DIMS, values, dict(DAILY_ATTRS[name])) for name, values in variables.items()},
-        coords={
-            "time": time,
-            "inverter": names,
-            "dc_input": [1, 2],
-            "enclosure": [1, 2, 3],
-            "enclosure_id": (DIMS[1:], ids.astype(str)),
-            "n_enclosures": (DIMS[1:3], np.repeat(per_input[:, None], 2, axis=1)),
-        },
-        attrs={"timezone": "Australia/Sydney", "allocation": allocation, "interval_seconds": 36},
-    )
+#: charged is 8 % above discharged, as a round trip of ~0.93
+make_daily = functools.partial(_make_daily, charged=1.08)
 
 
 def plant_slots(n_inverters: int, rng: np.random.Generator) -> np.ndarray:

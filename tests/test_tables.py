@@ -10,65 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bessx.errors import BessxError
-from bessx.schema import DAILY_ATTRS
 from bessx.tables import lowest, to_frame
+from bessx.testing import make_daily
 
 DIMS = ("time", "inverter", "dc_input", "enclosure")
-
-
-def inverter_names(count: int) -> list[str]:
-    """The first ``count`` inverters of the plant, in plant order."""
-    names = [
-        f"{block}{side}PCS{n}" for block in (1, 2, 3, 4) for side in "AB" for n in range(1, 10)
-    ]
-    return names[:count]
-
-
-def make_daily(
-    discharged: np.ndarray,
-    slots: list[int],
-    *,
-    charged: np.ndarray | None = None,
-    coverage: np.ndarray | float = 1.0,
-    start: str = "2024-03-01",
-    allocation: str = "soc",
-) -> xr.Dataset:
-    """A daily Dataset shaped like ``bessx.daily_energy``'s output.
-
-    ``discharged`` (and ``charged``) are (day, inverter, 2, 3) energies [kWh]; inverter ``i``
-    has ``slots[i]`` (2 or 3) enclosures per DC input, the other slots become NaN / ``""``.
-    """
-    n_days, n_inverters = discharged.shape[:2]
-    names = inverter_names(n_inverters)
-    per_input = np.asarray(slots)
-    used = np.arange(3)[None, None, :] < per_input[:, None, None]
-    used = np.broadcast_to(used, (n_inverters, 2, 3))
-    ids = np.full((n_inverters, 2, 3), "", dtype=object)
-    for i, name in enumerate(names):
-        for dc_input in range(2):
-            for slot in range(per_input[i]):
-                number = dc_input * per_input[i] + slot + 1
-                ids[i, dc_input, slot] = f"{name[:2]}{name[5:]}BAT{number}"
-    charged = discharged * 1.1 if charged is None else charged
-    coverage = np.broadcast_to(np.asarray(coverage, dtype=float), discharged.shape)
-    variables = {
-        "charged": np.where(used, charged, np.nan),
-        "discharged": np.where(used, discharged, np.nan),
-        "coverage": np.where(used, coverage, np.nan),
-    }
-    time = np.datetime64(start, "ns") + np.arange(n_days) * np.timedelta64(1, "D")
-    return xr.Dataset(
-        {name: (DIMS, values, dict(DAILY_ATTRS[name])) for name, values in variables.items()},
-        coords={
-            "time": time,
-            "inverter": names,
-            "dc_input": [1, 2],
-            "enclosure": [1, 2, 3],
-            "enclosure_id": (DIMS[1:], ids.astype(str)),
-            "n_enclosures": (DIMS[1:3], np.repeat(per_input[:, None], 2, axis=1)),
-        },
-        attrs={"timezone": "Australia/Sydney", "allocation": allocation, "interval_seconds": 36},
-    )
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ __all__ = [
     "assert_lazy",
     "enclosure_ids",
     "inverter_names",
+    "make_daily",
     "make_dataset",
     "raise_if_dask_computes",
     "to_utc",
@@ -70,6 +71,79 @@ def to_utc(time: Any) -> np.ndarray:
     if index.tz is not None:
         index = index.tz_convert("UTC").tz_localize(None)
     return index.as_unit("ns").values
+
+
+def make_daily(
+    discharged: np.ndarray,
+    slots: Sequence[int] | np.ndarray,
+    *,
+    charged: np.ndarray | float = 1.1,
+    coverage: np.ndarray | float = 1.0,
+    start: str = "2024-03-01",
+    allocation: str = "soc",
+) -> xr.Dataset:
+    """A daily Dataset shaped like the output of :func:`bessx.daily_energy`.
+
+    Parameters
+    ----------
+    discharged
+        (day, inverter, 2, 3) energy discharged by each enclosure slot [kWh]; unused slots
+        are ignored.
+    slots
+        Enclosures per DC input (1 to 3) of each inverter.
+    charged
+        (day, inverter, 2, 3) energy charged [kWh], or a factor applied to ``discharged``.
+    coverage
+        Coverage [1], broadcast to ``discharged``.
+    start
+        The first local date.
+    allocation
+        ``"equal"`` replaces each enclosure's energies by the mean of its DC input, as when
+        only the DC input is metered; ``"soc"`` keeps them. Recorded in ``attrs``.
+
+    Examples
+    --------
+    >>> daily = make_daily(np.full((2, 1, 2, 3), 5.0), [2])
+    >>> daily["discharged"].sizes["time"], daily["enclosure_id"].values[0, 1].tolist()
+    (2, ['1A1BAT3', '1A1BAT4', ''])
+    """
+    discharged = np.asarray(discharged, dtype=np.float64)
+    n_days, n_inverters = discharged.shape[:2]
+    names = inverter_names(n_inverters)
+    per_input = np.asarray(slots, dtype=int)
+    n_enclosures = np.repeat(per_input[:, None], 2, axis=1)
+    used = np.arange(3)[None, None, :] < n_enclosures[:, :, None]
+    charged = discharged * charged if np.isscalar(charged) else np.asarray(charged, float)
+    energies = {"charged": charged, "discharged": discharged}
+    for name, values in energies.items():
+        values = np.where(used, values, np.nan)
+        if allocation == "equal":
+            dc_input = np.nansum(values, axis=-1, keepdims=True)
+            values = np.where(used, dc_input / n_enclosures[None, :, :, None], np.nan)
+        energies[name] = values
+    coverage = np.broadcast_to(np.asarray(coverage, dtype=float), discharged.shape)
+    variables = {**energies, "coverage": np.where(used, coverage, np.nan)}
+    dims = (schema.TIME, schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE)
+    time = np.datetime64(start, "ns") + np.arange(n_days) * np.timedelta64(1, "D")
+    return xr.Dataset(
+        {
+            name: (dims, values, dict(schema.DAILY_ATTRS[name]))
+            for name, values in variables.items()
+        },
+        coords={
+            schema.TIME: (schema.TIME, time, dict(schema.DAILY_TIME_ATTRS)),
+            schema.INVERTER: names,
+            schema.DC_INPUT: list(schema.DC_INPUTS),
+            schema.ENCLOSURE: [1, 2, 3],
+            "enclosure_id": (dims[1:], enclosure_ids(names, n_enclosures, 3)),
+            "n_enclosures": (dims[1:3], n_enclosures),
+        },
+        attrs={
+            "timezone": schema.DEFAULT_TIMEZONE,
+            "allocation": allocation,
+            "interval_seconds": 36.0,
+        },
+    )
 
 
 def make_dataset(
