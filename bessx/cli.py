@@ -935,6 +935,7 @@ def _info_command(args: argparse.Namespace) -> int:
             files,
             timezone=config.timezone,
             topology=config.topology,
+            interval=config.interval,
             columns=_column_patterns(config),
         )
     problems = [_one_line(str(r.message)) for r in records if _is_bessx_warning(r.category)]
@@ -961,7 +962,7 @@ def _inventory(
 
     ids = history["enclosure_id"].values.astype(str)
     per_input = (ids != "").sum(axis=-1)
-    columns = _column_counts(files[0])
+    columns = _column_counts(files[0], config)
 
     def row(label: str, text: str) -> str:
         return f"  {label:<13}{text}"
@@ -1039,16 +1040,17 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _column_counts(path: Path) -> dict[str, int]:
+def _column_counts(path: Path, config: Config) -> dict[str, int]:
     """Recognised and ignored columns of one export, from its footer."""
     import pyarrow.parquet as pq
 
     from bessx.io.engines import TIMESTAMP_CANDIDATES
 
     names = pq.read_schema(path).names
+    patterns = _column_patterns(config)
     counts = {
-        "dc_power": sum(bool(schema.DC_POWER_PATTERN.match(name)) for name in names),
-        "soc": sum(bool(schema.SOC_PATTERN.match(name)) for name in names),
+        "dc_power": sum(bool(patterns.dc_power.match(name)) for name in names),
+        "soc": sum(bool(patterns.soc.match(name)) for name in names),
         "plant": sum(name in schema.PLANT_COLUMNS for name in names),
         "time": min(1, sum(name in TIMESTAMP_CANDIDATES for name in names)),
     }

@@ -49,25 +49,16 @@ _SECONDS_PER_HOUR = 3600.0
 # ---------------------------------------------------------------------------------------
 # numpy kernels: time on axis 0, no labels
 # ---------------------------------------------------------------------------------------
-#: Blocks of at most this many days sum each day as a product with a few rows of weights
-#: (numpy.einsum, float64, no float64 copy of the block); longer blocks use
-#: numpy.add.reduceat, whose cost does not grow with the number of days.
-_FEW_DAYS = 4
-
-
 class _Segments(NamedTuple):
     """Runs of equal values in a non-decreasing ``day_index``."""
 
     starts: np.ndarray  # position of the first sample of each run
     days: np.ndarray  # day of each run
-    of_sample: np.ndarray  # run number of each sample
 
 
 def _segments(day_index: np.ndarray) -> _Segments:
-    new_day = np.diff(day_index) != 0
-    starts = np.concatenate(([0], np.flatnonzero(new_day) + 1))
-    of_sample = np.concatenate(([0], np.cumsum(new_day)))
-    return _Segments(starts, day_index[starts], of_sample)
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(day_index) != 0) + 1))
+    return _Segments(starts, day_index[starts])
 
 
 def _day_sums(
@@ -76,13 +67,9 @@ def _day_sums(
     """Sum ``weights[i] * values[i]`` (default weight 1) over each run, accumulating in float64.
 
     ``values`` is ``(n, k)``, of any real or boolean dtype, without NaN; it is not modified.
+    Each run is summed sample after sample, whatever else the block holds, so a day's sum
+    does not depend on how the samples were split into blocks (bit for bit).
     """
-    n = values.shape[0]
-    n_runs = len(segments.starts)
-    if n_runs <= _FEW_DAYS:
-        weight_matrix = np.zeros((n_runs, n))
-        weight_matrix[segments.of_sample, np.arange(n)] = 1.0 if weights is None else weights
-        return np.einsum("di,ij->dj", weight_matrix, values)
     if weights is not None:
         values = np.multiply(values, weights[:, np.newaxis], dtype=np.float64)
     return np.add.reduceat(values, segments.starts, axis=0, dtype=np.float64)
@@ -219,9 +206,17 @@ def daily_soc_throughput(soc: np.ndarray, day_index: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 # time coordinate -> hold durations, local days, day-aligned chunks (numpy, in memory)
 # ---------------------------------------------------------------------------------------
+def _utc_index(time: pd.Index | np.ndarray) -> pd.DatetimeIndex:
+    """Sample times as a tz-naive UTC index in ns; tz-aware times are converted."""
+    index = pd.DatetimeIndex(time)
+    if index.tz is not None:
+        index = index.tz_convert("UTC").tz_localize(None)
+    return index.as_unit("ns")
+
+
 def _time_ns(time: pd.Index | np.ndarray) -> np.ndarray:
-    """Integer nanoseconds since the epoch, whatever the datetime64 unit."""
-    return pd.DatetimeIndex(time).as_unit("ns").asi8
+    """Integer nanoseconds since the epoch (UTC), whatever the datetime64 unit."""
+    return _utc_index(time).asi8
 
 
 def hold_seconds(
@@ -272,7 +267,7 @@ def local_days(
         float64 ``(n_days,)``: length of each local day [s] (82,800, 86,400 or 90,000 on
         DST days).
     """
-    local = pd.DatetimeIndex(time).tz_localize("UTC").tz_convert(timezone).tz_localize(None)
+    local = _utc_index(time).tz_localize("UTC").tz_convert(timezone).tz_localize(None)
     day_number = _time_ns(local) // _NS_PER_DAY
     first_day = int(day_number[0])
     day_index = day_number - first_day
@@ -352,8 +347,9 @@ def soc_shares(swings: np.ndarray, used: np.ndarray) -> tuple[np.ndarray, np.nda
     discharge_shares, charge_shares : numpy.ndarray
         float64 ``(day, ..., enclosure)``, summing to 1 over the used slots of a DC input,
         NaN on unused slots (and on days without samples). A DC input-day falls back to
-        :func:`equal_shares` where its total swing is 0 or one of its enclosures has no
-        finite SOC difference.
+        :func:`equal_shares` in a direction where one of its enclosures has no finite SOC
+        difference (SOC missing) or no swing in that direction (SOC flat: stuck, or the
+        whole DC input idle), so a stuck signal never takes an enclosure's energy away.
 
     Examples
     --------
@@ -361,6 +357,11 @@ def soc_shares(swings: np.ndarray, used: np.ndarray) -> tuple[np.ndarray, np.nda
     >>> discharge, charge = soc_shares(swings, np.array([True, True]))
     >>> discharge, charge
     (array([[0.75, 0.25]]), array([[0.5, 0.5]]))
+
+    The second enclosure's SOC is stuck: no downward swing while the first one's moves.
+
+    >>> soc_shares(np.array([[[3.0, 0.0]], [[2.0, 1.0]], [[5.0, 5.0]]]), np.array([True, True]))
+    (array([[0.5, 0.5]]), array([[0.66666667, 0.33333333]]))
     """
     equal = equal_shares(used)
     # An enclosure without a single SOC difference that day says nothing about its share.
@@ -369,8 +370,9 @@ def soc_shares(swings: np.ndarray, used: np.ndarray) -> tuple[np.ndarray, np.nda
     def shares(swing: np.ndarray) -> np.ndarray:
         swing = np.where(used, swing, 0.0)
         total = swing.sum(axis=-1, keepdims=True)
+        flat = np.any((swing == 0) & used, axis=-1, keepdims=True)
         proportional = swing / np.where(total > 0, total, 1.0)
-        return np.where(used, np.where(blind | (total == 0), equal, proportional), np.nan)
+        return np.where(used, np.where(blind | flat, equal, proportional), np.nan)
 
     return shares(swings[0]), shares(swings[1])
 

@@ -105,7 +105,10 @@ DAILY_ATTRS: Final = {
     "coverage": {
         "units": "1",
         "long_name": "fraction of the local day covered by valid samples",
-        "cell_methods": "time: sum",
+        "cell_methods": "time: mean",
     },
 }
-DAILY_TIME_ATTRS: Final = {"long_name": "local calendar date of the plant"}
+DAILY_TIME_ATTRS: Final = {
+    "long_name": "local calendar date of the plant",
+    "comment": "midnight of the date in the plant's timezone (attribute 'timezone')",
+}

@@ -324,6 +324,7 @@ def test_metadata(backend: str) -> None:
         assert daily[name].dims == ("time", "inverter", "dc_input", "enclosure")
         assert daily[name].dtype == np.float64
     assert daily["charged"].attrs["cell_methods"] == "time: sum"
+    assert daily["coverage"].attrs["cell_methods"] == "time: mean"
     assert daily["time"].dtype == np.dtype("datetime64[ns]")
     assert daily["time"].attrs == schema.DAILY_TIME_ATTRS
     assert daily["enclosure_id"].values[0, 0].tolist() == ["1A1BAT1", "1A1BAT2", ""]
@@ -482,12 +483,15 @@ def test_soc_kernel() -> None:
 def test_share_kernels() -> None:
     used = np.array([[True, True, True], [True, False, False]])
     np.testing.assert_allclose(equal_shares(used), [[1 / 3] * 3, [1.0, NAN, NAN]])
-    swings = np.zeros((3, 1, 2, 3))
-    swings[0, 0, 0] = [1.0, 3.0, 0.0]
+    swings = np.zeros((3, 2, 2, 3))
+    swings[0, 0, 0] = [1.0, 3.0, 4.0]
+    swings[1, 0, 0] = [1.0, 3.0, 0.0]  # the third enclosure's SOC is flat: a stuck signal
+    swings[0, 1, 0] = [2.0, 6.0, 0.0]
     swings[2] = 5.0
     discharge, charge = soc_shares(swings, used)
-    np.testing.assert_allclose(discharge[0], [[0.25, 0.75, 0.0], [1.0, NAN, NAN]])
+    np.testing.assert_allclose(discharge[0], [[1 / 8, 3 / 8, 4 / 8], [1.0, NAN, NAN]])
     np.testing.assert_allclose(charge[0], [[1 / 3] * 3, [1.0, NAN, NAN]])
+    np.testing.assert_allclose(discharge[1], [[1 / 3] * 3, [1.0, NAN, NAN]])
 
 
 @pytest.mark.parametrize("allocation", list(ALLOCATIONS))
@@ -503,3 +507,10 @@ def test_chunks_along_inverters_and_enclosures(allocation: str) -> None:
         actual = daily_energy(chunked, allocation=allocation)
     assert actual["discharged"].chunks[1] == (1, 3)
     xr.testing.assert_allclose(actual.compute(), expected, rtol=1e-12)
+
+
+def test_tz_aware_time_coordinate_is_converted() -> None:
+    ds = make_dataset(hourly("2022-10-01 22:00", 6), power([10.0] * 6), timezone=TZ)
+    aware = ds.assign_coords(time=pd.DatetimeIndex(ds["time"].values).tz_localize("UTC"))
+    assert aware.indexes["time"].tz is not None
+    xr.testing.assert_equal(daily_energy(aware), daily_energy(ds))

@@ -458,3 +458,21 @@ def test_broken_data_pages_are_named_at_compute(tmp_path, plant, engine):
     ds = bessx.open_exports(path, engine=engine, variables=["dc_power"])
     with pytest.raises(ExportError, match=rf"^{path}: cannot read its data \("):
         ds.dc_power.compute()
+
+
+def test_duplicate_row_with_nan_where_the_kept_row_has_a_value(tmp_path, plant, engine):
+    day = pd.read_parquet(plant.files[0])
+    changed = day.iloc[[5]].copy()
+    changed[dc_column(plant.topology.inverter[0], 1)] = np.nan
+    write(pd.concat([day, changed]), tmp_path / "a.parquet")
+    with pytest.warns(ExportWarning, match="duplicate"):
+        ds = bessx.open_exports(tmp_path, engine=engine, variables=["dc_power"])
+    with pytest.raises(ExportError, match=r"a\.parquet: row 2400 repeats a timestamp with diff"):
+        ds.compute()
+
+
+def test_a_single_sample_needs_the_interval(tmp_path, plant):
+    write(pd.read_parquet(plant.files[0]).iloc[:1], tmp_path / "a.parquet")
+    with pytest.raises(ExportError, match=r"a\.parquet: a single sample: .* \(give interval=\)"):
+        bessx.open_exports(tmp_path)
+    assert bessx.open_exports(tmp_path, interval=36).attrs["interval_seconds"] == 36

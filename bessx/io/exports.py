@@ -250,10 +250,10 @@ def read_block(plan: ReadPlan) -> dict[str, np.ndarray]:
     except Exception as error:  # the file changed or its data pages are broken
         raise ExportError(plan.path, f"cannot read its data ({_first_line(error)})") from None
     if plan.repeats is not None:
-        dropped, kept = plan.repeats
-        if not np.array_equal(values[:, dropped], values[:, kept], equal_nan=True):
-            differs = ~((values[:, dropped] == values[:, kept]) | np.isnan(values[:, dropped]))
-            row = int(dropped[np.flatnonzero(differs.any(axis=0))[0]])
+        dropped, kept = values[:, plan.repeats[0]], values[:, plan.repeats[1]]
+        differs = ~((dropped == kept) | (np.isnan(dropped) & np.isnan(kept)))
+        if differs.any():
+            row = int(plan.repeats[0][np.flatnonzero(differs.any(axis=0))[0]])
             raise ExportError(plan.path, f"row {row} repeats a timestamp with different values")
     if plan.rows is not None:
         values = values[:, plan.rows]
@@ -362,8 +362,11 @@ def open_exports(
     time = np.concatenate([export.time for export in exports])
     if interval is None:
         steps = np.diff(time).astype("m8[ns]").astype(np.int64)
-        positive = steps[steps > 0]
-        interval = float(np.median(positive)) / 1e9 if len(positive) else float("nan")
+        if len(steps) == 0:
+            raise ExportError(
+                files[0], "a single sample: the interval cannot be inferred (give interval=)"
+            )
+        interval = float(np.median(steps)) / 1e9
     elif not interval > 0:
         raise ValueError(f"interval must be positive seconds, not {interval!r}")
 
