@@ -187,3 +187,45 @@ def read_topology(topology: TopologyLike) -> Topology:
 
 def _is_name(text: str) -> bool:
     return re.fullmatch(r"[\w.-]+", text) is not None
+
+
+def check_topology(topology: Topology, metered: set[tuple[str, int]], source: str) -> None:
+    """Check that a topology fits the exports' DC inputs.
+
+    Parameters
+    ----------
+    topology
+        Inferred or read from a site file.
+    metered
+        The ``(inverter, dc_input)`` pairs that have a power column in the exports.
+    source
+        What to name in the error: the topology file or the data folder.
+
+    Raises
+    ------
+    BessxError
+        An enclosure named after another inverter (``1A1BAT1`` under ``1APCS2``), an
+        inverter no export has, or a metered DC input without any enclosure: its energy
+        could not be allocated and would silently go missing.
+    """
+    table = topology.table
+    owners = table["enclosure_id"].map(inverter_of)
+    misplaced = table[owners.notna() & (owners != table["inverter"])]
+    if len(misplaced):
+        row = misplaced.iloc[0]
+        raise BessxError(
+            f"{source}: enclosure {row['enclosure_id']} is listed under {row['inverter']}, "
+            f"but its name says {inverter_of(row['enclosure_id'])}"
+        )
+    metered_inverters = {inverter for inverter, _ in metered}
+    unknown = sorted(set(table["inverter"]) - metered_inverters)
+    if unknown:
+        raise BessxError(f"{source}: no export has a DC input power column for {unknown[0]}")
+    served = set(zip(table["inverter"], table["dc_input"], strict=True))
+    unserved = sorted(metered - served, key=lambda key: (_natural_key(key[0]), key[1]))
+    if unserved:
+        inverter, dc_input = unserved[0]
+        raise BessxError(
+            f"{source}: DC input {dc_input} of {inverter} is metered but has no enclosure in "
+            "the topology (no battery-system columns?): give a topology file that lists them"
+        )

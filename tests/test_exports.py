@@ -313,17 +313,54 @@ def test_topology_file_overrides_inference(tmp_path, plant):
     table = plant.topology.copy()
     first = table.inverter[0]
     ids = table.loc[table.inverter == first, "enclosure_id"].tolist()
-    # put every enclosure of the first inverter on DC input 1
-    table.loc[table.inverter == first, "dc_input"] = 1
-    table = table[~((table.inverter == first) & (table.enclosure_id.isin(ids[3:])))]
+    # interleave the first inverter's enclosures over its DC inputs: BAT1, BAT3, ... on 1
+    table.loc[table.inverter == first, "enclosure_id"] = ids[0::2] + ids[1::2]
     path = tmp_path / "topology.csv"
     table.to_csv(path, index=False)
     ds = bessx.open_exports(plant.folder, topology=path)
-    assert int(ds.n_enclosures.sel(inverter=first, dc_input=1)) == min(3, len(ids))
-    assert int(ds.n_enclosures.sel(inverter=first, dc_input=2)) == 0
-    mapping = {first: {1: ids[:1], 2: ids[1:2]}}
-    ds = bessx.open_exports(plant.folder, topology=mapping)
-    assert list(ds.enclosure_id.sel(inverter=first, enclosure=1).values) == ids[:2]
+    half = len(ids) // 2
+    assert ds.enclosure_id.sel(inverter=first, dc_input=1).values[:half].tolist() == ids[0::2]
+    assert ds.enclosure_id.sel(inverter=first, dc_input=2).values[:half].tolist() == ids[1::2]
+    mapping = {
+        inverter: {
+            dc_input: group.enclosure_id.tolist() for dc_input, group in rows.groupby("dc_input")
+        }
+        for inverter, rows in table.groupby("inverter")
+    }
+    from_mapping = bessx.open_exports(plant.folder, topology=mapping)
+    xr.testing.assert_identical(from_mapping.enclosure_id, ds.enclosure_id)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("move an enclosure", "1A1BAT1 is listed under 1APCS2, but its name says 1APCS1"),
+        ("unknown inverter", "no export has a DC input power column for 9ZPCS1"),
+        ("empty DC input", "DC input 2 of 1APCS1 is metered but has no enclosure"),
+    ],
+)
+def test_topology_that_does_not_fit_the_exports_is_an_error(tmp_path, plant, change, message):
+    table = plant.topology.copy()
+    if change == "move an enclosure":
+        table.loc[table.enclosure_id == "1A1BAT1", "inverter"] = "1APCS2"
+    elif change == "unknown inverter":
+        table.loc[len(table)] = ["9ZPCS1", 1, "9Z1BAT1"]
+    else:
+        table = table[~((table.inverter == "1APCS1") & (table.dc_input == 2))]
+    path = tmp_path / "topology.csv"
+    table.to_csv(path, index=False)
+    with pytest.raises(bessx.BessxError, match=f"topology.csv: .*{message}"):
+        bessx.open_exports(plant.folder, topology=path)
+
+
+def test_inverter_without_battery_system_columns_is_an_error(tmp_path, plant):
+    day = pd.read_parquet(plant.files[0])
+    write(
+        day.drop(columns=[c for c in day.columns if "[Battery system 1A2BAT" in c]),
+        tmp_path / "a.parquet",
+    )
+    with pytest.raises(bessx.BessxError, match="DC input 1 of 1APCS2 is metered but has no encl"):
+        bessx.open_exports(tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,14 @@ from bessx import schema
 from bessx.errors import BessxError, ExportError
 from bessx.io.archive import open_history
 from bessx.io.engines import Engine, Scan, get_engine
-from bessx.topology import Topology, TopologyLike, infer_topology, read_topology, sort_inverters
+from bessx.topology import (
+    Topology,
+    TopologyLike,
+    check_topology,
+    infer_topology,
+    read_topology,
+    sort_inverters,
+)
 
 PathsLike = str | os.PathLike | Iterable[str | os.PathLike]
 
@@ -341,17 +348,19 @@ def open_exports(
         exports = list(pool.map(lambda path: scan_export(path, timezone, parquet, patterns), files))
     exports.sort(key=lambda export: export.time[0])
     _check_no_overlap(exports)
+    metered = {key for export in exports for key in export.columns.dc_power}
     if topology is None:
         enclosure_ids = set().union(*(export.columns.soc for export in exports))
+        source = str(files[0].parent)
         try:
             topo = infer_topology(enclosure_ids)
         except BessxError as error:
-            raise ExportError(files[0].parent, str(error)) from None
+            raise ExportError(source, str(error)) from None
     else:
         topo = read_topology(topology)
-    inverters = sort_inverters(
-        {inv for export in exports for inv, _ in export.columns.dc_power} | set(topo.inverters)
-    )
+        source = str(topology) if isinstance(topology, str | os.PathLike) else "topology"
+    check_topology(topo, metered, source)
+    inverters = sort_inverters({inv for inv, _ in metered} | set(topo.inverters))
     enclosure_id, n_enclosures = topo.arrays(inverters)
     plans = [_plan(export, inverters, topo, variables, parquet) for export in exports]
     _note_missing(exports, inverters, topo, variables)
