@@ -513,3 +513,37 @@ def test_a_single_sample_needs_the_interval(tmp_path, plant):
     with pytest.raises(ExportError, match=r"a\.parquet: a single sample: .* \(give interval=\)"):
         bessx.open_exports(tmp_path)
     assert bessx.open_exports(tmp_path, interval=36).attrs["interval_seconds"] == 36
+
+
+@pytest.fixture(scope="module")
+def autumn(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("autumn")
+    return synthetic.write_plant(folder, start="2023-04-02", days=1, inverters=2, faults=False)
+
+
+@pytest.mark.parametrize(
+    "split",
+    ["01:00", "02:30 first pass", "02:00 second pass", "02:30 second pass", "04:00"],
+)
+def test_autumn_day_split_anywhere_gives_the_same_dataset(tmp_path, autumn, split):
+    day = pd.read_parquet(autumn.files[0])
+    clock, _, which = split.partition(" ")
+    passes = np.flatnonzero(day.index.strftime("%H:%M:%S") == f"{clock}:00")
+    row = passes[1 if which == "second pass" else 0]
+    write(day.iloc[:row], tmp_path / "a.parquet")
+    write(day.iloc[row:], tmp_path / "b.parquet")
+    whole = bessx.open_exports(autumn.files[0]).compute().drop_attrs()
+    xr.testing.assert_identical(bessx.open_exports(tmp_path).compute().drop_attrs(), whole)
+
+
+@pytest.mark.parametrize("problem", ["shuffled rows", "first pass missing"])
+def test_unresolvable_autumn_hour_is_an_error(tmp_path, autumn, problem):
+    day = pd.read_parquet(autumn.files[0])
+    if problem == "shuffled rows":
+        day = day.sample(frac=1.0, random_state=3)
+    else:  # rows 200-299 are 02:00-02:59 daylight time, 300-399 the same in standard time
+        assert (day.index[200:300] == day.index[300:400]).all()
+        day = day.iloc[np.r_[0:200, 300 : len(day)]]
+    write(day, tmp_path / "a.parquet")
+    with pytest.raises(ExportError, match="daylight and standard time cannot be told apart"):
+        bessx.open_exports(tmp_path)

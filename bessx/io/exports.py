@@ -134,6 +134,9 @@ def _localize(naive: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
 
     In the repeated hour the first pass (in row order) is daylight time, the second
     standard time: the times step back by about an hour where the second pass starts.
+    A file that holds only one pass of the hour (a day split into several files) is
+    resolved by the rows around it: with earlier rows only, it is the first pass; with
+    later rows only, the second. Anything else cannot be resolved and is an error.
     """
     probe = naive.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
     unresolved = probe.isna() & ~naive.isna()
@@ -144,9 +147,26 @@ def _localize(naive: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
     dates = naive[positions].normalize().asi8
     for date in np.unique(dates):  # one per autumn change in the file
         on_date = positions[dates == date]
-        steps_back = np.flatnonzero(np.diff(naive.asi8[on_date]) < 0)
-        if len(steps_back):
+        times = naive.asi8[on_date]
+        steps_back = np.flatnonzero(np.diff(times) < 0)
+        day = f"{pd.Timestamp(date):%Y-%m-%d}"
+        if len(steps_back) > 1:
+            raise BessxError(
+                f"rows out of time order within the repeated hour of {day}: "
+                "daylight and standard time cannot be told apart"
+            )
+        if len(steps_back) == 1:
             dst[on_date[steps_back[0] + 1 :]] = False
+            continue
+        before = bool((naive.asi8 < times.min()).any())
+        after = bool((naive.asi8 > times.max()).any())
+        if before == after:
+            raise BessxError(
+                f"the repeated hour of {day} appears once, with "
+                f"{'rows on both sides' if before else 'no rows around it'}: "
+                "daylight and standard time cannot be told apart"
+            )
+        dst[on_date] = before
     try:
         localized = naive.tz_localize(timezone, ambiguous=dst, nonexistent="raise")
     except Exception as error:  # pytz/zoneinfo errors name the offending time
