@@ -484,6 +484,10 @@ def test_history_archive_opens_like_the_exports(tmp_path, plant):
     xr.testing.assert_equal(again.compute(), ds.compute())
     only_power = bessx.open_exports(path, variables=["dc_power"])
     assert list(only_power.data_vars) == ["dc_power"]
+    other = bessx.open_exports(path, timezone="Australia/Brisbane", interval=60)
+    assert (other.attrs["timezone"], other.attrs["interval_seconds"]) == ("Australia/Brisbane", 60)
+    with pytest.raises(ValueError, match="keeps its topology"):
+        bessx.open_exports(path, topology=plant.topology)
 
 
 def test_broken_data_pages_are_named_at_compute(tmp_path, plant, engine):

@@ -307,7 +307,7 @@ def read_block(plan: ReadPlan) -> dict[str, np.ndarray]:
 def open_exports(
     paths: PathsLike,
     *,
-    timezone: str = schema.DEFAULT_TIMEZONE,
+    timezone: str | None = None,
     topology: TopologyLike | None = None,
     interval: float | None = None,
     chunks: str | None = "file",
@@ -323,8 +323,9 @@ def open_exports(
         A folder (all ``*.parquet`` in it), a glob pattern, or a list of files, in any order;
         or a history archive written by :func:`bessx.to_netcdf` (``.nc``).
     timezone
-        IANA timezone of the plant's naive local timestamps; tz-aware timestamps are
-        converted. Kept in ``attrs["timezone"]``.
+        IANA timezone of the plant's naive local timestamps (default
+        ``"Australia/Sydney"``); tz-aware timestamps are converted. Kept in
+        ``attrs["timezone"]``. For a history archive, by default the archive's.
     topology
         Site topology (CSV path, DataFrame or mapping, see :func:`bessx.topology.read_topology`).
         By default it is inferred from the battery-system columns.
@@ -356,12 +357,14 @@ def open_exports(
         raise ValueError(f"unknown variable(s) {unknown}; choose from {list(schema.VARIABLES)}")
     if chunks not in ("file", None):
         raise ValueError(f"chunks must be 'file' or None, not {chunks!r}")
+    if interval is not None and not interval > 0:
+        raise ValueError(f"interval must be positive seconds, not {interval!r}")
     variables = tuple(v for v in schema.VARIABLES if v in variables)
     parquet = get_engine(engine)
     files = export_paths(paths)
     if len(files) == 1 and files[0].suffix == ".nc":
-        history = open_history(files[0], chunks="day" if chunks == "file" else None)
-        return history[[var for var in variables if var in history.data_vars]]
+        return _open_archive(files[0], timezone, topology, interval, chunks, variables)
+    timezone = timezone or schema.DEFAULT_TIMEZONE
     patterns = columns or ColumnPatterns()
     # both engines parse footers with the GIL released: two threads measured 1.2-1.5x faster
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -396,8 +399,6 @@ def open_exports(
                 files[0], "a single sample: the interval cannot be inferred (give interval=)"
             )
         interval = float(np.median(steps)) / 1e9
-    elif not interval > 0:
-        raise ValueError(f"interval must be positive seconds, not {interval!r}")
 
     arrays = _dask_arrays(plans, variables)
     if chunks is None:
@@ -443,6 +444,23 @@ def open_exports(
         f"read {len(exports)} export file(s)",
     }
     return xr.Dataset(data_vars, coords, attrs)
+
+
+def _open_archive(
+    path: Path,
+    timezone: str | None,
+    topology: TopologyLike | None,
+    interval: float | None,
+    chunks: str | None,
+    variables: tuple[str, ...],
+) -> xr.Dataset:
+    """A history archive as :func:`open_exports` gives it; ``timezone``, ``interval`` apply."""
+    if topology is not None:
+        raise ValueError(f"{path}: a history archive keeps its topology; topology= cannot apply")
+    history = open_history(path, chunks="day" if chunks == "file" else None)
+    history = history[[var for var in variables if var in history.data_vars]]
+    overrides = {"timezone": timezone, "interval_seconds": interval}
+    return history.assign_attrs({k: v for k, v in overrides.items() if v is not None})
 
 
 def _plan(
