@@ -136,12 +136,17 @@ def daily_power_sums(
     hold_hours = hold_seconds / _SECONDS_PER_HOUR
     segments = _segments(day_index)
 
-    # max(P, 0) and min(P, 0) are exact in the input dtype; products and sums are float64.
-    part = np.fmax(flat, 0)
-    discharged = _day_sums(part, segments, hold_hours)
-    np.fmin(flat, 0, out=part)
-    charged = 0.0 - _day_sums(part, segments, hold_hours)
-    valid_seconds = _day_sums(np.isfinite(flat), segments, hold_seconds)
+    # One float64 buffer for the three weighted quantities: max(P, 0) and min(P, 0) are
+    # exact, products and per-day sums are float64, and no other block-sized copy is made.
+    weighted = np.fmax(flat, 0.0, dtype=np.float64)
+    weighted *= hold_hours[:, np.newaxis]
+    discharged = _day_sums(weighted, segments)
+    np.fmin(flat, 0.0, out=weighted)
+    weighted *= hold_hours[:, np.newaxis]
+    charged = 0.0 - _day_sums(weighted, segments)
+    np.copyto(weighted, np.isfinite(flat))
+    weighted *= hold_seconds[:, np.newaxis]
+    valid_seconds = _day_sums(weighted, segments)
 
     no_valid_sample = valid_seconds <= 0.0
     discharged[no_valid_sample] = np.nan
