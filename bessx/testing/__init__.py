@@ -16,6 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from bessx import schema
+from bessx.synthetic import inverter_names
 
 __all__ = [
     "assert_lazy",
@@ -26,23 +27,6 @@ __all__ = [
     "raise_if_dask_computes",
     "to_utc",
 ]
-
-
-def inverter_names(n: int) -> list[str]:
-    """The first ``n`` inverter names in plant order: ``1APCS1`` .. ``1APCS9``, ``1BPCS1`` ..
-
-    >>> inverter_names(3)
-    ['1APCS1', '1APCS2', '1APCS3']
-    """
-    names = [
-        f"{block}{side}PCS{number}"
-        for block in range(1, 10)
-        for side in "AB"
-        for number in range(1, 10)
-    ]
-    if n > len(names):
-        raise ValueError(f"at most {len(names)} inverter names, not {n}")
-    return names[:n]
 
 
 def enclosure_ids(inverters: Sequence[str], n_enclosures: np.ndarray, n_slots: int) -> np.ndarray:
