@@ -70,6 +70,7 @@ OUTPUT_FILES: Final[dict[str, tuple[str, ...]]] = {
     "netcdf": ("daily_energy.nc",),
     "lowest": ("lowest_charged.csv", "lowest_discharged.csv"),
     "outliers": ("outliers.csv",),
+    "quality": ("quality.csv",),
     "heatmap": ("heatmap_discharged.png",),
     "summary": ("summary.md",),
 }
@@ -166,6 +167,8 @@ outputs (in --out, default ./bessx-out):
   lowest_charged.csv       the {LOWEST_N} enclosures with the lowest energy charged
   lowest_discharged.csv    ... and discharged, over the whole period
   outliers.csv             enclosures that underperform their peers, with the evidence
+  quality.csv              data-quality flags: one row per date, DC input or enclosure
+                           and flag (implausible samples are excluded from every energy)
   heatmap_discharged.png   energy discharged, enclosure x day, outliers marked
   summary.md               what was read, coverage, plant totals, the tables, warnings
   The daily energy is computed once; the outputs are written into a hidden staging
@@ -640,6 +643,7 @@ class _Analysis:
     lowest_charged: pd.DataFrame
     lowest_discharged: pd.DataFrame
     outliers: pd.DataFrame
+    quality: pd.DataFrame
     source: dict[str, Any]
     warnings: list[str]
 
@@ -656,6 +660,7 @@ def _analyse(
     from bessx.energy import daily_energy
     from bessx.io.exports import open_exports
     from bessx.outliers import outliers
+    from bessx.quality import quality, quality_table
     from bessx.tables import lowest
 
     if address is not None:  # remote workers do not share our working folder
@@ -669,21 +674,40 @@ def _analyse(
                 timezone=config.timezone,
                 topology=config.topology,
                 interval=config.interval,
-                variables=("dc_power", "soc") if config.allocation == "soc" else ("dc_power",),
+                variables=("dc_power", "soc"),
                 columns=_column_patterns(config),
             )
             recorder.flush()
-            lazy = daily_energy(history, allocation=config.allocation, max_gap=config.max_gap)
+            options = {
+                "max_gap": config.max_gap,
+                "dc_power_limit_kw": config.dc_power_limit_kw,
+            }
+            lazy = daily_energy(
+                history,
+                allocation=config.allocation,
+                exclude=config.quality.exclude,
+                quality=config.quality.settings(),
+                **options,
+            )
+            flags = quality(history, settings=config.quality.settings(), **options)
             console.status(
                 f"computing the daily energy of {history.sizes[schema.INVERTER]} inverters "
                 f"over {lazy.sizes[schema.DAY]} local day(s)"
             )
-            daily = _compute(lazy, client, console)
+            # one graph: the exports are read once for both
+            counts = [name for name in ("samples", "soc_samples") if name in flags]
+            both = _compute(
+                xr.merge([lazy, flags[counts]], combine_attrs="override"), client, console
+            )
+            daily = both.drop_vars([*counts, "flag", "soc_flag"], errors="ignore")
+            flagged = quality_table(both[counts].assign_attrs(flags.attrs))
         found = outliers(daily, **_outlier_options(config))
         lowest_charged = lowest(daily, LOWEST_N, by="charged")
         lowest_discharged = lowest(daily, LOWEST_N, by="discharged")
     source = {**source, "rows": history.sizes[schema.TIME]}
-    return _Analysis(daily, lowest_charged, lowest_discharged, found, source, recorder.messages)
+    return _Analysis(
+        daily, lowest_charged, lowest_discharged, found, flagged, source, recorder.messages
+    )
 
 
 # Writing ------------------------------------------------------------------------------------
@@ -716,6 +740,7 @@ def _write_summary(analysis: _Analysis, path: Path) -> None:
         outliers=analysis.outliers,
         warnings=analysis.warnings,
         source=analysis.source,
+        quality=analysis.quality,
     )
     path.write_text(text, encoding="utf-8")
 
@@ -730,6 +755,7 @@ def _writers(analysis: _Analysis) -> dict[str, Callable[[Path], object]]:
         "lowest_charged.csv": lambda path: _write_csv(analysis.lowest_charged, path),
         "lowest_discharged.csv": lambda path: _write_csv(analysis.lowest_discharged, path),
         "outliers.csv": lambda path: _write_csv(analysis.outliers, path),
+        "quality.csv": lambda path: _write_csv(analysis.quality, path),
         "heatmap_discharged.png": lambda path: _write_heatmap(analysis, path),
         "summary.md": lambda path: _write_summary(analysis, path),
     }
@@ -811,6 +837,15 @@ def _print_results(
         )
         for row in found.itertuples(index=False):
             console.result(f"  {row.enclosure_id:<10} {row.kind:<15} {row.note}")
+    flagged = analysis.quality
+    implausible = flagged[flagged["flag"].isin(["non_finite", "out_of_range"])]
+    if not flagged.empty:
+        kinds = flagged.groupby("flag", sort=False).size()
+        console.result(
+            f"Data quality: {int(implausible['samples'].sum()):,} implausible sample(s) excluded; "
+            + ", ".join(f"{n} {flag}" for flag, n in kinds.items())
+            + " flagged (see quality.csv)."
+        )
     if analysis.warnings:
         console.result(f"Warnings while reading: {len(analysis.warnings)} (see summary.md).")
     console.result(f"Wrote {len(written)} file(s) to {out}{os.sep}:")

@@ -39,11 +39,13 @@ from typing import Any, ClassVar, Final
 
 from bessx import schema
 from bessx.errors import ConfigError
+from bessx.plausibility import DEFAULT_DC_POWER_LIMIT_KW
+from bessx.quality import EXCLUDABLE, QualitySettings
 
 #: Energy allocation rules from a DC input to its enclosures.
 ALLOCATIONS: Final = ("equal", "soc")
 #: The outputs the command line can write.
-OUTPUTS: Final = ("csv", "netcdf", "lowest", "outliers", "heatmap", "summary")
+OUTPUTS: Final = ("csv", "netcdf", "lowest", "outliers", "quality", "heatmap", "summary")
 
 
 class _Rejected(Exception):
@@ -224,6 +226,46 @@ OUTLIER_SETTINGS: Final[dict[str, Setting]] = {
     ),
 }
 
+_QUALITY_DEFAULTS: Final = QualitySettings()
+QUALITY_SETTINGS: Final[dict[str, Setting]] = {
+    "moving_kw": Setting(
+        "a number > 0",
+        _number_in(0, low_open=True),
+        _QUALITY_DEFAULTS.moving_kw,
+        "the fleet moves when |median DC input power| exceeds this [kW]",
+    ),
+    "dead_kw": Setting(
+        "a number > 0",
+        _number_in(0, low_open=True),
+        _QUALITY_DEFAULTS.dead_kw,
+        "a DC input is dead at |P| up to this while the fleet moves [kW]",
+    ),
+    "stuck_minutes": Setting(
+        "a number > 0",
+        _number_in(0, low_open=True),
+        _QUALITY_DEFAULTS.stuck_minutes,
+        "shortest run of one repeated value that counts as stuck [min]",
+    ),
+    "dead_minutes": Setting(
+        "a number > 0",
+        _number_in(0, low_open=True),
+        _QUALITY_DEFAULTS.dead_minutes,
+        "shortest run of dead samples that counts [min]",
+    ),
+    "sign_minutes": Setting(
+        "a number > 0",
+        _number_in(0, low_open=True),
+        _QUALITY_DEFAULTS.sign_minutes,
+        "shortest run of samples opposite to the fleet that counts [min]",
+    ),
+    "exclude": Setting(
+        f"a list of names from {', '.join(map(_show, EXCLUDABLE))}",
+        _names_from(EXCLUDABLE),
+        (),
+        "flags whose power samples are excluded from the energy as well as implausible ones",
+    ),
+}
+
 COLUMN_SETTINGS: Final[dict[str, Setting]] = {
     "dc_power": Setting(
         f"a regular expression with the named groups {_groups(schema.DC_POWER_PATTERN)}",
@@ -278,6 +320,40 @@ class OutlierSettings(_Checked):
     z_min: float | None = OUTLIER_SETTINGS["z_min"].default
     min_days: int | None = OUTLIER_SETTINGS["min_days"].default
     min_coverage: float | None = OUTLIER_SETTINGS["min_coverage"].default
+
+
+@dataclass(frozen=True)
+class QualityTable(_Checked):
+    """The ``[quality]`` table: data-quality flag thresholds (see :data:`QUALITY_SETTINGS`).
+
+    Attributes
+    ----------
+    moving_kw, dead_kw, stuck_minutes, dead_minutes, sign_minutes
+        The thresholds of :class:`bessx.quality.QualitySettings` [kW, min].
+    exclude
+        Flags whose power samples are excluded from the energy, from
+        :data:`bessx.quality.EXCLUDABLE` (implausible samples always are).
+    """
+
+    _settings: ClassVar = QUALITY_SETTINGS
+    _prefix: ClassVar = "quality."
+
+    moving_kw: float = QUALITY_SETTINGS["moving_kw"].default
+    dead_kw: float = QUALITY_SETTINGS["dead_kw"].default
+    stuck_minutes: float = QUALITY_SETTINGS["stuck_minutes"].default
+    dead_minutes: float = QUALITY_SETTINGS["dead_minutes"].default
+    sign_minutes: float = QUALITY_SETTINGS["sign_minutes"].default
+    exclude: tuple[str, ...] = QUALITY_SETTINGS["exclude"].default
+
+    def settings(self) -> QualitySettings:
+        """The thresholds as the library takes them."""
+        return QualitySettings(
+            moving_kw=self.moving_kw,
+            dead_kw=self.dead_kw,
+            stuck_minutes=self.stuck_minutes,
+            dead_minutes=self.dead_minutes,
+            sign_minutes=self.sign_minutes,
+        )
 
 
 @dataclass(frozen=True)
@@ -337,6 +413,12 @@ SITE_SETTINGS: Final[dict[str, Setting]] = {
         3.0,
         "longest gap bridged by holding the last sample [intervals]",
     ),
+    "dc_power_limit_kw": Setting(
+        "a number > 0",
+        _number_in(0, low_open=True),
+        DEFAULT_DC_POWER_LIMIT_KW,
+        "largest plausible |power| of one DC input [kW]; beyond it a sample is excluded",
+    ),
     "out": Setting(
         "a path", _path, Path("bessx-out"), "folder the outputs are written to", is_path=True
     ),
@@ -351,6 +433,7 @@ SITE_SETTINGS: Final[dict[str, Setting]] = {
 SETTINGS: Final[dict[str, Setting | type[_Checked]]] = {
     **SITE_SETTINGS,
     "outliers": OutlierSettings,
+    "quality": QualityTable,
     "columns": ColumnPatterns,
 }
 
@@ -373,12 +456,16 @@ class Config(_Checked):
         How a DC input's energy is shared among its enclosures: ``"equal"`` or ``"soc"``.
     max_gap
         Longest gap bridged by holding the last sample [sampling intervals], ≥ 1.
+    dc_power_limit_kw
+        Largest plausible ``|power|`` of one DC input [kW]; beyond it a sample is excluded.
     out
         Folder the outputs are written to.
     outputs
         Which outputs to write, from :data:`OUTPUTS`.
     outliers
         Outlier detection settings.
+    quality
+        Data-quality flag thresholds and the flags to exclude.
     columns
         Column-name patterns that override :mod:`bessx.schema`.
 
@@ -387,7 +474,7 @@ class Config(_Checked):
     >>> Config(max_gap=5).max_gap
     5.0
     >>> Config(allocation="soc").outputs
-    ('csv', 'netcdf', 'lowest', 'outliers', 'heatmap', 'summary')
+    ('csv', 'netcdf', 'lowest', 'outliers', 'quality', 'heatmap', 'summary')
     """
 
     _settings: ClassVar = SETTINGS
@@ -398,9 +485,11 @@ class Config(_Checked):
     topology: Path | None = SITE_SETTINGS["topology"].default
     allocation: str = SITE_SETTINGS["allocation"].default
     max_gap: float = SITE_SETTINGS["max_gap"].default
+    dc_power_limit_kw: float = SITE_SETTINGS["dc_power_limit_kw"].default
     out: Path = SITE_SETTINGS["out"].default
     outputs: tuple[str, ...] = SITE_SETTINGS["outputs"].default
     outliers: OutlierSettings = field(default_factory=OutlierSettings)
+    quality: QualityTable = field(default_factory=QualityTable)
     columns: ColumnPatterns = field(default_factory=ColumnPatterns)
 
 

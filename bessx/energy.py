@@ -16,9 +16,9 @@ The method is described in ``docs/methodology.md``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import dask.array as da
 import numpy as np
@@ -27,6 +27,10 @@ import xarray as xr
 from dask.base import tokenize
 
 from bessx import schema
+from bessx.plausibility import DEFAULT_DC_POWER_LIMIT_KW, Limits, masked
+
+if TYPE_CHECKING:
+    from bessx.quality import QualitySettings
 
 __all__ = [
     "ALLOCATIONS",
@@ -413,22 +417,29 @@ ALLOCATIONS: Mapping[str, Allocation] = {
 
 def _daily_energy_block(
     power: np.ndarray,
-    hold_seconds: np.ndarray,
     day_index: np.ndarray,
     day_seconds: np.ndarray,
     used: np.ndarray,
+    hold_seconds: np.ndarray,
     soc: np.ndarray | None = None,
     *,
     allocation: Allocation,
+    limits: Limits,
+    exclude: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Daily discharged, charged energy and coverage per enclosure for a block of days.
 
-    ``power`` is (time, inverter, dc_input) [kW]; ``hold_seconds``, ``day_index`` (counted
-    from the block's first output day) are per sample, ``day_seconds`` (length of each
+    ``power`` is (time, inverter, dc_input) [kW]; ``day_index`` (counted from the block's
+    first output day) and ``hold_seconds`` are per sample, ``day_seconds`` (length of each
     output day [s]) per day of the block; ``used`` and ``soc`` carry the enclosure axis last.
-    Returns
-    float64 ``(3, day, inverter, dc_input, enclosure)``.
+    Implausible samples (:mod:`bessx.plausibility`) and those ``exclude(power, day_index)``
+    marks are treated as missing. Returns float64 ``(3, day, inverter, dc_input, enclosure)``.
     """
+    power = masked(power, "dc_power", limits)
+    if exclude is not None:
+        power = np.where(exclude(power, day_index), np.nan, power)
+    if soc is not None:
+        soc = masked(soc, "soc", limits)
     sums = daily_power_sums(power, hold_seconds, day_index)
     swings = daily_soc_throughput(soc, day_index) if allocation.needs_soc else None
     discharge_shares, charge_shares = allocation.shares(swings, used)
@@ -472,18 +483,77 @@ def _interval_seconds(ds: xr.Dataset, time_ns: np.ndarray) -> float:
     return interval
 
 
-def _blockwise_daily_energy(
-    power: da.Array,
-    soc: da.Array | None,
-    per_sample: tuple[np.ndarray, np.ndarray],
-    day_seconds: np.ndarray,
-    used: np.ndarray | da.Array,
-    allocation: Allocation,
-) -> da.Array:
-    """Run :func:`_daily_energy_block` on dask chunks that hold whole local days."""
-    hold, day_index = per_sample
+class DayPlan(NamedTuple):
+    """Per-sample and per-day arrays that every daily reduction of a Dataset shares."""
+
+    interval: float  # nominal sampling interval [s]
+    hold_seconds: np.ndarray  # (n,) [s]
+    day_index: np.ndarray  # (n,) local day of each sample, from 0
+    dates: np.ndarray  # (n_days,) local dates, datetime64[ns]
+    day_seconds: np.ndarray  # (n_days,) length of each local day [s]
+    used: Any  # (inverter, dc_input, enclosure) bool, numpy or dask: slots with an enclosure
+
+
+def day_plan(ds: xr.Dataset, max_gap: float) -> DayPlan:
+    """Hold durations, local days and used slots of a plant Dataset (see :func:`daily_energy`).
+
+    Raises
+    ------
+    ValueError
+        ``max_gap < 1``, no ``timezone`` attribute, no sample, or times that do not
+        strictly increase.
+    """
+    if not max_gap >= 1:
+        raise ValueError(f"max_gap must be >= 1 nominal interval, not {max_gap!r}")
+    timezone = ds.attrs.get("timezone")
+    if not timezone:
+        raise ValueError("set ds.attrs['timezone'] to the plant's IANA timezone")
+    time = ds.indexes[schema.TIME]
+    time_ns = _time_ns(time)
+    if len(time_ns) == 0:
+        raise ValueError("daily_energy needs at least one sample")
+    if np.any(np.diff(time_ns) <= 0):
+        raise ValueError("time must be strictly increasing")
+    interval = _interval_seconds(ds, time_ns)
+    day_index, dates, day_seconds = local_days(time, timezone)
+    holds = hold_seconds(time, interval, max_gap)
+    return DayPlan(interval, holds, day_index, dates, day_seconds, _used_slots(ds))
+
+
+def map_day_blocks(
+    kernel: Callable[..., np.ndarray],
+    power: Any,
+    soc: Any | None,
+    plan: DayPlan,
+    per_sample: tuple[np.ndarray, ...],
+    *,
+    n_quantities: int,
+    name: str,
+    token: Any,
+    whole_plant: bool = False,
+    **options: Any,
+) -> Any:
+    """Reduce samples to days: ``kernel`` on each block of whole local days.
+
+    ``token`` must tell apart every ``options`` that changes the result: with the
+    inputs, it names the tasks, so equal calls share their tasks in one graph.
+
+    ``kernel(power, day_index, day_seconds, used, *per_sample, [soc], **options)`` returns
+    float64 ``(n_quantities, day, inverter, dc_input, enclosure)`` for the days of its block
+    (``day_index`` counted from the block's first day). On numpy data it runs once; on dask
+    data once per block: chunk boundaries move forward to local-day starts; with
+    ``whole_plant`` the inverter and DC input axes are made one chunk, for kernels that
+    compare each DC input with the fleet.
+    """
+    if not any(isinstance(array, da.Array) for array in (power, soc, plan.used)):
+        arguments = [np.asarray(power), plan.day_index, plan.day_seconds, np.asarray(plan.used)]
+        arguments += [*per_sample, *([] if soc is None else [np.asarray(soc)])]
+        return kernel(*arguments, **options)
+
+    day_index = plan.day_index
+    power = da.asarray(power)
     sample_chunks = day_aligned_chunks(power.chunks[0], day_index)
-    power = power.rechunk({0: sample_chunks})
+    power = power.rechunk({0: sample_chunks, **({1: -1, 2: -1} if whole_plant else {})})
     last_day = day_index[np.cumsum(sample_chunks) - 1]
     # A block owns the days after the previous block's last day up to its own last day, so
     # dates without samples belong to the block that follows them.
@@ -493,36 +563,44 @@ def _blockwise_daily_energy(
     block_day_index = (day_index - np.repeat(first_day, sample_chunks)).astype(np.int32)
 
     def per_sample_array(values: np.ndarray) -> da.Array:
-        return da.from_array(values, chunks=(sample_chunks,))
+        return da.from_array(np.asarray(values), chunks=(sample_chunks,))
 
-    used_array = da.asarray(used).rechunk((power.chunks[1], power.chunks[2], -1))
     arguments: list[Any] = [
         power, "tic",
-        per_sample_array(hold), "t",
         per_sample_array(block_day_index), "t",
-        da.from_array(day_seconds, chunks=(day_chunks,)), "t",  # per day: not aligned
-        used_array, "ice",
+        da.from_array(plan.day_seconds, chunks=(day_chunks,)), "t",  # per day: not aligned
+        da.asarray(plan.used).rechunk((power.chunks[1], power.chunks[2], -1)), "ice",
     ]  # fmt: skip
+    for values in per_sample:
+        arguments += [per_sample_array(values), "t"]
     if soc is not None:
-        arguments += [
-            soc.rechunk({0: sample_chunks, 1: power.chunks[1], 2: power.chunks[2], 3: -1}),
-            "tice",
-        ]
+        soc = da.asarray(soc).rechunk(
+            {0: sample_chunks, 1: power.chunks[1], 2: power.chunks[2], 3: -1}
+        )
+        arguments += [soc, "tice"]
     return da.blockwise(
-        _daily_energy_block,
+        kernel,
         "qtice",
         *arguments,
-        allocation=allocation,
-        new_axes={"q": 3},
+        **options,
+        new_axes={"q": n_quantities},
         adjust_chunks={"t": day_chunks},
         align_arrays=False,
         dtype=np.float64,
         meta=np.empty((0, 0, 0, 0, 0), dtype=np.float64),
-        name="bessx-daily-energy-" + tokenize(*arguments[::2], allocation.description),
+        name=f"{name}-" + tokenize(*arguments[::2], token),
     )
 
 
-def daily_energy(ds: xr.Dataset, *, allocation: str = "equal", max_gap: float = 3.0) -> xr.Dataset:
+def daily_energy(
+    ds: xr.Dataset,
+    *,
+    allocation: str = "equal",
+    max_gap: float = 3.0,
+    dc_power_limit_kw: float = DEFAULT_DC_POWER_LIMIT_KW,
+    exclude: Sequence[str] = (),
+    quality: QualitySettings | None = None,
+) -> xr.Dataset:
     r"""Charged and discharged energy per enclosure and local calendar day.
 
     Parameters
@@ -540,6 +618,16 @@ def daily_energy(ds: xr.Dataset, *, allocation: str = "equal", max_gap: float = 
     max_gap : float
         Longest step [nominal intervals, >= 1] across which a sample holds; beyond it a
         sample holds for one nominal interval.
+    dc_power_limit_kw : float
+        Largest plausible ``|dc_power|`` of one DC input [kW]. Samples beyond it, infinite
+        samples and SOC samples outside 0-100 % are implausible (:mod:`bessx.plausibility`):
+        treated as missing, and counted in ``quality_flags``.
+    exclude : sequence of str
+        Power flags whose samples are also treated as missing, from
+        :data:`bessx.quality.EXCLUDABLE` (``"stuck"``, ``"dead"``, ``"sign_anomaly"``).
+        Nothing beyond the implausible samples is excluded unless asked.
+    quality : bessx.quality.QualitySettings, optional
+        Thresholds of the data-quality flags.
 
     Returns
     -------
@@ -548,7 +636,10 @@ def daily_energy(ds: xr.Dataset, *, allocation: str = "equal", max_gap: float = 
         (midnight, tz-naive) from the first to the last sample's; variables ``charged`` and
         ``discharged`` [kWh] (non-negative) and ``coverage`` [1]. Unused enclosure slots
         and days without any valid sample of the DC input are NaN; a day with data but no
-        charging has ``charged == 0``. Lazy when ``ds`` is dask-backed, chunked by whole days.
+        charging has ``charged == 0``. ``quality_flags`` (time, inverter, dc_input) and,
+        with ``soc``, ``soc_quality_flags`` (time, inverter, dc_input, enclosure) are CF
+        flag variables of :func:`bessx.quality`. Lazy when ``ds`` is dask-backed, chunked
+        by whole days.
 
     Raises
     ------
@@ -580,7 +671,9 @@ def daily_energy(ds: xr.Dataset, *, allocation: str = "equal", max_gap: float = 
         E^{\mathrm{ch}}_d = \sum_{i \in V,\ D(t_i) = d} \max(-P_i, 0)\,\Delta t_i,
 
     in kWh (:math:`\Delta t_i` in hours), summed in float64. NaN samples contribute
-    nothing; a day of the DC input without a finite sample is NaN. Coverage is
+    nothing, and so does an implausible sample (:math:`|P_i|` beyond
+    ``dc_power_limit_kw``, or infinite): it is not in :math:`V`. A day of the DC input
+    without a valid sample is NaN. Coverage is
     :math:`\min(1, \sum_{i \in V, D(t_i)=d} \Delta t_i / L_d)` with :math:`L_d` the
     length of the local day (23, 24 or 25 h).
 
@@ -616,32 +709,26 @@ def daily_energy(ds: xr.Dataset, *, allocation: str = "equal", max_gap: float = 
     array([[0.0833],
            [0.1739]])
     """
+    from bessx import quality as qa
+
     if allocation not in ALLOCATIONS:
         raise ValueError(
             f"unknown allocation {allocation!r}; choose one of {', '.join(map(repr, ALLOCATIONS))}"
         )
-    if not max_gap >= 1:
-        raise ValueError(f"max_gap must be >= 1 nominal interval, not {max_gap!r}")
+    unknown = sorted(set(exclude) - set(qa.EXCLUDABLE))
+    if unknown:
+        raise ValueError(
+            f"cannot exclude {unknown}: choose from {', '.join(map(repr, qa.EXCLUDABLE))}"
+        )
     if "dc_power" not in ds.data_vars:
         raise ValueError("daily_energy needs a 'dc_power' variable")
     method = ALLOCATIONS[allocation]
     if method.needs_soc and "soc" not in ds.data_vars:
         raise ValueError(f"allocation={allocation!r} needs a 'soc' variable")
-    timezone = ds.attrs.get("timezone")
-    if not timezone:
-        raise ValueError("set ds.attrs['timezone'] to the plant's IANA timezone")
-
-    time = ds.indexes[schema.TIME]
-    time_ns = _time_ns(time)
-    if len(time_ns) == 0:
-        raise ValueError("daily_energy needs at least one sample")
-    if np.any(np.diff(time_ns) <= 0):
-        raise ValueError("time must be strictly increasing")
-    interval = _interval_seconds(ds, time_ns)
-
-    holds = hold_seconds(time, interval, max_gap)
-    day_index, dates, day_seconds = local_days(time, timezone)
-    used = _used_slots(ds)
+    limits = Limits(dc_power_limit_kw)
+    settings = quality or qa.QualitySettings()
+    plan = day_plan(ds, max_gap)
+    timezone, interval = ds.attrs["timezone"], plan.interval
 
     power = ds["dc_power"].transpose(schema.TIME, schema.INVERTER, schema.DC_INPUT).data
     soc = None
@@ -651,26 +738,30 @@ def daily_energy(ds: xr.Dataset, *, allocation: str = "equal", max_gap: float = 
             .transpose(schema.TIME, schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE)
             .data
         )
-    if any(isinstance(array, da.Array) for array in (power, soc, used)):
-        per_sample = (holds, day_index)
-        daily = _blockwise_daily_energy(
-            da.asarray(power),
-            None if soc is None else da.asarray(soc),
-            per_sample,
-            day_seconds,
-            used,
-            method,
-        )
-    else:
-        daily = _daily_energy_block(
-            np.asarray(power),
-            holds,
-            day_index,
-            day_seconds,
-            np.asarray(used),
-            None if soc is None else np.asarray(soc),
-            allocation=method,
-        )
+    excluded = tuple(name for name in qa.EXCLUDABLE if name in exclude)
+    exclude_samples = None
+    if excluded:
+        bits = sum(qa.FLAGS[name].mask for name in excluded)
+
+        def exclude_samples(power: np.ndarray, day_index: np.ndarray) -> np.ndarray:
+            flags = qa.power_sample_flags(power, day_index, interval, settings, limits)
+            return (flags & bits) != 0
+
+    daily = map_day_blocks(
+        _daily_energy_block,
+        power,
+        soc,
+        plan,
+        (plan.hold_seconds,),
+        n_quantities=3,
+        name="bessx-daily-energy",
+        whole_plant=bool(excluded),
+        token=(allocation, limits, excluded, settings, interval),
+        allocation=method,
+        limits=limits,
+        exclude=exclude_samples,
+    )
+    dates = plan.dates
 
     order = (schema.DAY, schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE)
     coords = {name: coord for name, coord in ds.coords.items() if schema.TIME not in coord.dims}
@@ -679,6 +770,12 @@ def daily_energy(ds: xr.Dataset, *, allocation: str = "equal", max_gap: float = 
         name: xr.Variable(order, daily[position], attrs=dict(schema.DAILY_ATTRS[name]))
         for position, name in ((1, "charged"), (0, "discharged"), (2, "coverage"))
     }
+    flags = qa.quality(
+        ds, settings=settings, dc_power_limit_kw=limits.dc_power_limit_kw, max_gap=max_gap
+    )
+    data_vars["quality_flags"] = flags["flags"].variable
+    if "soc_flags" in flags:
+        data_vars["soc_quality_flags"] = flags["soc_flags"].variable
 
     from bessx import __version__
 
@@ -694,6 +791,8 @@ def daily_energy(ds: xr.Dataset, *, allocation: str = "equal", max_gap: float = 
         "interval_seconds": interval,
         "allocation": allocation,
         "max_gap": float(max_gap),
+        "dc_power_limit_kw": limits.dc_power_limit_kw,
+        "excluded_flags": " ".join(excluded),
         "Conventions": schema.CF_CONVENTIONS,
         "history": f"{history}\n{line}" if history else line,
     }

@@ -45,6 +45,7 @@ def summary_markdown(
     outliers: pd.DataFrame,
     warnings: Sequence[str],
     source: Mapping[str, Any],
+    quality: pd.DataFrame | None = None,
 ) -> str:
     """The Markdown summary of an analysis.
 
@@ -67,6 +68,9 @@ def summary_markdown(
         (export file names in time order), and optionally ``"rows"`` (samples read),
         ``"interval"`` (``"given"`` or ``"inferred"``), ``"topology"`` (the topology file)
         and ``"config"`` (the site file). Other keys are ignored.
+    quality
+        :func:`bessx.quality.quality_table` of the run: the data-quality flags, grouped
+        by flag in the report (plant-wide flags once per day).
 
     Returns
     -------
@@ -89,6 +93,7 @@ def summary_markdown(
         _lowest_section("charged", lowest_charged),
         _lowest_section("discharged", lowest_discharged),
         _outliers_section(outliers),
+        *([] if quality is None else [_quality_section(quality, daily)]),
         _warnings_section(warnings),
     ]
     return "\n\n".join(section.rstrip("\n") for section in sections) + "\n"
@@ -272,6 +277,74 @@ def _outliers_section(outliers: pd.DataFrame) -> str:
             )
         )
     lines += ["", _table(header, rows)]
+    return "\n".join(lines)
+
+
+def _quality_section(table: pd.DataFrame, daily: xr.Dataset) -> str:
+    """Flags grouped by kind, then where: plant-wide flags once per date, worst first."""
+    from bessx.quality import FLAGS
+
+    lines = ["## Data quality", ""]
+    if table.empty:
+        return "\n".join([*lines, "No sample was flagged."])
+    implausible = table[table["flag"].isin(["non_finite", "out_of_range"])]
+    if implausible.empty:
+        lines.append("No implausible sample: nothing was excluded.")
+    else:
+        by_flag = implausible.groupby("flag", sort=False)["samples"].sum()
+        parts = ", ".join(f"{int(n):,} {flag}" for flag, n in by_flag.items())
+        lines.append(
+            f"**{int(by_flag.sum()):,} implausible sample(s) excluded** ({parts}): they count "
+            "as missing, in no energy, share or total."
+        )
+    lines.append(
+        "Every flag is listed in `quality.csv`, one row per date, DC input or enclosure and flag."
+    )
+    is_soc = table["enclosure_id"] != ""
+    kinds = []
+    for flag, flagged in table.groupby("flag", sort=False):
+        kinds.append(
+            (
+                _code(flag),
+                f"{int((~is_soc[flagged.index]).sum()):,}",
+                f"{int(is_soc[flagged.index].sum()):,}",
+                f"{int(flagged['samples'].sum()):,}",
+                FLAGS[str(flag)].description,
+            )
+        )
+    header = ("flag", "DC input-days", "enclosure-days", "samples", "meaning")
+    lines += ["", _table(header, kinds), ""]
+
+    n_inputs = int((_used(daily).any(axis=-1)).sum())
+    power = table[~is_soc]
+    plant_wide = power.groupby(["date", "flag"], sort=False).filter(
+        lambda group: len(group) >= n_inputs and group["samples"].nunique() == 1
+    )
+    rows = [
+        (
+            f"{pd.Timestamp(date):%Y-%m-%d}",
+            f"all {n_inputs} DC inputs",
+            _code(flag),
+            f"{int(group['samples'].iloc[0]):,}",
+            str(group["detail"].iloc[0]),
+        )
+        for (date, flag), group in plant_wide.groupby(["date", "flag"], sort=True)
+    ]
+    rest = table.drop(plant_wide.index).sort_values("samples", ascending=False, kind="stable")
+    for row in rest.head(MAX_LISTED).itertuples(index=False):
+        where = row.enclosure_id or f"{row.inverter} DC{row.dc_input}"
+        rows.append(
+            (
+                f"{pd.Timestamp(row.date):%Y-%m-%d}",
+                where,
+                _code(row.flag),
+                f"{int(row.samples):,}",
+                str(row.detail),
+            )
+        )
+    lines += [_table(("date", "where", "flag", "samples", "detail"), rows)]
+    if len(rest) > MAX_LISTED:
+        lines += ["", f"… and {len(rest) - MAX_LISTED:,} more rows in `quality.csv`."]
     return "\n".join(lines)
 
 

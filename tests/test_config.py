@@ -13,6 +13,7 @@ from bessx.config import (
     COLUMN_SETTINGS,
     OUTLIER_SETTINGS,
     OUTPUTS,
+    QUALITY_SETTINGS,
     SETTINGS,
     SITE_SETTINGS,
     ColumnPatterns,
@@ -242,13 +243,13 @@ def test_merge_errors():
         (
             'outputs = ["csv", "heatmaps"]',
             'site.toml: \'outputs\' must be a list of names from "csv", "netcdf", "lowest", '
-            '"outliers", "heatmap", "summary", got ["csv", "heatmaps"] '
+            '"outliers", "quality", "heatmap", "summary", got ["csv", "heatmaps"] '
             '("heatmaps" is not one of them; did you mean "heatmap"?)',
         ),
         (
             'outputs = "csv"',
             'site.toml: \'outputs\' must be a list of names from "csv", "netcdf", "lowest", '
-            '"outliers", "heatmap", "summary", got "csv"',
+            '"outliers", "quality", "heatmap", "summary", got "csv"',
         ),
         ("outliers = 3", "site.toml: 'outliers' must be a table, got 3"),
         (
@@ -317,16 +318,16 @@ def test_example_file_loads():
 
 def test_example_file_documents_every_key():
     text = EXAMPLE.read_text(encoding="utf-8")
-    names = [*SITE_SETTINGS, *OUTLIER_SETTINGS, *COLUMN_SETTINGS]
+    names = [*SITE_SETTINGS, *OUTLIER_SETTINGS, *QUALITY_SETTINGS, *COLUMN_SETTINGS]
     for name in names:
         assert re.search(rf"^(# )?{name} = ", text, re.MULTILINE), name
-    for section in ("outliers", "columns"):
+    for section in ("outliers", "quality", "columns"):
         assert f"\n[{section}]\n" in text
 
 
 def test_example_file_loads_with_every_key_uncommented(tmp_path):
     text = EXAMPLE.read_text(encoding="utf-8")
-    names = "|".join([*SITE_SETTINGS, *OUTLIER_SETTINGS, *COLUMN_SETTINGS])
+    names = "|".join([*SITE_SETTINGS, *OUTLIER_SETTINGS, *QUALITY_SETTINGS, *COLUMN_SETTINGS])
     uncommented = re.sub(rf"^# ({names}) = ", r"\1 = ", text, flags=re.MULTILINE)
     config = load_config(write_site(tmp_path, uncommented))
     assert config.interval is not None and config.topology is not None

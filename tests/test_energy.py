@@ -318,7 +318,7 @@ def test_equal_and_soc_agree_on_dc_input_totals() -> None:
 # -- output layout and metadata --------------------------------------------------------------
 def test_metadata(backend: str) -> None:
     daily = energy(backend, hourly("2022-07-01 10:00", 3), power([1.0] * 3), n_enclosures=2)
-    assert list(daily.data_vars) == ["charged", "discharged", "coverage"]
+    assert list(daily.data_vars)[:4] == ["charged", "discharged", "coverage", "quality_flags"]
     for name, attrs in schema.DAILY_ATTRS.items():
         assert daily[name].attrs == attrs
         assert daily[name].dims == ("time", "inverter", "dc_input", "enclosure")
