@@ -315,20 +315,22 @@ def _quality_section(table: pd.DataFrame, daily: xr.Dataset) -> str:
     header = ("flag", "DC input-days", "enclosure-days", "samples", "meaning")
     lines += ["", _table(header, kinds), ""]
 
-    n_inputs = int((_used(daily).any(axis=-1)).sum())
-    power = table[~is_soc]
-    plant_wide = power.groupby(["date", "flag"], sort=False).filter(
-        lambda group: len(group) >= n_inputs and group["samples"].nunique() == 1
+    used = _used(daily)
+    level = np.where(is_soc, "enclosures", "DC inputs")
+    size = {"DC inputs": int(used.any(axis=-1).sum()), "enclosures": int(used.sum())}
+    everywhere = table.assign(level=level).groupby(["date", "flag", "level"], sort=True)
+    plant_wide = everywhere.filter(
+        lambda group: len(group) >= size[group.name[2]] and group["samples"].nunique() == 1
     )
     rows = [
         (
             f"{pd.Timestamp(date):%Y-%m-%d}",
-            f"all {n_inputs} DC inputs",
+            f"all {size[where]} {where}",
             _code(flag),
             f"{int(group['samples'].iloc[0]):,}",
             str(group["detail"].iloc[0]),
         )
-        for (date, flag), group in plant_wide.groupby(["date", "flag"], sort=True)
+        for (date, flag, where), group in plant_wide.groupby(["date", "flag", "level"])
     ]
     rest = table.drop(plant_wide.index).sort_values("samples", ascending=False, kind="stable")
     for row in rest.head(MAX_LISTED).itertuples(index=False):
