@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import dask.array as da
 import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
 import numpy as np
@@ -20,11 +21,14 @@ from bessx.testing import make_dataset
 
 __all__ = [
     "DST_CHANGES",
+    "IMPLAUSIBLE_POWER",
+    "IMPLAUSIBLE_SOC",
     "dc_power_arrays",
     "plant_datasets",
     "sample_times",
     "soc_arrays",
     "time_chunks",
+    "with_implausible_samples",
 ]
 
 #: UTC instants of Australia/Sydney clock changes: 25-hour day 2022-04-03 (03:00 AEDT back
@@ -144,3 +148,41 @@ def plant_datasets(
         timezone=schema.DEFAULT_TIMEZONE,
         chunks=chunks,
     )
+
+
+#: Values no DC input can carry [kW]: infinities, spikes, corrupt integers.
+IMPLAUSIBLE_POWER = (np.inf, -np.inf, 1e9, -1e7, 2.0**63, 5000.5, -3.4e38)
+#: Values no state of charge can take [%].
+IMPLAUSIBLE_SOC = (np.inf, -np.inf, 1e9, -5.0, 100.5, 3.4e38)
+
+
+@st.composite
+def with_implausible_samples(
+    draw: st.DrawFn, ds: xr.Dataset, *, max_samples: int = 5
+) -> tuple[xr.Dataset, xr.Dataset]:
+    """``ds`` with a few power and SOC samples made implausible, and ``ds`` with them NaN.
+
+    The positions are drawn among all samples (missing ones included); the values from
+    :data:`IMPLAUSIBLE_POWER` and :data:`IMPLAUSIBLE_SOC`. The two Datasets differ only
+    there, so any result computed from them must be the same.
+    """
+    corrupted, missing = {}, {}
+    for name, values in (("dc_power", IMPLAUSIBLE_POWER), ("soc", IMPLAUSIBLE_SOC)):
+        data = np.array(ds[name].values)
+        count = draw(st.integers(0, max_samples), label=f"{name} samples")
+        positions = draw(
+            st.lists(st.integers(0, data.size - 1), min_size=count, max_size=count),
+            label=f"{name} positions",
+        )
+        chosen = draw(
+            st.lists(st.sampled_from(values), min_size=count, max_size=count),
+            label=f"{name} values",
+        )
+        bad, nan = data.copy(), data.copy()
+        with np.errstate(over="ignore"):  # float32 turns the largest values into inf
+            bad.flat[positions] = np.asarray(chosen, dtype=np.float64).astype(data.dtype)
+        nan.flat[positions] = np.nan
+        chunks = ds[name].chunks
+        corrupted[name] = ds[name].copy(data=bad if chunks is None else da.from_array(bad, chunks))
+        missing[name] = ds[name].copy(data=nan if chunks is None else da.from_array(nan, chunks))
+    return ds.assign(corrupted), ds.assign(missing)
