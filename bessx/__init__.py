@@ -14,6 +14,7 @@ from bessx.io.archive import open_daily, open_history, to_netcdf
 from bessx.io.exports import ExportWarning, open_exports
 from bessx.outliers import outliers
 from bessx.plot import heatmap
+from bessx.quality import QualitySettings, quality, quality_table
 from bessx.tables import lowest, to_frame
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "ConfigError",
     "ExportError",
     "ExportWarning",
+    "QualitySettings",
     "__version__",
     "daily_energy",
     "heatmap",
@@ -29,6 +31,8 @@ __all__ = [
     "open_exports",
     "open_history",
     "outliers",
+    "quality",
+    "quality_table",
     "to_frame",
     "to_netcdf",
 ]

@@ -12,6 +12,7 @@ from bessx.energy import daily_energy
 from bessx.io.archive import to_netcdf
 from bessx.outliers import outliers
 from bessx.plot import heatmap
+from bessx.quality import quality
 from bessx.tables import lowest, to_frame
 
 
@@ -29,7 +30,8 @@ def _forward(func: Callable[..., Any]) -> Callable[..., Any]:
 class BessAccessor:
     """Battery-storage analysis of a bessx Dataset: ``ds.bess.daily_energy()`` and friends.
 
-    On the history read by :func:`bessx.open_exports`: ``daily_energy``, ``to_netcdf``.
+    On the history read by :func:`bessx.open_exports`: ``daily_energy``, ``quality``,
+    ``to_netcdf``.
     On the daily energy: ``to_frame``, ``lowest``, ``outliers``, ``heatmap``, ``to_netcdf``.
     """
 
@@ -42,5 +44,6 @@ class BessAccessor:
     to_frame = _forward(to_frame)
     lowest = _forward(lowest)
     outliers = _forward(outliers)
+    quality = _forward(quality)
     heatmap = _forward(heatmap)
     to_netcdf = _forward(to_netcdf)

@@ -709,16 +709,17 @@ def daily_energy(
     array([[0.0833],
            [0.1739]])
     """
-    from bessx import quality as qa
+    from bessx.quality import EXCLUDABLE, FLAGS, QualitySettings, power_sample_flags
+    from bessx.quality import quality as flag_counts
 
     if allocation not in ALLOCATIONS:
         raise ValueError(
             f"unknown allocation {allocation!r}; choose one of {', '.join(map(repr, ALLOCATIONS))}"
         )
-    unknown = sorted(set(exclude) - set(qa.EXCLUDABLE))
+    unknown = sorted(set(exclude) - set(EXCLUDABLE))
     if unknown:
         raise ValueError(
-            f"cannot exclude {unknown}: choose from {', '.join(map(repr, qa.EXCLUDABLE))}"
+            f"cannot exclude {unknown}: choose from {', '.join(map(repr, EXCLUDABLE))}"
         )
     if "dc_power" not in ds.data_vars:
         raise ValueError("daily_energy needs a 'dc_power' variable")
@@ -726,7 +727,7 @@ def daily_energy(
     if method.needs_soc and "soc" not in ds.data_vars:
         raise ValueError(f"allocation={allocation!r} needs a 'soc' variable")
     limits = Limits(dc_power_limit_kw)
-    settings = quality or qa.QualitySettings()
+    settings = quality or QualitySettings()
     plan = day_plan(ds, max_gap)
     timezone, interval = ds.attrs["timezone"], plan.interval
 
@@ -738,13 +739,13 @@ def daily_energy(
             .transpose(schema.TIME, schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE)
             .data
         )
-    excluded = tuple(name for name in qa.EXCLUDABLE if name in exclude)
+    excluded = tuple(name for name in EXCLUDABLE if name in exclude)
     exclude_samples = None
     if excluded:
-        bits = sum(qa.FLAGS[name].mask for name in excluded)
+        bits = sum(FLAGS[name].mask for name in excluded)
 
         def exclude_samples(power: np.ndarray, day_index: np.ndarray) -> np.ndarray:
-            flags = qa.power_sample_flags(power, day_index, interval, settings, limits)
+            flags = power_sample_flags(power, day_index, interval, settings, limits)
             return (flags & bits) != 0
 
     daily = map_day_blocks(
@@ -770,7 +771,7 @@ def daily_energy(
         name: xr.Variable(order, daily[position], attrs=dict(schema.DAILY_ATTRS[name]))
         for position, name in ((1, "charged"), (0, "discharged"), (2, "coverage"))
     }
-    flags = qa.quality(
+    flags = flag_counts(
         ds, settings=settings, dc_power_limit_kw=limits.dc_power_limit_kw, max_gap=max_gap
     )
     data_vars["quality_flags"] = flags["flags"].variable

@@ -9,10 +9,17 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bessx import quality as qa
 from bessx.energy import daily_energy
 from bessx.plausibility import RULES, Limits, implausible, masked
-from bessx.quality import FLAGS, QualitySettings, long_runs, power_sample_flags, quality
+from bessx.quality import (
+    FLAGS,
+    POWER_FLAGS,
+    QualitySettings,
+    long_runs,
+    power_sample_flags,
+    quality,
+    quality_table,
+)
 from bessx.testing import make_dataset, raise_if_dask_computes
 from bessx.testing.strategies import plant_datasets, time_chunks, with_implausible_samples
 
@@ -186,8 +193,8 @@ def test_quality_counts_each_flag_by_hand():
     bits = q["flags"].isel(time=0).values
     assert bits[0, 0] == FLAGS["non_finite"].mask | FLAGS["out_of_range"].mask
     assert bits[1, 1] == FLAGS["gap"].mask
-    assert q["flags"].attrs["flag_meanings"].split() == list(qa.POWER_FLAGS)
-    assert list(q["flags"].attrs["flag_masks"]) == [FLAGS[name].mask for name in qa.POWER_FLAGS]
+    assert q["flags"].attrs["flag_meanings"].split() == list(POWER_FLAGS)
+    assert list(q["flags"].attrs["flag_masks"]) == [FLAGS[name].mask for name in POWER_FLAGS]
     assert q["samples"].attrs["units"] == "1"
     assert q["samples"].attrs["cell_methods"] == "time: sum"
 
@@ -208,7 +215,7 @@ def test_quality_table_rows():
     ds = plant()
     power = ds["dc_power"].values.copy()
     power[3, 0, 0] = np.inf
-    table = qa.quality_table(quality(ds.assign(dc_power=(ds["dc_power"].dims, power))))
+    table = quality_table(quality(ds.assign(dc_power=(ds["dc_power"].dims, power))))
     assert list(table.columns) == [
         "date", "inverter", "dc_input", "enclosure_id", "flag", "samples", "detail"
     ]  # fmt: skip
@@ -217,7 +224,7 @@ def test_quality_table_rows():
     assert (row["inverter"], row["dc_input"], row["enclosure_id"]) == ("1APCS1", 1, "")
     assert (row["flag"], row["samples"]) == ("non_finite", 1)
     assert table["date"].dtype == np.dtype("datetime64[ns]")
-    assert qa.quality_table(quality(plant())).empty
+    assert quality_table(quality(plant())).empty
 
 
 @settings(max_examples=30, deadline=None)
