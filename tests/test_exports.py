@@ -75,6 +75,12 @@ def test_layout_units_and_attrs(plant):
     assert ds.attrs["source_files"] == 3
     assert ds.attrs["Conventions"] == "CF-1.10"
     assert "open_exports" in ds.attrs["history"]
+    dropped = ds["duplicates_dropped"]
+    assert dropped.dims == ("time",)
+    assert dropped.dtype == np.uint16
+    assert (dropped.values == 0).all()
+    assert dropped.attrs["long_name"] == "duplicate rows dropped at this timestamp"
+    assert dropped.attrs["units"] == "1"
 
 
 def test_values_match_a_plain_pandas_read(plant, frame, engine):
@@ -257,16 +263,29 @@ def test_missing_rows_and_missing_days(tmp_path, plant, frame):
 
 
 def test_exact_duplicate_rows_are_dropped_and_reported(tmp_path, plant, engine):
+    from bessx.io.archive import to_netcdf
+
     day = pd.read_parquet(plant.files[0])
-    write(pd.concat([day.iloc[:6], day.iloc[[5, 5]], day.iloc[6:]]), tmp_path / "a.parquet")
-    with pytest.warns(ExportWarning, match=r"2 duplicate row\(s\) dropped"):
+    write(
+        pd.concat([day.iloc[:6], day.iloc[[5, 5]], day.iloc[6:9], day.iloc[[8]], day.iloc[9:]]),
+        tmp_path / "a.parquet",
+    )
+    with pytest.warns(ExportWarning, match=r"3 duplicate row\(s\) repeat a timestamp and are dr"):
         ds = bessx.open_exports(tmp_path, engine=engine)
+    expected = np.zeros(ds.sizes["time"], np.uint16)
+    expected[[5, 8]] = [2, 1]
+    np.testing.assert_array_equal(ds.duplicates_dropped.values, expected)
     single = bessx.open_exports(plant.files[0])
-    xr.testing.assert_identical(ds.compute().drop_attrs(), single.compute().drop_attrs())
+    xr.testing.assert_identical(
+        ds.compute().drop_attrs().drop_vars("duplicates_dropped"),
+        single.compute().drop_attrs().drop_vars("duplicates_dropped"),
+    )
+    archived = bessx.open_exports(to_netcdf(ds, tmp_path / "history.nc"))
+    xr.testing.assert_identical(archived.duplicates_dropped, ds.duplicates_dropped)
 
 
 @pytest.mark.parametrize("variable", ["dc_power", "soc", "plant_power"])
-def test_duplicate_timestamps_with_different_values_are_an_error(tmp_path, plant, variable):
+def test_duplicate_timestamps_with_different_values_are_an_error(tmp_path, plant, variable, engine):
     day = pd.read_parquet(plant.files[0])
     changed = day.iloc[[5]].copy()
     column = {
@@ -276,14 +295,23 @@ def test_duplicate_timestamps_with_different_values_are_an_error(tmp_path, plant
     }[variable]
     changed[column] += 1.0
     write(pd.concat([day, changed]), tmp_path / "a.parquet")
-    with pytest.warns(ExportWarning, match="duplicate"):
-        ds = bessx.open_exports(tmp_path, variables=[variable])
-    with pytest.raises(ExportError, match=r"a\.parquet: row 2400 repeats a timestamp with diff"):
+    with pytest.warns(ExportWarning, match="duplicate") as notes:
+        ds = bessx.open_exports(tmp_path, variables=[variable], engine=engine)
+    # the note says what happens next, and does not claim the rows are identical
+    (note,) = (str(w.message) for w in notes if "duplicate row" in str(w.message))
+    assert "dropped if they equal the row kept" in note
+    assert "a difference is an error" in note
+    assert "identical" not in note
+    with pytest.raises(ExportError) as raised:
         ds.compute()
+    assert str(raised.value) == (
+        f"{tmp_path / 'a.parquet'}: row 2400 repeats a timestamp with different values "
+        f"(row 5 differs in '{column}')"
+    )
     # a difference in a column that is not read does not matter
     other = [name for name in ("dc_power", "soc", "plant_power") if name != variable]
     with pytest.warns(ExportWarning, match="duplicate"):
-        bessx.open_exports(tmp_path, variables=other).compute()
+        bessx.open_exports(tmp_path, variables=other, engine=engine).compute()
 
 
 def test_interval_override_and_inference(plant):
@@ -367,6 +395,10 @@ def test_inverter_without_battery_system_columns_is_an_error(tmp_path, plant):
     ("table", "message"),
     [
         ({"inverter": ["1APCS1"], "dc_input": [3], "enclosure_id": ["1A1BAT1"]}, "1 or 2"),
+        (
+            {"inverter": ["1APCS1"] * 2, "dc_input": [1, 1.5], "enclosure_id": ["1A1BAT1", "X"]},
+            r"line 3 \(enclosure X\): dc_input must be 1 or 2, not 1\.5",
+        ),
         (
             {"inverter": ["1APCS1"] * 2, "dc_input": [1, 2], "enclosure_id": ["1A1BAT1"] * 2},
             "more than once",
