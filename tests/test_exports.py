@@ -15,6 +15,7 @@ from bessx import schema, synthetic
 from bessx.errors import ExportError
 from bessx.io.engines import ENGINES, Engine
 from bessx.io.exports import ColumnPatterns, ExportWarning
+from bessx.topology import read_topology
 
 TZ = "Australia/Sydney"
 
@@ -583,3 +584,344 @@ def test_unresolvable_autumn_hour_is_an_error(tmp_path, autumn, problem):
     write(day, tmp_path / "a.parquet")
     with pytest.raises(ExportError, match="daylight and standard time cannot be told apart"):
         bessx.open_exports(tmp_path)
+
+
+# The engines agree on every numeric type ------------------------------------------------------
+def _with_power_column(plant, tmp_path, array) -> tuple[str, object]:
+    """The first export with its first DC power column replaced by a pyarrow ``array``."""
+    import pyarrow as pa
+
+    table = pq.read_table(plant.files[0])
+    name = dc_column(plant.topology.inverter[0], 1)
+    position = table.column_names.index(name)
+    table = table.set_column(position, pa.field(name, array.type), array)
+    path = tmp_path / plant.files[0].name
+    pq.write_table(table, path)
+    return name, path
+
+
+def _numeric_array(kind: str, rows: int):
+    """A column of ``kind``, and the float64 values both engines must give for it."""
+    import decimal
+
+    import pyarrow as pa
+
+    rng = np.random.default_rng(8)
+    integers = rng.integers(0, 100, rows)
+    nulls = np.zeros(rows, dtype=bool)
+    nulls[[3, 7]] = True
+    if kind == "decimal128":
+        text = [f"{value:.6f}" for value in rng.uniform(-1800, 1800, rows)]
+        text[0], text[1] = "-1.100000", "0.100000"  # not exactly representable in binary
+        values = [decimal.Decimal(t) for t in text]
+        expected = np.array([float(t) for t in text])
+        array = pa.array(values, pa.decimal128(12, 6), mask=nulls)
+    elif kind.startswith("uint"):
+        dtype = np.dtype(kind)
+        values = integers.astype(dtype)
+        values[0] = np.iinfo(dtype).max
+        if kind == "uint64":
+            values[1] = 2**63
+        expected = values.astype(np.float64)
+        array = pa.array(values, mask=nulls)
+    elif kind.startswith("int"):
+        dtype = np.dtype(kind)
+        values = (integers - 50).astype(dtype)
+        values[0], values[1] = np.iinfo(dtype).min, np.iinfo(dtype).max
+        expected = values.astype(np.float64)
+        array = pa.array(values, mask=nulls)
+    elif kind == "null":
+        expected = np.full(rows, np.nan)
+        array = pa.nulls(rows)
+        nulls[:] = True
+    else:  # float16, float32
+        values = rng.uniform(-1800, 1800, rows).astype(kind)
+        values[2] = np.inf
+        expected = values.astype(np.float64)
+        array = pa.array(values, mask=nulls)
+    expected[nulls] = np.nan
+    return array, expected
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "decimal128",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "float16",
+        "float32",
+        "null",
+    ],
+)
+def test_engines_convert_every_numeric_type_alike(tmp_path, plant, kind):
+    rows = len(pd.read_parquet(plant.files[0], columns=[]))
+    array, expected = _numeric_array(kind, rows)
+    _, path = _with_power_column(plant, tmp_path, array)
+    inverter = plant.topology.inverter[0]
+    read = {
+        engine: bessx.open_exports(path, engine=engine, variables=["dc_power"])
+        .dc_power.sel(inverter=inverter, dc_input=1)
+        .values
+        for engine in ENGINES
+    }
+    for values in read.values():
+        assert values.dtype == np.float64
+        np.testing.assert_array_equal(values, expected)
+    assert read["pyarrow"].tobytes() == read["polars"].tobytes(), "bit for bit"
+
+
+def test_uint64_two_to_the_63_is_a_large_positive_float(tmp_path, plant, engine):
+    import pyarrow as pa
+
+    rows = len(pd.read_parquet(plant.files[0], columns=[]))
+    values = np.full(rows, 2**63, dtype=np.uint64)
+    _, path = _with_power_column(plant, tmp_path, pa.array(values))
+    ds = bessx.open_exports(path, engine=engine, variables=["dc_power"])
+    power = ds.dc_power.sel(inverter=plant.topology.inverter[0], dc_input=1).values
+    assert (power == 9.223372036854776e18).all()
+
+
+@pytest.mark.parametrize(
+    ("kind", "refusal"),
+    [
+        ("bool", "it holds booleans"),
+        ("string", "it holds text"),
+        ("timestamp", "it holds dates or times"),
+        ("decimal256", "it holds decimals of more than 38 digits"),
+    ],
+)
+def test_engines_refuse_other_types_with_the_same_message(tmp_path, plant, kind, refusal):
+    import decimal
+
+    import pyarrow as pa
+
+    rows = len(pd.read_parquet(plant.files[0], columns=[]))
+    array = {
+        "bool": lambda: pa.array(np.arange(rows) % 2 == 0),
+        "string": lambda: pa.array([str(i) for i in range(rows)]),
+        "timestamp": lambda: pa.array(np.arange(rows).astype("datetime64[s]")),
+        "decimal256": lambda: pa.array(
+            [decimal.Decimal(i) for i in range(rows)], pa.decimal256(40)
+        ),
+    }[kind]()
+    name, path = _with_power_column(plant, tmp_path, array)
+    messages = set()
+    for engine in ENGINES:
+        with pytest.raises(ExportError) as raised:
+            bessx.open_exports(path, engine=engine)
+        messages.add(str(raised.value))
+    assert messages == {f"{path}: column '{name}' is not numeric ({refusal})"}
+
+
+# Time sanity ---------------------------------------------------------------------------------
+def _shifted(path, offset: pd.DateOffset) -> pd.DataFrame:
+    day = pd.read_parquet(path)
+    return day.set_axis(day.index + offset)
+
+
+@pytest.mark.parametrize("years", [-180, 5])
+def test_timestamps_outside_the_plausible_window_are_refused(tmp_path, plant, engine, years):
+    for path in plant.files:
+        write(pd.read_parquet(path), tmp_path / path.name)
+    odd = tmp_path / plant.files[1].name
+    write(_shifted(plant.files[1], pd.DateOffset(years=years)), odd)
+    with pytest.raises(ExportError, match="plausible window 2000-01-01 00:00 to ") as raised:
+        bessx.open_exports(tmp_path, engine=engine)
+    assert str(raised.value).startswith(f"{odd}: timestamps from ")
+    assert "\n" not in str(raised.value)
+
+
+def test_timestamps_beyond_the_nanosecond_range_are_refused_alike(tmp_path, plant):
+    import pyarrow as pa
+
+    table = pq.read_table(plant.files[0])
+    times = np.datetime64("2500-01-01", "us") + np.arange(table.num_rows) * np.timedelta64(36, "s")
+    position = table.column_names.index("Timestamp")
+    table = table.set_column(position, "Timestamp", pa.array(times, pa.timestamp("us")))
+    path = tmp_path / "a.parquet"
+    pq.write_table(table, path)
+    messages = set()
+    for engine in ENGINES:
+        with pytest.raises(
+            ExportError, match="from 2500-01-01 00:00 to 2500-01-01 23:59"
+        ) as raised:
+            bessx.open_exports(path, engine=engine)
+        messages.add(str(raised.value))
+    assert len(messages) == 1
+
+
+def test_timestamps_must_fit_the_date_in_the_file_name(tmp_path, plant, engine):
+    # the second day's rows under the first day's name
+    wrong = tmp_path / plant.files[0].name
+    write(pd.read_parquet(plant.files[1]), wrong)
+    with pytest.raises(ExportError) as raised:
+        bessx.open_exports(wrong, engine=engine)
+    assert str(raised.value) == (
+        f"{wrong}: its rows run from 2022-10-02 00:00 to 2022-10-02 23:59 local time, which "
+        "does not fit the date 2022-10-01 in its name (allowed: 2022-09-30 23:00 to "
+        "2022-10-02 01:00)"
+    )
+
+
+def test_a_daily_file_may_close_with_the_next_midnight(tmp_path, plant, engine):
+    first, second = (pd.read_parquet(path) for path in plant.files[:2])
+    write(pd.concat([first, second.iloc[:1]]), tmp_path / plant.files[0].name)
+    write(second.iloc[1:], tmp_path / "rest.parquet")  # no date in the name: not checked
+    ds = bessx.open_exports(tmp_path, engine=engine)
+    assert ds.sizes["time"] == len(first) + len(second)
+
+
+def test_name_date_is_read_only_when_it_is_one_valid_date():
+    from pathlib import Path
+
+    from bessx.io.exports import name_date
+
+    assert name_date(Path("20230501.parquet")) == np.datetime64("2023-05-01", "ns")
+    assert name_date(Path("bess_20230501_part2.parquet")) == np.datetime64("2023-05-01", "ns")
+    for name in ("a.parquet", "20230231.parquet", "123202305011.parquet", "20230501_20230502.pq"):
+        assert name_date(Path(name)) is None, name
+
+
+def test_an_export_far_from_the_rest_of_the_history_is_refused(tmp_path, plant, engine):
+    for path in plant.files:
+        write(pd.read_parquet(path), tmp_path / path.name)
+    stray = tmp_path / "stray.parquet"
+    write(_shifted(plant.files[1], pd.DateOffset(years=-10)), stray)
+    with pytest.raises(ExportError) as raised:
+        bessx.open_exports(tmp_path, engine=engine)
+    assert str(raised.value) == (
+        f"{stray}: its timestamps (2012-10-01 14:00 UTC) lie 10.0 years from the rest of the "
+        "history (3 file(s), nearest 20221001.parquet); exports more than 730 days apart are "
+        "refused (a clock error? else give max_gap_days=)"
+    )
+    ds = bessx.open_exports(tmp_path, engine=engine, max_gap_days=4000)
+    assert ds.attrs["source_files"] == 4
+    with pytest.raises(ValueError, match="max_gap_days must be positive"):
+        bessx.open_exports(tmp_path, max_gap_days=0)
+
+
+def test_two_exports_years_apart_keep_the_later_one(tmp_path, plant, engine):
+    # one file each side, of as many rows: neither is the history, the later one is kept
+    stray = tmp_path / "early.parquet"
+    write(_shifted(plant.files[0], pd.DateOffset(years=-3)), stray)
+    write(pd.read_parquet(plant.files[2]), tmp_path / plant.files[2].name)
+    with pytest.raises(ExportError, match=r"early\.parquet: its timestamps .* 3\.0 years from"):
+        bessx.open_exports(tmp_path, engine=engine)
+
+
+def test_time_errors_come_before_any_data_is_read(tmp_path, plant, engine, calls):
+    write(_shifted(plant.files[0], pd.DateOffset(years=-180)), tmp_path / "a.parquet")
+    with pytest.raises(ExportError, match="plausible window"):
+        bessx.open_exports(tmp_path, engine=engine)
+    assert calls["read"] == []
+
+
+# A stable topology -----------------------------------------------------------------------------
+def _with_soc_columns(plant, folder, changes: dict[int, dict[str, str | None]]) -> list:
+    """Copy the plant, adding (copied from another) or dropping (None) SOC columns per file."""
+    paths = []
+    for number, path in enumerate(plant.files):
+        day = pd.read_parquet(path)
+        for enclosure_id, source in changes.get(number, {}).items():
+            if source is None:
+                day = day.drop(columns=[soc_column(enclosure_id)])
+            else:
+                day[soc_column(enclosure_id)] = day[soc_column(source)]
+        write(day, folder / path.name)
+        paths.append(folder / path.name)
+    return paths
+
+
+def test_battery_systems_that_appear_in_one_export_are_an_error(tmp_path, plant, engine):
+    # 1APCS2 has 4 battery systems (2 + 2); two more in the second file would make it 3 + 3
+    extra = {"1A2BAT5": "1A2BAT4", "1A2BAT6": "1A2BAT4"}
+    paths = _with_soc_columns(plant, tmp_path, {1: extra})
+    with pytest.raises(ExportError) as raised:
+        bessx.open_exports(tmp_path, engine=engine)
+    assert str(raised.value) == (
+        f"{paths[1]}: battery systems 1A2BAT5, 1A2BAT6 appear here but not in 20221001.parquet; "
+        "the inferred topology would re-split inverter 1APCS2 on every day: give --topology "
+        "(topology= in Python)"
+    )
+    # a topology settles it; the extra columns are then not read
+    ds = bessx.open_exports(tmp_path, engine=engine, topology=plant.topology)
+    assert ds.n_enclosures.sel(inverter="1APCS2").values.tolist() == [2, 2]
+
+
+def test_battery_systems_only_in_the_first_export_are_an_error(tmp_path, plant, engine):
+    extra = {"1A2BAT5": "1A2BAT4", "1A2BAT6": "1A2BAT4"}
+    paths = _with_soc_columns(plant, tmp_path, {0: extra})
+    with pytest.raises(ExportError, match=r"appear here but not in 20221002\.parquet") as raised:
+        bessx.open_exports(tmp_path, engine=engine)
+    assert str(raised.value).startswith(f"{paths[0]}: battery systems 1A2BAT5, 1A2BAT6 ")
+
+
+def test_battery_systems_missing_from_one_export_keep_the_split(tmp_path, plant, engine):
+    # 1APCS1 has 6 (3 + 3); without BAT5, BAT6 for a day it is still 3 + 3 on every day
+    _with_soc_columns(plant, tmp_path, {1: {"1A1BAT5": None, "1A1BAT6": None}})
+    with pytest.warns(
+        ExportWarning, match=r"20221002\.parquet: no state of charge for 1A1BAT5, 1A"
+    ):
+        ds = bessx.open_exports(tmp_path, engine=engine)
+    expected = bessx.open_exports(plant.folder)
+    xr.testing.assert_identical(ds.enclosure_id, expected.enclosure_id)
+    chunks = np.cumsum((0, *ds.soc.chunks[0]))
+    missing = ds.soc.sel(inverter="1APCS1", dc_input=2)[chunks[1] : chunks[2], 1:]
+    assert missing.isnull().all()
+
+
+def test_as_many_exports_with_as_without_is_a_change(tmp_path, plant, engine):
+    extra = {"1A2BAT5": "1A2BAT4", "1A2BAT6": "1A2BAT4"}
+    paths = _with_soc_columns(plant, tmp_path, {1: extra})
+    with pytest.raises(ExportError, match=r"20221002\.parquet: battery systems 1A2BAT5, 1A2BAT6"):
+        bessx.open_exports(paths[:2], engine=engine)
+    # present in most exports, they are the inverter's set: the file without them misses them
+    _with_soc_columns(plant, tmp_path, {1: extra, 2: extra})
+    with pytest.warns(ExportWarning, match=r"20221001\.parquet: no state of charge for 1A2BAT5"):
+        ds = bessx.open_exports(tmp_path, engine=engine)
+    assert ds.n_enclosures.sel(inverter="1APCS2").values.tolist() == [3, 3]
+
+
+def test_topology_enclosures_in_no_export_give_one_warning(tmp_path, plant, engine):
+    table = plant.topology[["inverter", "dc_input", "enclosure_id"]].copy()
+    table.loc[len(table)] = ["1APCS2", 2, "1A2BAT9"]
+    path = tmp_path / "topology.csv"
+    table.to_csv(path, index=False)
+    with pytest.warns(ExportWarning) as records:
+        ds = bessx.open_exports(plant.folder, engine=engine, topology=path)
+    messages = [str(record.message) for record in records]
+    assert messages == [
+        f"{path}: enclosure(s) 1A2BAT9 of the topology appear in no export "
+        "(their state of charge is NaN)"
+    ]
+    assert ds.n_enclosures.sel(inverter="1APCS2").values.tolist() == [2, 3]
+
+
+@pytest.mark.parametrize(("dc_input", "expected"), [(1.0, 1), ("1", 1), (" 2 ", 2), (2, 2)])
+def test_topology_dc_input_whole_numbers_as_text_or_float(plant, dc_input, expected):
+    table = plant.topology[["inverter", "dc_input", "enclosure_id"]].astype({"dc_input": object})
+    table.loc[table.enclosure_id == "1A1BAT1", "dc_input"] = dc_input
+    ds = bessx.open_exports(plant.folder, topology=table)
+    assert "1A1BAT1" in ds.enclosure_id.sel(inverter="1APCS1", dc_input=expected).values
+
+
+@pytest.mark.parametrize("dc_input", [1.5, 0, 3, "one", True])
+def test_topology_dc_input_other_than_1_or_2_is_an_error_naming_the_row(plant, dc_input):
+    table = plant.topology[["inverter", "dc_input", "enclosure_id"]].astype({"dc_input": object})
+    row = int(np.flatnonzero(table.enclosure_id == "1A1BAT2")[0])
+    table.loc[row, "dc_input"] = dc_input
+    with pytest.raises(bessx.BessxError) as raised:
+        bessx.open_exports(plant.folder, topology=table)
+    assert str(raised.value) == (
+        f"topology: row {row} (enclosure 1A1BAT2): dc_input must be 1 or 2, not {dc_input}"
+    )
+    mapping = {"1APCS1": {dc_input: ["1A1BAT1"]}}
+    with pytest.raises(bessx.BessxError, match=r"row 0 .*dc_input must be 1 or 2"):
+        read_topology(mapping)
