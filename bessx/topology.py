@@ -194,7 +194,7 @@ def find_resplit(
     pairs = pairs.dropna(subset=["inverter"])  # odd names are refused by infer_topology
     files_of_inverter = pairs.groupby("inverter")["file"].nunique()
     files_of_id = pairs.groupby("enclosure_id")["file"].size()
-    inverter_of_id = pairs.drop_duplicates("enclosure_id").set_index("enclosure_id")["inverter"]
+    inverter_of_id = files_of_id.index.to_series().map(owners)
     usual = files_of_id * 2 > files_of_inverter[inverter_of_id].to_numpy()
     found = []
     for inverter in sorted(set(inverter_of_id[~usual])):

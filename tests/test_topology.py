@@ -85,3 +85,15 @@ def test_csv_topology_names_the_line(tmp_path):
     assert str(raised.value) == (
         f"{path}: line 3 (enclosure 1A1BAT2): dc_input must be 1 or 2, not 1.5"
     )
+
+
+def test_usual_battery_systems_are_counted_per_name_whatever_the_order():
+    # names first seen in an order unlike the sorted one, inverters in different numbers of
+    # files: each count must stay with its name
+    late = battery_systems("1B9", range(1, 5))
+    early = battery_systems("1A1", range(1, 5))
+    extra = ["1A1BAT5", "1A1BAT6"]
+    sets = [late, late, late, [*late, *early, *extra], [*late, *early, *extra]]
+    assert find_resplit(sets) is None, "1A1BAT5, 6 are in both files that have 1APCS1"
+    sets = [late, late, late, [*late, *early], [*late, *early, *extra]]
+    assert find_resplit(sets) == (4, "1APCS1", extra, 3)
