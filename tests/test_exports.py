@@ -738,23 +738,24 @@ def test_timestamps_outside_the_plausible_window_are_refused(tmp_path, plant, en
     assert "\n" not in str(raised.value)
 
 
-def test_timestamps_beyond_the_nanosecond_range_are_refused_alike(tmp_path, plant):
+@pytest.mark.parametrize("year", [1500, 2500, 2585])  # 2585 in ns would wrap into the window
+def test_timestamps_beyond_the_nanosecond_range_are_refused_alike(tmp_path, plant, year):
     import pyarrow as pa
 
     table = pq.read_table(plant.files[0])
-    times = np.datetime64("2500-01-01", "us") + np.arange(table.num_rows) * np.timedelta64(36, "s")
+    start = np.datetime64(f"{year}-01-01", "us")
+    times = start + np.arange(table.num_rows) * np.timedelta64(36, "s")
     position = table.column_names.index("Timestamp")
     table = table.set_column(position, "Timestamp", pa.array(times, pa.timestamp("us")))
     path = tmp_path / "a.parquet"
     pq.write_table(table, path)
     messages = set()
     for engine in ENGINES:
-        with pytest.raises(
-            ExportError, match="from 2500-01-01 00:00 to 2500-01-01 23:59"
-        ) as raised:
+        with pytest.raises(ExportError) as raised:
             bessx.open_exports(path, engine=engine)
         messages.add(str(raised.value))
-    assert len(messages) == 1
+    (message,) = messages
+    assert f"from {year}-01-01 00:00 to {year}-01-01 23:59 lie outside the plausible" in message
 
 
 def test_timestamps_must_fit_the_date_in_the_file_name(tmp_path, plant, engine):

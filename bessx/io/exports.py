@@ -216,13 +216,13 @@ def _check_time_window(path: Path, time: np.ndarray) -> None:
     """Refuse timestamps before :data:`EARLIEST_TIME` or in the future (a clock error).
 
     ``time`` is in its stored unit: the check comes before the conversion to nanoseconds,
-    which cannot hold dates beyond 1677-2262.
+    which cannot hold dates beyond 1677-2262, and compares whole seconds (comparing in
+    nanoseconds would overflow for such dates).
     """
-    first, last = time.min(), time.max()
-    latest = np.datetime64(pd.Timestamp.now("UTC").tz_localize(None), "ns") + np.timedelta64(
-        FUTURE_TOLERANCE_DAYS, "D"
-    )
-    if first < EARLIEST_TIME or last > latest:
+    first, last = time.min().astype("datetime64[s]"), time.max().astype("datetime64[s]")
+    now = np.datetime64(pd.Timestamp.now("UTC").tz_localize(None), "s")
+    latest = now + np.timedelta64(FUTURE_TOLERANCE_DAYS, "D")
+    if first < EARLIEST_TIME.astype("datetime64[s]") or last > latest:
         raise ExportError(
             path,
             f"timestamps from {_minute(first)} to {_minute(last)} lie outside the plausible "
@@ -233,7 +233,7 @@ def _check_time_window(path: Path, time: np.ndarray) -> None:
 
 def name_date(path: Path) -> np.datetime64 | None:
     """The local date ``YYYYMMDD`` in a file's name, or None (no date, or several)."""
-    found = {match for match in NAME_DATE_PATTERN.findall(path.stem)}
+    found = set(NAME_DATE_PATTERN.findall(path.stem))
     if len(found) != 1:
         return None
     try:
