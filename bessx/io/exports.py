@@ -333,9 +333,9 @@ def _sort_rows(export: ExportFile) -> None:
         run_lengths = np.diff(np.r_[np.flatnonzero(first), len(first)])
         export.dropped = np.minimum(run_lengths - 1, np.iinfo(np.uint16).max).astype(np.uint16)
         export.notes.append(
-            f"{int((~first).sum())} duplicate row(s) repeat a timestamp and are dropped if "
-            "they equal the row kept (compared in the needed columns when the data are read; "
-            "a difference is an error)"
+            f"{int((~first).sum())} duplicate row(s) dropped if equal to the row kept "
+            "(repeated timestamps; compared in the needed columns when the data are read, "
+            "where a difference is an error)"
         )
 
 
