@@ -324,7 +324,7 @@ def test_interval_override_and_inference(plant):
 
 
 # Columns and topology -----------------------------------------------------------------------
-def test_inverter_missing_in_one_day_gives_nan_and_a_warning(tmp_path, plant):
+def test_inverter_missing_in_one_day_gives_nan_and_a_warning(tmp_path, plant, engine):
     absent = plant.topology.inverter[0]
     for number, path in enumerate(plant.files):
         day = pd.read_parquet(path)
@@ -332,7 +332,7 @@ def test_inverter_missing_in_one_day_gives_nan_and_a_warning(tmp_path, plant):
             day = day.drop(columns=[c for c in day.columns if absent in c or "1A1BAT" in c])
         write(day, tmp_path / path.name)
     with pytest.warns(ExportWarning, match=rf"{plant.files[1].name}: no power column for {absent}"):
-        ds = bessx.open_exports(tmp_path)
+        ds = bessx.open_exports(tmp_path, engine=engine)
     power = ds.dc_power.sel(inverter=absent)
     chunks = np.cumsum((0, *ds.dc_power.chunks[0]))
     assert power[chunks[1] : chunks[2]].isnull().all()
@@ -370,7 +370,9 @@ def test_topology_file_overrides_inference(tmp_path, plant):
         ("empty DC input", "DC input 2 of 1APCS1 is metered but has no enclosure"),
     ],
 )
-def test_topology_that_does_not_fit_the_exports_is_an_error(tmp_path, plant, change, message):
+def test_topology_that_does_not_fit_the_exports_is_an_error(
+    tmp_path, plant, change, message, engine
+):
     table = plant.topology.copy()
     if change == "move an enclosure":
         table.loc[table.enclosure_id == "1A1BAT1", "inverter"] = "1APCS2"
@@ -381,17 +383,17 @@ def test_topology_that_does_not_fit_the_exports_is_an_error(tmp_path, plant, cha
     path = tmp_path / "topology.csv"
     table.to_csv(path, index=False)
     with pytest.raises(bessx.BessxError, match=f"topology.csv: .*{message}"):
-        bessx.open_exports(plant.folder, topology=path)
+        bessx.open_exports(plant.folder, topology=path, engine=engine)
 
 
-def test_inverter_without_battery_system_columns_is_an_error(tmp_path, plant):
+def test_inverter_without_battery_system_columns_is_an_error(tmp_path, plant, engine):
     day = pd.read_parquet(plant.files[0])
     write(
         day.drop(columns=[c for c in day.columns if "[Battery system 1A2BAT" in c]),
         tmp_path / "a.parquet",
     )
     with pytest.raises(bessx.BessxError, match="DC input 1 of 1APCS2 is metered but has no encl"):
-        bessx.open_exports(tmp_path)
+        bessx.open_exports(tmp_path, engine=engine)
 
 
 @pytest.mark.parametrize(
@@ -409,18 +411,18 @@ def test_inverter_without_battery_system_columns_is_an_error(tmp_path, plant):
         ({"inverter": ["1APCS1"], "enclosure_id": ["1A1BAT1"]}, "lacks column"),
     ],
 )
-def test_inconsistent_topology_is_an_error(tmp_path, plant, table, message):
+def test_inconsistent_topology_is_an_error(tmp_path, plant, table, message, engine):
     path = tmp_path / "topology.csv"
     pd.DataFrame(table).to_csv(path, index=False)
     with pytest.raises(bessx.BessxError, match=f"topology.csv: .*{message}"):
-        bessx.open_exports(plant.folder, topology=path)
+        bessx.open_exports(plant.folder, topology=path, engine=engine)
 
 
-def test_odd_number_of_battery_systems_needs_a_topology(tmp_path, plant):
+def test_odd_number_of_battery_systems_needs_a_topology(tmp_path, plant, engine):
     day = pd.read_parquet(plant.files[0])
     write(day.drop(columns=[soc_column("1A1BAT1")]), tmp_path / "a.parquet")
     with pytest.raises(bessx.BessxError, match="cannot be split evenly"):
-        bessx.open_exports(tmp_path)
+        bessx.open_exports(tmp_path, engine=engine)
 
 
 # Bad input ----------------------------------------------------------------------------------
@@ -476,11 +478,11 @@ def test_empty_folder_and_missing_paths(tmp_path):
         bessx.open_exports([tmp_path / "20221001.parquet"])
 
 
-def test_overlapping_files_are_an_error(tmp_path, plant):
+def test_overlapping_files_are_an_error(tmp_path, plant, engine):
     write(pd.read_parquet(plant.files[0]), tmp_path / "a.parquet")
     write(pd.read_parquet(plant.files[0]).iloc[100:200], tmp_path / "b.parquet")
     with pytest.raises(ExportError, match="overlaps"):
-        bessx.open_exports(tmp_path)
+        bessx.open_exports(tmp_path, engine=engine)
 
 
 def test_all_null_unnamed_column_is_ignored(plant):
@@ -547,11 +549,11 @@ def test_duplicate_row_with_nan_where_the_kept_row_has_a_value(tmp_path, plant, 
         ds.compute()
 
 
-def test_a_single_sample_needs_the_interval(tmp_path, plant):
+def test_a_single_sample_needs_the_interval(tmp_path, plant, engine):
     write(pd.read_parquet(plant.files[0]).iloc[:1], tmp_path / "a.parquet")
     with pytest.raises(ExportError, match=r"a\.parquet: a single sample: .* \(give interval=\)"):
-        bessx.open_exports(tmp_path)
-    assert bessx.open_exports(tmp_path, interval=36).attrs["interval_seconds"] == 36
+        bessx.open_exports(tmp_path, engine=engine)
+    assert bessx.open_exports(tmp_path, interval=36, engine=engine).attrs["interval_seconds"] == 36
 
 
 @pytest.fixture(scope="module")
@@ -576,7 +578,7 @@ def test_autumn_day_split_anywhere_gives_the_same_dataset(tmp_path, autumn, spli
 
 
 @pytest.mark.parametrize("problem", ["shuffled rows", "first pass missing"])
-def test_unresolvable_autumn_hour_is_an_error(tmp_path, autumn, problem):
+def test_unresolvable_autumn_hour_is_an_error(tmp_path, autumn, problem, engine):
     day = pd.read_parquet(autumn.files[0])
     if problem == "shuffled rows":
         day = day.sample(frac=1.0, random_state=3)
@@ -585,7 +587,7 @@ def test_unresolvable_autumn_hour_is_an_error(tmp_path, autumn, problem):
         day = day.iloc[np.r_[0:200, 300 : len(day)]]
     write(day, tmp_path / "a.parquet")
     with pytest.raises(ExportError, match="daylight and standard time cannot be told apart"):
-        bessx.open_exports(tmp_path)
+        bessx.open_exports(tmp_path, engine=engine)
 
 
 # The engines agree on every numeric type ------------------------------------------------------
@@ -916,12 +918,12 @@ def test_topology_dc_input_whole_numbers_as_text_or_float(plant, dc_input, expec
 
 
 @pytest.mark.parametrize("dc_input", [1.5, 0, 3, "one", True])
-def test_topology_dc_input_other_than_1_or_2_is_an_error_naming_the_row(plant, dc_input):
+def test_topology_dc_input_other_than_1_or_2_is_an_error_naming_the_row(plant, dc_input, engine):
     table = plant.topology[["inverter", "dc_input", "enclosure_id"]].astype({"dc_input": object})
     row = int(np.flatnonzero(table.enclosure_id == "1A1BAT2")[0])
     table.loc[row, "dc_input"] = dc_input
     with pytest.raises(bessx.BessxError) as raised:
-        bessx.open_exports(plant.folder, topology=table)
+        bessx.open_exports(plant.folder, topology=table, engine=engine)
     assert str(raised.value) == (
         f"topology: row {row} (enclosure 1A1BAT2): dc_input must be 1 or 2, not {dc_input}"
     )
