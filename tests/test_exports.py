@@ -698,7 +698,9 @@ def test_uint64_two_to_the_63_is_a_large_positive_float(tmp_path, plant, engine)
         ("bool", "it holds booleans"),
         ("string", "it holds text"),
         ("timestamp", "it holds dates or times"),
+        ("duration", "it holds dates or times"),
         ("decimal256", "it holds decimals of more than 38 digits"),
+        ("binary", "it holds neither numbers nor nulls"),
     ],
 )
 def test_engines_refuse_other_types_with_the_same_message(tmp_path, plant, kind, refusal):
@@ -711,6 +713,8 @@ def test_engines_refuse_other_types_with_the_same_message(tmp_path, plant, kind,
         "bool": lambda: pa.array(np.arange(rows) % 2 == 0),
         "string": lambda: pa.array([str(i) for i in range(rows)]),
         "timestamp": lambda: pa.array(np.arange(rows).astype("datetime64[s]")),
+        "duration": lambda: pa.array(np.arange(rows).astype("timedelta64[s]")),
+        "binary": lambda: pa.array([b"\x00"] * rows, pa.binary()),
         "decimal256": lambda: pa.array(
             [decimal.Decimal(i) for i in range(rows)], pa.decimal256(40)
         ),
@@ -930,3 +934,15 @@ def test_topology_dc_input_other_than_1_or_2_is_an_error_naming_the_row(plant, d
     mapping = {"1APCS1": {dc_input: ["1A1BAT1"]}}
     with pytest.raises(bessx.BessxError, match=r"row 0 .*dc_input must be 1 or 2"):
         read_topology(mapping)
+
+
+def test_no_warning_comes_before_an_error_at_open(tmp_path, plant, engine):
+    import warnings
+
+    # a repeated row leaves a single sample: the error alone, not a note about the repeat
+    write(pd.read_parquet(plant.files[0]).iloc[[0, 0]], tmp_path / "a.parquet")
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        with pytest.raises(ExportError, match="a single sample"):
+            bessx.open_exports(tmp_path, engine=engine)
+    assert records == []

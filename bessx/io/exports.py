@@ -525,18 +525,6 @@ def open_exports(
     inverters = sort_inverters({inv for inv, _ in metered} | set(topo.inverters))
     enclosure_id, n_enclosures = topo.arrays(inverters)
     plans = [_plan(export, inverters, topo, variables, parquet) for export in exports]
-    if absent:
-        warnings.warn(
-            f"{source}: enclosure(s) {_short_list(sort_enclosures(absent))} of the topology "
-            "appear in no export (their state of charge is NaN)",
-            ExportWarning,
-            stacklevel=2,
-        )
-    _note_missing(exports, inverters, topo, variables, absent)
-    for export in exports:
-        for note in export.notes:
-            warnings.warn(f"{export.path}: {note}", ExportWarning, stacklevel=2)
-
     time = np.concatenate([export.time for export in exports])
     dropped = np.concatenate(
         [
@@ -551,6 +539,19 @@ def open_exports(
                 files[0], "a single sample: the interval cannot be inferred (give interval=)"
             )
         interval = float(np.median(steps)) / 1e9
+
+    # warned only once every check at open has passed: no warning precedes an open error
+    if absent:
+        warnings.warn(
+            f"{source}: enclosure(s) {_short_list(sort_enclosures(absent))} of the topology "
+            "appear in no export (their state of charge is NaN)",
+            ExportWarning,
+            stacklevel=2,
+        )
+    _note_missing(exports, inverters, topo, variables, absent)
+    for export in exports:
+        for note in export.notes:
+            warnings.warn(f"{export.path}: {note}", ExportWarning, stacklevel=2)
 
     arrays = _dask_arrays(plans, variables)
     if chunks is None:
