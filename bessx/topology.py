@@ -77,6 +77,18 @@ def sort_inverters(names: Iterable[str]) -> list[str]:
     return sorted(set(names), key=_natural_key)
 
 
+def _enclosure_key(name: str) -> tuple:
+    match = ENCLOSURE_ID_PATTERN.match(name)
+    if match:
+        return (0, int(match["block"]), match["side"], int(match["n"]), int(match["k"]), name)
+    return (1, 0, "", 0, 0, name)
+
+
+def sort_enclosures(names: Iterable[str]) -> list[str]:
+    """Sort battery-system names in plant order: ``1A1BAT1 … 1A1BAT6, 1A2BAT1 …``; others last."""
+    return sorted(set(names), key=_enclosure_key)
+
+
 def inverter_of(enclosure_id: str) -> str | None:
     """The inverter that battery system ``enclosure_id`` belongs to (``1A1BAT3`` → ``1APCS1``)."""
     match = ENCLOSURE_ID_PATTERN.match(enclosure_id)
@@ -130,6 +142,80 @@ def infer_topology(enclosure_ids: Iterable[str]) -> Topology:
     return Topology(table[["inverter", "dc_input", "enclosure_id", "slot"]].reset_index(drop=True))
 
 
+def _dc_inputs(enclosure_ids: Iterable[str]) -> dict[str, int] | None:
+    """The DC input of each battery system as inferred from this set; None if it cannot be."""
+    try:
+        table = infer_topology(enclosure_ids).table
+    except BessxError:
+        return None
+    return dict(zip(table["enclosure_id"], table["dc_input"], strict=True))
+
+
+def find_resplit(
+    enclosure_sets: Sequence[Iterable[str]],
+) -> tuple[int, str, list[str], int] | None:
+    """Find battery systems that would make the inferred topology re-split an inverter.
+
+    The topology inferred from all files splits each inverter the same way on every day.
+    For each inverter, its *usual* battery systems are those present in more than half
+    of the files that have any of its battery systems. If the split inferred from all of
+    its battery systems puts a usual one on another DC input than the usual set alone
+    would (or cannot split them at all), the rarer battery systems re-split the inverter
+    on the days that lack them. Usual battery systems missing from some files (a column,
+    or a whole inverter, absent for a day) change nothing and are not reported here.
+
+    Parameters
+    ----------
+    enclosure_sets
+        The battery-system names of each file, files in time order.
+
+    Returns
+    -------
+    tuple or None
+        None if no inverter is re-split; else, for the re-split whose rarer battery
+        systems appear earliest: the index of the first file holding them, the inverter,
+        those of them in that file (sorted), and the index of a file without them (the
+        previous file, or for the first file a later one).
+
+    Examples
+    --------
+    >>> four = ["1A1BAT1", "1A1BAT2", "1A1BAT3", "1A1BAT4"]
+    >>> find_resplit([four, four, four[:2]]) is None  # two SOC columns missing for a day
+    True
+    >>> find_resplit([four, four + ["1A1BAT5", "1A1BAT6"], four])
+    (1, '1APCS1', ['1A1BAT5', '1A1BAT6'], 0)
+    """
+    sets = [set(ids) for ids in enclosure_sets]
+    ids = np.array([name for names in sets for name in names], dtype=object)
+    files = np.repeat(np.arange(len(sets)), [len(names) for names in sets])
+    pairs = pd.DataFrame({"file": files, "enclosure_id": ids})
+    owners = {name: inverter_of(name) for name in pairs["enclosure_id"].unique()}
+    pairs["inverter"] = pairs["enclosure_id"].map(owners)
+    pairs = pairs.dropna(subset=["inverter"])  # odd names are refused by infer_topology
+    files_of_inverter = pairs.groupby("inverter")["file"].nunique()
+    files_of_id = pairs.groupby("enclosure_id")["file"].size()
+    inverter_of_id = files_of_id.index.to_series().map(owners)
+    usual = files_of_id * 2 > files_of_inverter[inverter_of_id].to_numpy()
+    found = []
+    for inverter in sorted(set(inverter_of_id[~usual])):
+        everything = inverter_of_id.index[inverter_of_id == inverter]
+        usual_ids = [name for name in everything if usual[name]]
+        whole, alone = _dc_inputs(everything), _dc_inputs(usual_ids)
+        if (
+            whole is not None
+            and alone is not None
+            and all(whole[name] == alone[name] for name in usual_ids)
+        ):
+            continue
+        rare = set(everything) - set(usual_ids)
+        first = int(pairs.loc[pairs["enclosure_id"].isin(rare), "file"].min())
+        extra = sort_enclosures(rare & sets[first])
+        without = [i for i in range(len(sets)) if i != first and not sets[i] & set(extra)]
+        other = first - 1 if first > 0 else (without[0] if without else 1)
+        found.append((first, inverter, extra, other))
+    return min(found, key=lambda change: (change[0], _natural_key(change[1]))) if found else None
+
+
 def read_topology(topology: TopologyLike) -> Topology:
     """Read a site topology from a CSV file, a table or a mapping.
 
@@ -144,11 +230,16 @@ def read_topology(topology: TopologyLike) -> Topology:
     ------
     BessxError
         Missing columns, a DC input other than 1 or 2, an enclosure listed twice.
+
+    Notes
+    -----
+    ``dc_input`` must be the whole number 1 or 2: ``1``, ``1.0`` and the text ``"1"`` are
+    DC input 1; ``1.5``, ``3`` or ``"one"`` are an error naming the row (the CSV line).
     """
     source = "topology"
     if isinstance(topology, Mapping):
         rows = [
-            (inverter, int(dc_input), enclosure_id)
+            (inverter, dc_input, enclosure_id)
             for inverter, inputs in topology.items()
             for dc_input, enclosure_ids in inputs.items()
             for enclosure_id in enclosure_ids
@@ -170,12 +261,7 @@ def read_topology(topology: TopologyLike) -> Topology:
         raise BessxError(f"{source}: topology has empty cells")
     table["inverter"] = table["inverter"].astype(str).str.strip()
     table["enclosure_id"] = table["enclosure_id"].astype(str).str.strip()
-    try:
-        table["dc_input"] = table["dc_input"].astype(int)
-    except (TypeError, ValueError):
-        raise BessxError(f"{source}: dc_input must be 1 or 2") from None
-    if not table["dc_input"].isin(DC_INPUTS).all():
-        raise BessxError(f"{source}: dc_input must be 1 or 2")
+    table["dc_input"] = _check_dc_inputs(table, source, from_csv=source != "topology")
     duplicated = table["enclosure_id"][table["enclosure_id"].duplicated()]
     if len(duplicated):
         raise BessxError(f"{source}: enclosure {duplicated.iloc[0]} is listed more than once")
@@ -183,6 +269,24 @@ def read_topology(topology: TopologyLike) -> Topology:
         raise BessxError(f"{source}: enclosure ids must be non-empty names")
     table["slot"] = table.groupby(["inverter", "dc_input"]).cumcount() + 1
     return Topology(table.reset_index(drop=True))
+
+
+def _check_dc_inputs(table: pd.DataFrame, source: str, from_csv: bool) -> pd.Series:
+    """``dc_input`` as integers 1 or 2; anything else is an error naming the first bad row."""
+    raw = table["dc_input"]
+    if raw.dtype == bool:
+        numbers = pd.Series(np.nan, index=raw.index)
+    else:
+        numbers = pd.to_numeric(raw.astype(str).str.strip(), errors="coerce")
+    bad = np.flatnonzero(~numbers.isin(DC_INPUTS).to_numpy())
+    if len(bad):
+        row = int(bad[0])
+        where = f"line {row + 2}" if from_csv else f"row {row}"
+        raise BessxError(
+            f"{source}: {where} (enclosure {table['enclosure_id'].iloc[row]}): dc_input must "
+            f"be 1 or 2, not {raw.iloc[row]}"
+        )
+    return numbers.astype(int)
 
 
 def _is_name(text: str) -> bool:

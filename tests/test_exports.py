@@ -15,6 +15,7 @@ from bessx import schema, synthetic
 from bessx.errors import ExportError
 from bessx.io.engines import ENGINES, Engine
 from bessx.io.exports import ColumnPatterns, ExportWarning
+from bessx.topology import read_topology
 
 TZ = "Australia/Sydney"
 
@@ -75,6 +76,12 @@ def test_layout_units_and_attrs(plant):
     assert ds.attrs["source_files"] == 3
     assert ds.attrs["Conventions"] == "CF-1.10"
     assert "open_exports" in ds.attrs["history"]
+    dropped = ds["duplicates_dropped"]
+    assert dropped.dims == ("time",)
+    assert dropped.dtype == np.uint16
+    assert (dropped.values == 0).all()
+    assert dropped.attrs["long_name"] == "duplicate rows dropped at this timestamp"
+    assert dropped.attrs["units"] == "1"
 
 
 def test_values_match_a_plain_pandas_read(plant, frame, engine):
@@ -257,16 +264,31 @@ def test_missing_rows_and_missing_days(tmp_path, plant, frame):
 
 
 def test_exact_duplicate_rows_are_dropped_and_reported(tmp_path, plant, engine):
+    from bessx.io.archive import to_netcdf
+
     day = pd.read_parquet(plant.files[0])
-    write(pd.concat([day.iloc[:6], day.iloc[[5, 5]], day.iloc[6:]]), tmp_path / "a.parquet")
-    with pytest.warns(ExportWarning, match=r"2 duplicate row\(s\) dropped"):
+    write(
+        pd.concat([day.iloc[:6], day.iloc[[5, 5]], day.iloc[6:9], day.iloc[[8]], day.iloc[9:]]),
+        tmp_path / "a.parquet",
+    )
+    with pytest.warns(
+        ExportWarning, match=r"3 duplicate row\(s\) dropped if equal to the row kept"
+    ):
         ds = bessx.open_exports(tmp_path, engine=engine)
+    expected = np.zeros(ds.sizes["time"], np.uint16)
+    expected[[5, 8]] = [2, 1]
+    np.testing.assert_array_equal(ds.duplicates_dropped.values, expected)
     single = bessx.open_exports(plant.files[0])
-    xr.testing.assert_identical(ds.compute().drop_attrs(), single.compute().drop_attrs())
+    xr.testing.assert_identical(
+        ds.compute().drop_attrs().drop_vars("duplicates_dropped"),
+        single.compute().drop_attrs().drop_vars("duplicates_dropped"),
+    )
+    archived = bessx.open_exports(to_netcdf(ds, tmp_path / "history.nc"))
+    xr.testing.assert_identical(archived.duplicates_dropped, ds.duplicates_dropped)
 
 
 @pytest.mark.parametrize("variable", ["dc_power", "soc", "plant_power"])
-def test_duplicate_timestamps_with_different_values_are_an_error(tmp_path, plant, variable):
+def test_duplicate_timestamps_with_different_values_are_an_error(tmp_path, plant, variable, engine):
     day = pd.read_parquet(plant.files[0])
     changed = day.iloc[[5]].copy()
     column = {
@@ -276,14 +298,23 @@ def test_duplicate_timestamps_with_different_values_are_an_error(tmp_path, plant
     }[variable]
     changed[column] += 1.0
     write(pd.concat([day, changed]), tmp_path / "a.parquet")
-    with pytest.warns(ExportWarning, match="duplicate"):
-        ds = bessx.open_exports(tmp_path, variables=[variable])
-    with pytest.raises(ExportError, match=r"a\.parquet: row 2400 repeats a timestamp with diff"):
+    with pytest.warns(ExportWarning, match="duplicate") as notes:
+        ds = bessx.open_exports(tmp_path, variables=[variable], engine=engine)
+    # the note says what happens next, and does not claim the rows are identical
+    (note,) = (str(w.message) for w in notes if "duplicate row" in str(w.message))
+    assert "dropped if equal to the row kept" in note
+    assert "a difference is an error" in note
+    assert "identical" not in note
+    with pytest.raises(ExportError) as raised:
         ds.compute()
+    assert str(raised.value) == (
+        f"{tmp_path / 'a.parquet'}: row 2400 repeats a timestamp with different values "
+        f"(row 5 differs in '{column}')"
+    )
     # a difference in a column that is not read does not matter
     other = [name for name in ("dc_power", "soc", "plant_power") if name != variable]
     with pytest.warns(ExportWarning, match="duplicate"):
-        bessx.open_exports(tmp_path, variables=other).compute()
+        bessx.open_exports(tmp_path, variables=other, engine=engine).compute()
 
 
 def test_interval_override_and_inference(plant):
@@ -293,7 +324,7 @@ def test_interval_override_and_inference(plant):
 
 
 # Columns and topology -----------------------------------------------------------------------
-def test_inverter_missing_in_one_day_gives_nan_and_a_warning(tmp_path, plant):
+def test_inverter_missing_in_one_day_gives_nan_and_a_warning(tmp_path, plant, engine):
     absent = plant.topology.inverter[0]
     for number, path in enumerate(plant.files):
         day = pd.read_parquet(path)
@@ -301,7 +332,7 @@ def test_inverter_missing_in_one_day_gives_nan_and_a_warning(tmp_path, plant):
             day = day.drop(columns=[c for c in day.columns if absent in c or "1A1BAT" in c])
         write(day, tmp_path / path.name)
     with pytest.warns(ExportWarning, match=rf"{plant.files[1].name}: no power column for {absent}"):
-        ds = bessx.open_exports(tmp_path)
+        ds = bessx.open_exports(tmp_path, engine=engine)
     power = ds.dc_power.sel(inverter=absent)
     chunks = np.cumsum((0, *ds.dc_power.chunks[0]))
     assert power[chunks[1] : chunks[2]].isnull().all()
@@ -339,7 +370,9 @@ def test_topology_file_overrides_inference(tmp_path, plant):
         ("empty DC input", "DC input 2 of 1APCS1 is metered but has no enclosure"),
     ],
 )
-def test_topology_that_does_not_fit_the_exports_is_an_error(tmp_path, plant, change, message):
+def test_topology_that_does_not_fit_the_exports_is_an_error(
+    tmp_path, plant, change, message, engine
+):
     table = plant.topology.copy()
     if change == "move an enclosure":
         table.loc[table.enclosure_id == "1A1BAT1", "inverter"] = "1APCS2"
@@ -350,17 +383,17 @@ def test_topology_that_does_not_fit_the_exports_is_an_error(tmp_path, plant, cha
     path = tmp_path / "topology.csv"
     table.to_csv(path, index=False)
     with pytest.raises(bessx.BessxError, match=f"topology.csv: .*{message}"):
-        bessx.open_exports(plant.folder, topology=path)
+        bessx.open_exports(plant.folder, topology=path, engine=engine)
 
 
-def test_inverter_without_battery_system_columns_is_an_error(tmp_path, plant):
+def test_inverter_without_battery_system_columns_is_an_error(tmp_path, plant, engine):
     day = pd.read_parquet(plant.files[0])
     write(
         day.drop(columns=[c for c in day.columns if "[Battery system 1A2BAT" in c]),
         tmp_path / "a.parquet",
     )
     with pytest.raises(bessx.BessxError, match="DC input 1 of 1APCS2 is metered but has no encl"):
-        bessx.open_exports(tmp_path)
+        bessx.open_exports(tmp_path, engine=engine)
 
 
 @pytest.mark.parametrize(
@@ -368,24 +401,28 @@ def test_inverter_without_battery_system_columns_is_an_error(tmp_path, plant):
     [
         ({"inverter": ["1APCS1"], "dc_input": [3], "enclosure_id": ["1A1BAT1"]}, "1 or 2"),
         (
+            {"inverter": ["1APCS1"] * 2, "dc_input": [1, 1.5], "enclosure_id": ["1A1BAT1", "X"]},
+            r"line 3 \(enclosure X\): dc_input must be 1 or 2, not 1\.5",
+        ),
+        (
             {"inverter": ["1APCS1"] * 2, "dc_input": [1, 2], "enclosure_id": ["1A1BAT1"] * 2},
             "more than once",
         ),
         ({"inverter": ["1APCS1"], "enclosure_id": ["1A1BAT1"]}, "lacks column"),
     ],
 )
-def test_inconsistent_topology_is_an_error(tmp_path, plant, table, message):
+def test_inconsistent_topology_is_an_error(tmp_path, plant, table, message, engine):
     path = tmp_path / "topology.csv"
     pd.DataFrame(table).to_csv(path, index=False)
     with pytest.raises(bessx.BessxError, match=f"topology.csv: .*{message}"):
-        bessx.open_exports(plant.folder, topology=path)
+        bessx.open_exports(plant.folder, topology=path, engine=engine)
 
 
-def test_odd_number_of_battery_systems_needs_a_topology(tmp_path, plant):
+def test_odd_number_of_battery_systems_needs_a_topology(tmp_path, plant, engine):
     day = pd.read_parquet(plant.files[0])
     write(day.drop(columns=[soc_column("1A1BAT1")]), tmp_path / "a.parquet")
     with pytest.raises(bessx.BessxError, match="cannot be split evenly"):
-        bessx.open_exports(tmp_path)
+        bessx.open_exports(tmp_path, engine=engine)
 
 
 # Bad input ----------------------------------------------------------------------------------
@@ -441,11 +478,11 @@ def test_empty_folder_and_missing_paths(tmp_path):
         bessx.open_exports([tmp_path / "20221001.parquet"])
 
 
-def test_overlapping_files_are_an_error(tmp_path, plant):
+def test_overlapping_files_are_an_error(tmp_path, plant, engine):
     write(pd.read_parquet(plant.files[0]), tmp_path / "a.parquet")
     write(pd.read_parquet(plant.files[0]).iloc[100:200], tmp_path / "b.parquet")
     with pytest.raises(ExportError, match="overlaps"):
-        bessx.open_exports(tmp_path)
+        bessx.open_exports(tmp_path, engine=engine)
 
 
 def test_all_null_unnamed_column_is_ignored(plant):
@@ -512,11 +549,11 @@ def test_duplicate_row_with_nan_where_the_kept_row_has_a_value(tmp_path, plant, 
         ds.compute()
 
 
-def test_a_single_sample_needs_the_interval(tmp_path, plant):
+def test_a_single_sample_needs_the_interval(tmp_path, plant, engine):
     write(pd.read_parquet(plant.files[0]).iloc[:1], tmp_path / "a.parquet")
     with pytest.raises(ExportError, match=r"a\.parquet: a single sample: .* \(give interval=\)"):
-        bessx.open_exports(tmp_path)
-    assert bessx.open_exports(tmp_path, interval=36).attrs["interval_seconds"] == 36
+        bessx.open_exports(tmp_path, engine=engine)
+    assert bessx.open_exports(tmp_path, interval=36, engine=engine).attrs["interval_seconds"] == 36
 
 
 @pytest.fixture(scope="module")
@@ -541,7 +578,7 @@ def test_autumn_day_split_anywhere_gives_the_same_dataset(tmp_path, autumn, spli
 
 
 @pytest.mark.parametrize("problem", ["shuffled rows", "first pass missing"])
-def test_unresolvable_autumn_hour_is_an_error(tmp_path, autumn, problem):
+def test_unresolvable_autumn_hour_is_an_error(tmp_path, autumn, problem, engine):
     day = pd.read_parquet(autumn.files[0])
     if problem == "shuffled rows":
         day = day.sample(frac=1.0, random_state=3)
@@ -550,4 +587,362 @@ def test_unresolvable_autumn_hour_is_an_error(tmp_path, autumn, problem):
         day = day.iloc[np.r_[0:200, 300 : len(day)]]
     write(day, tmp_path / "a.parquet")
     with pytest.raises(ExportError, match="daylight and standard time cannot be told apart"):
-        bessx.open_exports(tmp_path)
+        bessx.open_exports(tmp_path, engine=engine)
+
+
+# The engines agree on every numeric type ------------------------------------------------------
+def _with_power_column(plant, tmp_path, array) -> tuple[str, object]:
+    """The first export with its first DC power column replaced by a pyarrow ``array``."""
+    import pyarrow as pa
+
+    table = pq.read_table(plant.files[0])
+    name = dc_column(plant.topology.inverter[0], 1)
+    position = table.column_names.index(name)
+    table = table.set_column(position, pa.field(name, array.type), array)
+    path = tmp_path / plant.files[0].name
+    pq.write_table(table, path)
+    return name, path
+
+
+def _numeric_array(kind: str, rows: int):
+    """A column of ``kind``, and the float64 values both engines must give for it."""
+    import decimal
+
+    import pyarrow as pa
+
+    rng = np.random.default_rng(8)
+    integers = rng.integers(0, 100, rows)
+    nulls = np.zeros(rows, dtype=bool)
+    nulls[[3, 7]] = True
+    if kind == "decimal128":
+        text = [f"{value:.6f}" for value in rng.uniform(-1800, 1800, rows)]
+        text[0], text[1] = "-1.100000", "0.100000"  # not exactly representable in binary
+        values = [decimal.Decimal(t) for t in text]
+        expected = np.array([float(t) for t in text])
+        array = pa.array(values, pa.decimal128(12, 6), mask=nulls)
+    elif kind.startswith("uint"):
+        dtype = np.dtype(kind)
+        values = integers.astype(dtype)
+        values[0] = np.iinfo(dtype).max
+        if kind == "uint64":
+            values[1] = 2**63
+        expected = values.astype(np.float64)
+        array = pa.array(values, mask=nulls)
+    elif kind.startswith("int"):
+        dtype = np.dtype(kind)
+        values = (integers - 50).astype(dtype)
+        values[0], values[1] = np.iinfo(dtype).min, np.iinfo(dtype).max
+        expected = values.astype(np.float64)
+        array = pa.array(values, mask=nulls)
+    elif kind == "null":
+        expected = np.full(rows, np.nan)
+        array = pa.nulls(rows)
+        nulls[:] = True
+    else:  # float16, float32
+        values = rng.uniform(-1800, 1800, rows).astype(kind)
+        values[2] = np.inf
+        expected = values.astype(np.float64)
+        array = pa.array(values, mask=nulls)
+    expected[nulls] = np.nan
+    return array, expected
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "decimal128",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "float16",
+        "float32",
+        "null",
+    ],
+)
+def test_engines_convert_every_numeric_type_alike(tmp_path, plant, kind):
+    rows = len(pd.read_parquet(plant.files[0], columns=[]))
+    array, expected = _numeric_array(kind, rows)
+    _, path = _with_power_column(plant, tmp_path, array)
+    inverter = plant.topology.inverter[0]
+    read = {
+        engine: bessx.open_exports(path, engine=engine, variables=["dc_power"])
+        .dc_power.sel(inverter=inverter, dc_input=1)
+        .values
+        for engine in ENGINES
+    }
+    for values in read.values():
+        assert values.dtype == np.float64
+        np.testing.assert_array_equal(values, expected)
+    assert read["pyarrow"].tobytes() == read["polars"].tobytes(), "bit for bit"
+
+
+def test_uint64_two_to_the_63_is_a_large_positive_float(tmp_path, plant, engine):
+    import pyarrow as pa
+
+    rows = len(pd.read_parquet(plant.files[0], columns=[]))
+    values = np.full(rows, 2**63, dtype=np.uint64)
+    _, path = _with_power_column(plant, tmp_path, pa.array(values))
+    ds = bessx.open_exports(path, engine=engine, variables=["dc_power"])
+    power = ds.dc_power.sel(inverter=plant.topology.inverter[0], dc_input=1).values
+    assert (power == 9.223372036854776e18).all()
+
+
+@pytest.mark.parametrize(
+    ("kind", "refusal"),
+    [
+        ("bool", "it holds booleans"),
+        ("string", "it holds text"),
+        ("timestamp", "it holds dates or times"),
+        ("duration", "it holds dates or times"),
+        ("decimal256", "it holds decimals of more than 38 digits"),
+        ("binary", "it holds neither numbers nor nulls"),
+    ],
+)
+def test_engines_refuse_other_types_with_the_same_message(tmp_path, plant, kind, refusal):
+    import decimal
+
+    import pyarrow as pa
+
+    rows = len(pd.read_parquet(plant.files[0], columns=[]))
+    array = {
+        "bool": lambda: pa.array(np.arange(rows) % 2 == 0),
+        "string": lambda: pa.array([str(i) for i in range(rows)]),
+        "timestamp": lambda: pa.array(np.arange(rows).astype("datetime64[s]")),
+        "duration": lambda: pa.array(np.arange(rows).astype("timedelta64[s]")),
+        "binary": lambda: pa.array([b"\x00"] * rows, pa.binary()),
+        "decimal256": lambda: pa.array(
+            [decimal.Decimal(i) for i in range(rows)], pa.decimal256(40)
+        ),
+    }[kind]()
+    name, path = _with_power_column(plant, tmp_path, array)
+    messages = set()
+    for engine in ENGINES:
+        with pytest.raises(ExportError) as raised:
+            bessx.open_exports(path, engine=engine)
+        messages.add(str(raised.value))
+    assert messages == {f"{path}: column '{name}' is not numeric ({refusal})"}
+
+
+# Time sanity ---------------------------------------------------------------------------------
+def _shifted(path, offset: pd.DateOffset) -> pd.DataFrame:
+    day = pd.read_parquet(path)
+    return day.set_axis(day.index + offset)
+
+
+@pytest.mark.parametrize("years", [-180, 5])
+def test_timestamps_outside_the_plausible_window_are_refused(tmp_path, plant, engine, years):
+    for path in plant.files:
+        write(pd.read_parquet(path), tmp_path / path.name)
+    odd = tmp_path / plant.files[1].name
+    write(_shifted(plant.files[1], pd.DateOffset(years=years)), odd)
+    with pytest.raises(ExportError, match="plausible window 2000-01-01 00:00 to ") as raised:
+        bessx.open_exports(tmp_path, engine=engine)
+    assert str(raised.value).startswith(f"{odd}: timestamps from ")
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("year", [1500, 2500, 2585])  # 2585 in ns would wrap into the window
+def test_timestamps_beyond_the_nanosecond_range_are_refused_alike(tmp_path, plant, year):
+    import pyarrow as pa
+
+    table = pq.read_table(plant.files[0])
+    start = np.datetime64(f"{year}-01-01", "us")
+    times = start + np.arange(table.num_rows) * np.timedelta64(36, "s")
+    position = table.column_names.index("Timestamp")
+    table = table.set_column(position, "Timestamp", pa.array(times, pa.timestamp("us")))
+    path = tmp_path / "a.parquet"
+    pq.write_table(table, path)
+    messages = set()
+    for engine in ENGINES:
+        with pytest.raises(ExportError) as raised:
+            bessx.open_exports(path, engine=engine)
+        messages.add(str(raised.value))
+    (message,) = messages
+    assert f"from {year}-01-01 00:00 to {year}-01-01 23:59 lie outside the plausible" in message
+
+
+def test_timestamps_must_fit_the_date_in_the_file_name(tmp_path, plant, engine):
+    # the second day's rows under the first day's name
+    wrong = tmp_path / plant.files[0].name
+    write(pd.read_parquet(plant.files[1]), wrong)
+    with pytest.raises(ExportError) as raised:
+        bessx.open_exports(wrong, engine=engine)
+    assert str(raised.value) == (
+        f"{wrong}: its rows run from 2022-10-02 00:00 to 2022-10-02 23:59 local time, which "
+        "does not fit the date 2022-10-01 in its name (allowed: 2022-09-30 23:00 to "
+        "2022-10-02 01:00)"
+    )
+
+
+def test_a_daily_file_may_close_with_the_next_midnight(tmp_path, plant, engine):
+    first, second = (pd.read_parquet(path) for path in plant.files[:2])
+    write(pd.concat([first, second.iloc[:1]]), tmp_path / plant.files[0].name)
+    write(second.iloc[1:], tmp_path / "rest.parquet")  # no date in the name: not checked
+    ds = bessx.open_exports(tmp_path, engine=engine)
+    assert ds.sizes["time"] == len(first) + len(second)
+
+
+def test_name_date_is_read_only_when_it_is_one_valid_date():
+    from pathlib import Path
+
+    from bessx.io.exports import name_date
+
+    assert name_date(Path("20230501.parquet")) == np.datetime64("2023-05-01", "ns")
+    assert name_date(Path("bess_20230501_part2.parquet")) == np.datetime64("2023-05-01", "ns")
+    for name in ("a.parquet", "20230231.parquet", "123202305011.parquet", "20230501_20230502.pq"):
+        assert name_date(Path(name)) is None, name
+
+
+def test_an_export_far_from_the_rest_of_the_history_is_refused(tmp_path, plant, engine):
+    for path in plant.files:
+        write(pd.read_parquet(path), tmp_path / path.name)
+    stray = tmp_path / "stray.parquet"
+    write(_shifted(plant.files[1], pd.DateOffset(years=-10)), stray)
+    with pytest.raises(ExportError) as raised:
+        bessx.open_exports(tmp_path, engine=engine)
+    assert str(raised.value) == (
+        f"{stray}: its timestamps (2012-10-01 14:00 UTC) lie 10.0 years from the rest of the "
+        "history (3 file(s), nearest 20221001.parquet); exports more than 730 days apart are "
+        "refused (a clock error? else give max_gap_days=)"
+    )
+    ds = bessx.open_exports(tmp_path, engine=engine, max_gap_days=4000)
+    assert ds.attrs["source_files"] == 4
+    with pytest.raises(ValueError, match="max_gap_days must be positive"):
+        bessx.open_exports(tmp_path, max_gap_days=0)
+
+
+def test_two_exports_years_apart_keep_the_later_one(tmp_path, plant, engine):
+    # one file each side, of as many rows: neither is the history, the later one is kept
+    stray = tmp_path / "early.parquet"
+    write(_shifted(plant.files[0], pd.DateOffset(years=-3)), stray)
+    write(pd.read_parquet(plant.files[2]), tmp_path / plant.files[2].name)
+    with pytest.raises(ExportError, match=r"early\.parquet: its timestamps .* 3\.0 years from"):
+        bessx.open_exports(tmp_path, engine=engine)
+
+
+def test_time_errors_come_before_any_data_is_read(tmp_path, plant, engine, calls):
+    write(_shifted(plant.files[0], pd.DateOffset(years=-180)), tmp_path / "a.parquet")
+    with pytest.raises(ExportError, match="plausible window"):
+        bessx.open_exports(tmp_path, engine=engine)
+    assert calls["read"] == []
+
+
+# A stable topology -----------------------------------------------------------------------------
+def _with_soc_columns(plant, folder, changes: dict[int, dict[str, str | None]]) -> list:
+    """Copy the plant, adding (copied from another) or dropping (None) SOC columns per file."""
+    paths = []
+    for number, path in enumerate(plant.files):
+        day = pd.read_parquet(path)
+        for enclosure_id, source in changes.get(number, {}).items():
+            if source is None:
+                day = day.drop(columns=[soc_column(enclosure_id)])
+            else:
+                day[soc_column(enclosure_id)] = day[soc_column(source)]
+        write(day, folder / path.name)
+        paths.append(folder / path.name)
+    return paths
+
+
+def test_battery_systems_that_appear_in_one_export_are_an_error(tmp_path, plant, engine):
+    # 1APCS2 has 4 battery systems (2 + 2); two more in the second file would make it 3 + 3
+    extra = {"1A2BAT5": "1A2BAT4", "1A2BAT6": "1A2BAT4"}
+    paths = _with_soc_columns(plant, tmp_path, {1: extra})
+    with pytest.raises(ExportError) as raised:
+        bessx.open_exports(tmp_path, engine=engine)
+    assert str(raised.value) == (
+        f"{paths[1]}: battery systems 1A2BAT5, 1A2BAT6 appear here but not in 20221001.parquet; "
+        "the inferred topology would re-split inverter 1APCS2 on every day: give --topology "
+        "(topology= in Python)"
+    )
+    # a topology settles it; the extra columns are then not read
+    ds = bessx.open_exports(tmp_path, engine=engine, topology=plant.topology)
+    assert ds.n_enclosures.sel(inverter="1APCS2").values.tolist() == [2, 2]
+
+
+def test_battery_systems_only_in_the_first_export_are_an_error(tmp_path, plant, engine):
+    extra = {"1A2BAT5": "1A2BAT4", "1A2BAT6": "1A2BAT4"}
+    paths = _with_soc_columns(plant, tmp_path, {0: extra})
+    with pytest.raises(ExportError, match=r"appear here but not in 20221002\.parquet") as raised:
+        bessx.open_exports(tmp_path, engine=engine)
+    assert str(raised.value).startswith(f"{paths[0]}: battery systems 1A2BAT5, 1A2BAT6 ")
+
+
+def test_battery_systems_missing_from_one_export_keep_the_split(tmp_path, plant, engine):
+    # 1APCS1 has 6 (3 + 3); without BAT5, BAT6 for a day it is still 3 + 3 on every day
+    _with_soc_columns(plant, tmp_path, {1: {"1A1BAT5": None, "1A1BAT6": None}})
+    with pytest.warns(
+        ExportWarning, match=r"20221002\.parquet: no state of charge for 1A1BAT5, 1A"
+    ):
+        ds = bessx.open_exports(tmp_path, engine=engine)
+    expected = bessx.open_exports(plant.folder)
+    xr.testing.assert_identical(ds.enclosure_id, expected.enclosure_id)
+    chunks = np.cumsum((0, *ds.soc.chunks[0]))
+    missing = ds.soc.sel(inverter="1APCS1", dc_input=2)[chunks[1] : chunks[2], 1:]
+    assert missing.isnull().all()
+
+
+def test_as_many_exports_with_as_without_is_a_change(tmp_path, plant, engine):
+    extra = {"1A2BAT5": "1A2BAT4", "1A2BAT6": "1A2BAT4"}
+    paths = _with_soc_columns(plant, tmp_path, {1: extra})
+    with pytest.raises(ExportError, match=r"20221002\.parquet: battery systems 1A2BAT5, 1A2BAT6"):
+        bessx.open_exports(paths[:2], engine=engine)
+    # present in most exports, they are the inverter's set: the file without them misses them
+    _with_soc_columns(plant, tmp_path, {1: extra, 2: extra})
+    with pytest.warns(ExportWarning, match=r"20221001\.parquet: no state of charge for 1A2BAT5"):
+        ds = bessx.open_exports(tmp_path, engine=engine)
+    assert ds.n_enclosures.sel(inverter="1APCS2").values.tolist() == [3, 3]
+
+
+def test_topology_enclosures_in_no_export_give_one_warning(tmp_path, plant, engine):
+    table = plant.topology[["inverter", "dc_input", "enclosure_id"]].copy()
+    table.loc[len(table)] = ["1APCS2", 2, "1A2BAT9"]
+    path = tmp_path / "topology.csv"
+    table.to_csv(path, index=False)
+    with pytest.warns(ExportWarning) as records:
+        ds = bessx.open_exports(plant.folder, engine=engine, topology=path)
+    messages = [str(record.message) for record in records]
+    assert messages == [
+        f"{path}: enclosure(s) 1A2BAT9 of the topology appear in no export "
+        "(their state of charge is NaN)"
+    ]
+    assert ds.n_enclosures.sel(inverter="1APCS2").values.tolist() == [2, 3]
+
+
+@pytest.mark.parametrize(("dc_input", "expected"), [(1.0, 1), ("1", 1), (" 2 ", 2), (2, 2)])
+def test_topology_dc_input_whole_numbers_as_text_or_float(plant, dc_input, expected):
+    table = plant.topology[["inverter", "dc_input", "enclosure_id"]].astype({"dc_input": object})
+    table.loc[table.enclosure_id == "1A1BAT1", "dc_input"] = dc_input
+    ds = bessx.open_exports(plant.folder, topology=table)
+    assert "1A1BAT1" in ds.enclosure_id.sel(inverter="1APCS1", dc_input=expected).values
+
+
+@pytest.mark.parametrize("dc_input", [1.5, 0, 3, "one", True])
+def test_topology_dc_input_other_than_1_or_2_is_an_error_naming_the_row(plant, dc_input, engine):
+    table = plant.topology[["inverter", "dc_input", "enclosure_id"]].astype({"dc_input": object})
+    row = int(np.flatnonzero(table.enclosure_id == "1A1BAT2")[0])
+    table.loc[row, "dc_input"] = dc_input
+    with pytest.raises(bessx.BessxError) as raised:
+        bessx.open_exports(plant.folder, topology=table, engine=engine)
+    assert str(raised.value) == (
+        f"topology: row {row} (enclosure 1A1BAT2): dc_input must be 1 or 2, not {dc_input}"
+    )
+    mapping = {"1APCS1": {dc_input: ["1A1BAT1"]}}
+    with pytest.raises(bessx.BessxError, match=r"row 0 .*dc_input must be 1 or 2"):
+        read_topology(mapping)
+
+
+def test_no_warning_comes_before_an_error_at_open(tmp_path, plant, engine):
+    import warnings
+
+    # a repeated row leaves a single sample: the error alone, not a note about the repeat
+    write(pd.read_parquet(plant.files[0]).iloc[[0, 0]], tmp_path / "a.parquet")
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        with pytest.raises(ExportError, match="a single sample"):
+            bessx.open_exports(tmp_path, engine=engine)
+    assert records == []

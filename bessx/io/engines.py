@@ -7,9 +7,17 @@ is used when installed (``engine="auto"``). Both engines give identical arrays.
 An engine is two functions:
 
 ``scan(path) -> Scan``
-    the column names, which of them are numeric, and the timestamps (one footer parse);
+    the column names, why a column cannot be read as numbers (if it cannot), and the
+    timestamps (one footer parse);
 ``read(path, columns) -> ndarray``
     the named numeric columns as a float64 ``(row, column)`` matrix, nulls as NaN.
+
+Both engines convert every numeric type the same way, to float64: floats (float16, float32,
+float64) and integers (int8 … int64, uint8 … uint64) by rounding to the nearest float64
+(``2**63`` stays ``9.223372036854776e18``, never wraps negative), decimals through their
+decimal text, so that both give the correctly rounded float64 of the stored decimal value.
+Columns of booleans, text, times and other types, and decimals of more than 38 digits,
+are refused by both with the same words (see :data:`REFUSALS`).
 """
 
 from __future__ import annotations
@@ -29,13 +37,26 @@ from bessx.schema import TIMESTAMP_COLUMN
 TIMESTAMP_CANDIDATES = (TIMESTAMP_COLUMN, "__index_level_0__")
 
 
+#: Why a column cannot be read as numbers, by kind of type: the same words for both engines.
+REFUSALS = {
+    "boolean": "it holds booleans",
+    "text": "it holds text",
+    "time": "it holds dates or times",
+    "wide decimal": "it holds decimals of more than 38 digits",
+    "other": "it holds neither numbers nor nulls",
+}
+#: The widest decimal both engines read (polars refuses wider ones).
+MAX_DECIMAL_DIGITS = 38
+
+
 class Scan(NamedTuple):
     """What one footer parse tells about an export."""
 
     names: tuple[str, ...]
-    #: whether the named column holds numbers (or only nulls)
-    is_numeric: Callable[[str], bool]
-    #: naive ``datetime64[ns]`` in row order: local wall time if ``timezone`` is None, else UTC
+    #: None if the named column holds numbers (or only nulls), else why not (from REFUSALS)
+    refusal: Callable[[str], str | None]
+    #: naive ``datetime64`` in the stored unit, in row order: local wall time if
+    #: ``timezone`` is None, else UTC
     time: np.ndarray
     #: the timezone of tz-aware timestamps, None for naive ones
     timezone: str | None
@@ -56,6 +77,7 @@ def _time_column(path: Path, names: Sequence[str]) -> str:
 
 
 def _check_rows(path: Path, time: np.ndarray) -> np.ndarray:
+    """Timestamps as given (any ``datetime64`` unit), once they exist and are not missing."""
     if len(time) == 0:
         raise ExportError(path, "no rows")
     missing = np.isnat(time)
@@ -77,29 +99,47 @@ def _pyarrow_scan(path: Path) -> Scan:
     if not pa.types.is_timestamp(time_type):
         raise ExportError(path, f"'{time_name}' holds {time_type}, not timestamps")
 
-    def is_numeric(name: str) -> bool:
-        column_type = arrow_schema.field(name).type
-        return (
-            pa.types.is_floating(column_type)
-            or pa.types.is_integer(column_type)
-            or (pa.types.is_null(column_type))
-        )
+    def refusal(name: str) -> str | None:
+        return REFUSALS.get(_arrow_kind(arrow_schema.field(name).type))
 
     column = parquet.read(columns=[time_name], use_threads=False).column(0)
     timezone = time_type.tz
     if timezone is not None:
         column = column.cast(pa.timestamp(time_type.unit, "UTC"))
-    time = column.cast(pa.timestamp("ns", timezone and "UTC")).to_numpy()
-    return Scan(names, is_numeric, _check_rows(path, time.astype("datetime64[ns]")), timezone)
+    return Scan(names, refusal, _check_rows(path, column.to_numpy()), timezone)
+
+
+def _arrow_kind(column_type) -> str:
+    """``"number"``, or the kind of a type that is not read as numbers (a key of REFUSALS)."""
+    import pyarrow as pa
+
+    if pa.types.is_decimal(column_type):
+        return "number" if column_type.precision <= MAX_DECIMAL_DIGITS else "wide decimal"
+    if pa.types.is_floating(column_type) or pa.types.is_integer(column_type):
+        return "number"
+    if pa.types.is_null(column_type):
+        return "number"
+    if pa.types.is_boolean(column_type):
+        return "boolean"
+    if pa.types.is_string(column_type) or pa.types.is_large_string(column_type):
+        return "text"
+    if pa.types.is_temporal(column_type):
+        return "time"
+    return "other"
 
 
 def _pyarrow_read(path: str, columns: Sequence[str]) -> np.ndarray:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pq.ParquetFile(path).read(columns=list(columns), use_threads=False)
     matrix = np.empty((table.num_rows, table.num_columns), dtype=np.float64)
     for i, column in enumerate(table.columns):
-        matrix[:, i] = column.to_numpy()
+        if pa.types.is_decimal(column.type):
+            # arrow's own decimal -> double cast is not correctly rounded; text parsing is
+            column = column.cast(pa.string())
+        # unsafe: integers above 2**53 round to the nearest float64 instead of raising
+        matrix[:, i] = column.cast(pa.float64(), safe=False).to_numpy()
     return matrix
 
 
@@ -115,23 +155,44 @@ def _polars_scan(path: Path) -> Scan:
     if not isinstance(time_type, pl.Datetime):
         raise ExportError(path, f"'{time_name}' holds {time_type}, not timestamps")
 
-    def is_numeric(name: str) -> bool:
-        column_type = polars_schema[name]
-        return column_type.is_numeric() or column_type == pl.Null
+    def refusal(name: str) -> str | None:
+        return REFUSALS.get(_polars_kind(polars_schema[name]))
 
     timezone = time_type.time_zone
     time = frame.select(pl.col(time_name)).collect().to_series()
     if timezone is not None:
         time = time.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-    time = time.dt.cast_time_unit("ns").to_numpy()
-    return Scan(names, is_numeric, _check_rows(path, time), timezone)
+    return Scan(names, refusal, _check_rows(path, time.to_numpy()), timezone)
+
+
+def _polars_kind(column_type) -> str:
+    """``"number"``, or the kind of a type that is not read as numbers (a key of REFUSALS)."""
+    import polars as pl
+
+    if isinstance(column_type, pl.Decimal):
+        precision = column_type.precision or MAX_DECIMAL_DIGITS
+        return "number" if precision <= MAX_DECIMAL_DIGITS else "wide decimal"
+    if column_type.is_numeric() or column_type == pl.Null:
+        return "number"
+    if column_type == pl.Boolean:
+        return "boolean"
+    if column_type in (pl.String, pl.Categorical, pl.Enum):
+        return "text"
+    if column_type.is_temporal():
+        return "time"
+    return "other"
 
 
 def _polars_read(path: str, columns: Sequence[str]) -> np.ndarray:
     import polars as pl
 
     frame = pl.read_parquet(path, columns=list(columns), use_statistics=False, parallel="none")
-    return frame.select(pl.all().cast(pl.Float64)).to_numpy(order="c")
+    # decimals through their text, as the pyarrow engine does: correctly rounded
+    as_float = [
+        pl.col(name).cast(pl.String) if isinstance(dtype, pl.Decimal) else pl.col(name)
+        for name, dtype in frame.schema.items()
+    ]
+    return frame.select(expr.cast(pl.Float64) for expr in as_float).to_numpy(order="c")
 
 
 ENGINES = {

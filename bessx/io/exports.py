@@ -3,6 +3,12 @@
 The exports are very wide (~2,800 columns) and only ~500 of them matter, so the reader
 reads each file's footer once, projects onto the needed columns and builds one dask chunk
 per file. At open only the ``Timestamp`` column is read: it becomes the ``time`` index.
+
+Before any data are read, the timestamps are checked for sanity: they must lie in a
+plausible window (:data:`EARLIEST_TIME` to now + :data:`FUTURE_TOLERANCE_DAYS`), fit the
+date in the file's name (within :data:`NAME_DATE_SLACK_HOURS`), and lie within
+``max_gap_days`` (default :data:`MAX_GAP_DAYS`) of the rest of the history. A file that
+does not is refused with a one-line :class:`~bessx.errors.ExportError`.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Final
 
 import dask.array as da
 import numpy as np
@@ -34,14 +41,35 @@ from bessx.topology import (
     Topology,
     TopologyLike,
     check_topology,
+    find_resplit,
     infer_topology,
     read_topology,
+    sort_enclosures,
     sort_inverters,
 )
 
 PathsLike = str | os.PathLike | Iterable[str | os.PathLike]
 
-_NUMERIC_PHYSICAL = {"DOUBLE", "FLOAT", "INT32", "INT64"}
+#: Earliest plausible sample time: no export of a grid battery predates it (naive local
+#: or UTC; the window is far wider than any timezone offset).
+EARLIEST_TIME: Final = np.datetime64("2000-01-01T00:00", "ns")
+#: How far ahead of the current time a sample may lie [days]: a clock in the future is
+#: impossible, but a plant clock may run ahead and local time is ahead of UTC.
+FUTURE_TOLERANCE_DAYS: Final = 2
+#: Default of ``max_gap_days`` [days]: exports further apart than this are not one history.
+MAX_GAP_DAYS: Final = 730.0
+#: How far the rows of a file named after a date may reach beyond that local date [h],
+#: on either side: a daily export may close with the next day's midnight sample.
+NAME_DATE_SLACK_HOURS: Final = 1
+#: A date ``YYYYMMDD`` in a file name (``20230501.parquet``, ``bess_20230501_a.parquet``).
+NAME_DATE_PATTERN: Final = re.compile(r"(?<!\d)((?:19|20)\d{2}(?:0[1-9]|1[0-2])\d{2})(?!\d)")
+#: Attributes of the ``duplicates_dropped`` coordinate.
+DUPLICATES_ATTRS: Final = {
+    "long_name": "duplicate rows dropped at this timestamp",
+    "units": "1",
+    "comment": "rows that repeated this timestamp with identical values; saturates at 65535",
+}
+DUPLICATES_DROPPED: Final = "duplicates_dropped"
 
 
 class ExportWarning(UserWarning):
@@ -67,6 +95,8 @@ class ExportFile:
     rows: np.ndarray | None  # file rows that give ``time`` (None: all rows, as stored)
     #: file rows dropped for a repeated timestamp, and the kept row each must equal
     repeats: tuple[np.ndarray, np.ndarray] | None = None
+    #: rows dropped at each kept timestamp (None: none)
+    dropped: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -177,9 +207,73 @@ def _localize(naive: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
 def _utc_times(scan: Scan, timezone: str) -> np.ndarray:
     """Timestamps of a file as UTC ``datetime64[ns]`` in row order."""
     if scan.timezone is not None:
-        return scan.time
+        return scan.time.astype("datetime64[ns]")
     local = _localize(pd.DatetimeIndex(scan.time).as_unit("ns"), timezone)
     return local.tz_convert("UTC").tz_localize(None).as_unit("ns").to_numpy()
+
+
+def _check_time_window(path: Path, time: np.ndarray) -> None:
+    """Refuse timestamps before :data:`EARLIEST_TIME` or in the future (a clock error).
+
+    ``time`` is in its stored unit: the check comes before the conversion to nanoseconds,
+    which cannot hold dates beyond 1677-2262, and compares whole seconds (comparing in
+    nanoseconds would overflow for such dates).
+    """
+    first, last = time.min().astype("datetime64[s]"), time.max().astype("datetime64[s]")
+    now = np.datetime64(pd.Timestamp.now("UTC").tz_localize(None), "s")
+    latest = now + np.timedelta64(FUTURE_TOLERANCE_DAYS, "D")
+    if first < EARLIEST_TIME.astype("datetime64[s]") or last > latest:
+        raise ExportError(
+            path,
+            f"timestamps from {_minute(first)} to {_minute(last)} lie outside the plausible "
+            f"window {_minute(EARLIEST_TIME)} to {_minute(latest)} "
+            f"(now + {FUTURE_TOLERANCE_DAYS} days): a clock error?",
+        )
+
+
+def name_date(path: Path) -> np.datetime64 | None:
+    """The local date ``YYYYMMDD`` in a file's name, or None (no date, or several)."""
+    found = set(NAME_DATE_PATTERN.findall(path.stem))
+    if len(found) != 1:
+        return None
+    try:
+        return np.datetime64(pd.Timestamp(found.pop()).date(), "ns")
+    except ValueError:  # eight digits that are not a date, such as 20230231
+        return None
+
+
+def _check_name_date(path: Path, local_wall: np.ndarray) -> None:
+    """Refuse a file named after a local date whose rows lie on another date.
+
+    The rows' local wall times must lie from the named date's midnight to the next
+    midnight, each widened by :data:`NAME_DATE_SLACK_HOURS`.
+    """
+    date = name_date(path)
+    if date is None:
+        return
+    slack = np.timedelta64(NAME_DATE_SLACK_HOURS, "h")
+    start, end = date - slack, date + np.timedelta64(1, "D") + slack
+    first, last = local_wall.min(), local_wall.max()
+    if first < start or last > end:
+        raise ExportError(
+            path,
+            f"its rows run from {_minute(first)} to {_minute(last)} local time, which does not "
+            f"fit the date {str(date)[:10]} in its name (allowed: {_minute(start)} to "
+            f"{_minute(end)})",
+        )
+
+
+def _local_wall(scan: Scan, utc: np.ndarray, timezone: str) -> np.ndarray:
+    """Local wall times of a file's rows: as stored if naive, else converted from UTC."""
+    if scan.timezone is None:
+        return scan.time
+    index = pd.DatetimeIndex(utc).tz_localize("UTC").tz_convert(timezone).tz_localize(None)
+    return index.to_numpy()
+
+
+def _minute(time: np.datetime64) -> str:
+    """``2023-05-01 13:45``: a time to the minute, for messages."""
+    return str(time.astype("datetime64[m]")).replace("T", " ")
 
 
 def scan_export(
@@ -191,12 +285,14 @@ def scan_export(
     if not columns.dc_power:
         raise ExportError(path, "no DC input power columns ('BESS1 DC Input Power (kW) [...]')")
     for name in (*columns.dc_power.values(), *columns.soc.values(), *columns.plant.values()):
-        if not scan.is_numeric(name):
-            raise ExportError(path, f"column '{name}' is not numeric")
+        if (refusal := scan.refusal(name)) is not None:
+            raise ExportError(path, f"column '{name}' is not numeric ({refusal})")
+    _check_time_window(path, scan.time)
     try:
         utc = _utc_times(scan, timezone)
     except BessxError as error:
         raise ExportError(path, str(error)) from None
+    _check_name_date(path, _local_wall(scan, utc, timezone))
     export = ExportFile(path, columns, utc, None)
     _sort_rows(export)
     return export
@@ -218,7 +314,8 @@ def _sort_rows(export: ExportFile) -> None:
 
     A dropped row must equal the row kept for its timestamp in the needed columns: that is
     checked when the file's data are read (:func:`read_block`), which is the first time
-    they are.
+    they are (checking at open would read each such file twice). The note given at open
+    says so, and a difference is then an error, never a repeat silently dropped.
     """
     steps = np.diff(export.time.view("i8"))
     if (steps > 0).all():
@@ -233,9 +330,12 @@ def _sort_rows(export: ExportFile) -> None:
         export.notes.append("rows out of time order were sorted")
     if not first.all():
         export.repeats = (order[~first], order[run_start[~first]])
+        run_lengths = np.diff(np.r_[np.flatnonzero(first), len(first)])
+        export.dropped = np.minimum(run_lengths - 1, np.iinfo(np.uint16).max).astype(np.uint16)
         export.notes.append(
-            f"{int((~first).sum())} duplicate row(s) dropped "
-            "(repeated timestamps; checked to be identical when read)"
+            f"{int((~first).sum())} duplicate row(s) dropped if equal to the row kept "
+            "(repeated timestamps; compared in the needed columns when the data are read, "
+            "where a difference is an error)"
         )
 
 
@@ -271,7 +371,7 @@ def read_block(plan: ReadPlan) -> dict[str, np.ndarray]:
     timestamps dropped, as decided at open; a dropped row that differs from the kept one is
     an error.
     """
-    columns = [*plan.dc_columns, *plan.soc_columns, *plan.plant_columns]
+    columns = (*plan.dc_columns, *plan.soc_columns, *plan.plant_columns)
     try:
         values = get_engine(plan.engine).read(plan.path, columns).T
     except Exception as error:  # the file changed or its data pages are broken
@@ -280,8 +380,13 @@ def read_block(plan: ReadPlan) -> dict[str, np.ndarray]:
         dropped, kept = values[:, plan.repeats[0]], values[:, plan.repeats[1]]
         differs = ~((dropped == kept) | (np.isnan(dropped) & np.isnan(kept)))
         if differs.any():
-            row = int(plan.repeats[0][np.flatnonzero(differs.any(axis=0))[0]])
-            raise ExportError(plan.path, f"row {row} repeats a timestamp with different values")
+            repeat, column = np.argwhere(differs.T)[0]
+            row, kept_row = int(plan.repeats[0][repeat]), int(plan.repeats[1][repeat])
+            raise ExportError(
+                plan.path,
+                f"row {row} repeats a timestamp with different values "
+                f"(row {kept_row} differs in '{columns[column]}')",
+            )
     if plan.rows is not None:
         values = values[:, plan.rows]
     n_inv, n_dc, n_slots = plan.shape
@@ -314,6 +419,7 @@ def open_exports(
     variables: Sequence[str] = schema.VARIABLES,
     engine: str = "auto",
     columns: ColumnPatterns | None = None,
+    max_gap_days: float = MAX_GAP_DAYS,
 ) -> xr.Dataset:
     """Open a folder of daily parquet exports as one labelled, lazy Dataset.
 
@@ -340,17 +446,46 @@ def open_exports(
         when installed). Both give identical results.
     columns
         Column-name patterns, for a site whose exports name their columns differently.
+    max_gap_days
+        Largest gap between consecutive exports [days] (default :data:`MAX_GAP_DAYS`, two
+        years). Exports further apart are not taken as one history: the files outside the
+        largest group are refused.
 
     Returns
     -------
     xarray.Dataset
         ``dc_power`` (time, inverter, dc_input) [kW], ``soc`` (time, inverter, dc_input,
-        enclosure) [%], ``plant_power``, ``plant_soc``, ``setpoint`` (time); ``time`` in UTC.
+        enclosure) [%], ``plant_power``, ``plant_soc``, ``setpoint`` (time); ``time`` in UTC,
+        with the coordinate ``duplicates_dropped`` (time) [1]: how many rows repeating each
+        timestamp were dropped (uint16, 0 for most).
 
     Raises
     ------
     ExportError
-        A file that cannot be used, named in a one-line message.
+        A file that cannot be used, named in a one-line message: unreadable, without
+        timestamps or DC power columns, a needed column that is not numeric, timestamps
+        outside the plausible window, off the date in its name or far from the other
+        exports, or (with an inferred topology) battery systems that would re-split an
+        inverter.
+
+    Warns
+    -----
+    ExportWarning
+        Something repaired or filled in: rows sorted, duplicate rows dropped, columns
+        missing in some files (NaN), enclosures of a given topology that no export has.
+
+    Notes
+    -----
+    **Stable topology.** An inferred topology comes from the union of all files'
+    battery systems, and splits each inverter on every day alike. For each inverter the
+    battery systems present in more than half of the files that have any of its battery
+    systems are its usual set. If the union splits that usual set differently from the
+    usual set on its own (two extra battery systems in one export turn a 2 + 2 inverter
+    into 3 + 3, moving an enclosure to the other DC input on every day), the open stops,
+    naming the first file in time order with the extra battery systems: give a topology.
+    Battery systems missing from some files (a whole inverter absent from one export, or
+    a few SOC columns) leave the split unchanged: their SOC is NaN in those files, with
+    an :class:`ExportWarning`. A tie (as many files with as without) counts as a change.
     """
     unknown = sorted(set(variables) - set(schema.VARIABLES))
     if unknown:
@@ -370,28 +505,33 @@ def open_exports(
     with ThreadPoolExecutor(max_workers=2) as pool:
         exports = list(pool.map(lambda path: scan_export(path, timezone, parquet, patterns), files))
     exports.sort(key=lambda export: export.time[0])
+    _check_gaps(exports, max_gap_days)
     _check_no_overlap(exports)
     metered = {key for export in exports for key in export.columns.dc_power}
+    seen_ids = set().union(*(export.columns.soc for export in exports))
+    absent: set[str] = set()
     if topology is None:
-        enclosure_ids = set().union(*(export.columns.soc for export in exports))
         source = str(files[0].parent)
+        _check_stable_split(exports)
         try:
-            topo = infer_topology(enclosure_ids)
+            topo = infer_topology(seen_ids)
         except BessxError as error:
             raise ExportError(source, str(error)) from None
     else:
         topo = read_topology(topology)
         source = str(topology) if isinstance(topology, str | os.PathLike) else "topology"
+        absent = set(topo.table["enclosure_id"]) - seen_ids
     check_topology(topo, metered, source)
     inverters = sort_inverters({inv for inv, _ in metered} | set(topo.inverters))
     enclosure_id, n_enclosures = topo.arrays(inverters)
     plans = [_plan(export, inverters, topo, variables, parquet) for export in exports]
-    _note_missing(exports, inverters, topo, variables)
-    for export in exports:
-        for note in export.notes:
-            warnings.warn(f"{export.path}: {note}", ExportWarning, stacklevel=2)
-
     time = np.concatenate([export.time for export in exports])
+    dropped = np.concatenate(
+        [
+            np.zeros(len(export.time), np.uint16) if export.dropped is None else export.dropped
+            for export in exports
+        ]
+    )
     if interval is None:
         steps = np.diff(time).astype("m8[ns]").astype(np.int64)
         if len(steps) == 0:
@@ -399,6 +539,19 @@ def open_exports(
                 files[0], "a single sample: the interval cannot be inferred (give interval=)"
             )
         interval = float(np.median(steps)) / 1e9
+
+    # warned only once every check at open has passed: no warning precedes an open error
+    if absent:
+        warnings.warn(
+            f"{source}: enclosure(s) {_short_list(sort_enclosures(absent))} of the topology "
+            "appear in no export (their state of charge is NaN)",
+            ExportWarning,
+            stacklevel=2,
+        )
+    _note_missing(exports, inverters, topo, variables, absent)
+    for export in exports:
+        for note in export.notes:
+            warnings.warn(f"{export.path}: {note}", ExportWarning, stacklevel=2)
 
     arrays = _dask_arrays(plans, variables)
     if chunks is None:
@@ -409,6 +562,7 @@ def open_exports(
     }
     coords = {
         schema.TIME: (schema.TIME, time, schema.COORD_ATTRS[schema.TIME]),
+        DUPLICATES_DROPPED: (schema.TIME, dropped, DUPLICATES_ATTRS),
         schema.INVERTER: (
             schema.INVERTER,
             np.array(inverters, dtype=str),
@@ -459,6 +613,11 @@ def _open_archive(
         raise ValueError(f"{path}: a history archive keeps its topology; topology= cannot apply")
     history = open_history(path, chunks="day" if chunks == "file" else None)
     history = history[[var for var in variables if var in history.data_vars]]
+    if DUPLICATES_DROPPED not in history.coords:  # an archive written before it existed
+        zeros = np.zeros(history.sizes[schema.TIME], np.uint16)
+        history = history.assign_coords(
+            {DUPLICATES_DROPPED: (schema.TIME, zeros, DUPLICATES_ATTRS)}
+        )
     overrides = {"timezone": timezone, "interval_seconds": interval}
     return history.assign_attrs({k: v for k, v in overrides.items() if v is not None})
 
@@ -534,6 +693,56 @@ def _dask_arrays(plans: list[ReadPlan], variables: tuple[str, ...]) -> dict[str,
 
 
 # Checks ------------------------------------------------------------------------------------
+def _check_gaps(exports: list[ExportFile], max_gap_days: float) -> None:
+    """Refuse exports more than ``max_gap_days`` from the rest of the history.
+
+    The exports (in time order) fall into groups separated by gaps longer than
+    ``max_gap_days``. The group with the most files (on a tie, the most rows, then the
+    latest) is the history; the first file outside it is refused.
+    """
+    if not max_gap_days > 0:
+        raise ValueError(f"max_gap_days must be positive, not {max_gap_days!r}")
+    if len(exports) < 2:
+        return
+    max_gap = np.timedelta64(round(max_gap_days * 86_400), "s")
+    starts = np.array([export.time[0] for export in exports])
+    ends = np.array([export.time[-1] for export in exports])
+    group = np.r_[0, np.cumsum(starts[1:] - ends[:-1] > max_gap)]
+    if group[-1] == 0:
+        return
+    files = np.bincount(group)
+    rows = np.bincount(group, weights=[len(export.time) for export in exports])
+    history = max(range(len(files)), key=lambda g: (files[g], rows[g], g))
+    outside = int(np.flatnonzero(group != history)[0])
+    inside = np.flatnonzero(group == history)
+    nearest = inside[np.argmin(np.abs(inside - outside))]
+    years = abs(float((starts[nearest] - starts[outside]) / np.timedelta64(1, "D"))) / 365.25
+    raise ExportError(
+        exports[outside].path,
+        f"its timestamps ({_minute(starts[outside])} UTC) lie {years:.1f} years from the rest "
+        f"of the history ({int(files[history])} file(s), nearest {exports[nearest].path.name}); "
+        f"exports more than {max_gap_days:g} days apart are refused (a clock error? "
+        "else give max_gap_days=)",
+    )
+
+
+def _check_stable_split(exports: list[ExportFile]) -> None:
+    """Refuse battery systems that would make the inferred topology re-split an inverter.
+
+    See the Notes of :func:`open_exports` for the rule.
+    """
+    change = find_resplit([export.columns.soc.keys() for export in exports])
+    if change is None:
+        return
+    index, inverter, extra, other = change
+    raise ExportError(
+        exports[index].path,
+        f"battery systems {', '.join(extra)} appear here but not in "
+        f"{exports[other].path.name}; the inferred topology would re-split inverter "
+        f"{inverter} on every day: give --topology (topology= in Python)",
+    )
+
+
 def _check_no_overlap(exports: list[ExportFile]) -> None:
     for before, after in itertools.pairwise(exports):
         if after.time[0] <= before.time[-1]:
@@ -547,7 +756,9 @@ def _note_missing(
     inverters: list[str],
     topo: Topology,
     variables: tuple[str, ...],
+    absent: set[str],
 ) -> None:
+    """Note columns missing in a file; enclosures no file has are reported once, elsewhere."""
     expected_dc = {(inv, dc) for inv in inverters for dc in schema.DC_INPUTS}
     for export in exports:
         problems = []
@@ -557,9 +768,10 @@ def _note_missing(
                 names = sorted({f"{inv} DC{dc}" for inv, dc in missing})
                 problems.append(f"no power column for {_short_list(names)}")
         if "soc" in variables:
-            missing_soc = set(topo.table["enclosure_id"]) - set(export.columns.soc)
+            missing_soc = set(topo.table["enclosure_id"]) - set(export.columns.soc) - absent
             if missing_soc:
-                problems.append(f"no state of charge for {_short_list(sorted(missing_soc))}")
+                names = sort_enclosures(missing_soc)
+                problems.append(f"no state of charge for {_short_list(names)}")
         plant_missing = [
             v
             for v in schema.PLANT_COLUMNS.values()
