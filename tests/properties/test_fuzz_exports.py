@@ -1,0 +1,153 @@
+"""Fuzz: malformed exports give bessx's own errors or finite, conserving results.
+
+Random small exports in the real layout (a ``Timestamp`` index, DC power and SOC columns)
+with random numeric types, NaN and infinity patterns, disordered or repeated timestamps and
+random column subsets are written as real parquet files and read with both engines. Only
+:class:`bessx.BessxError` may escape; every result is finite, non-negative, and both
+allocations give each DC input the same energy.
+"""
+
+from __future__ import annotations
+
+import decimal
+import warnings
+from pathlib import Path
+
+import dask
+import hypothesis.strategies as st
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute
+import pyarrow.parquet as pq
+import xarray as xr
+from hypothesis import HealthCheck, given, settings
+
+from bessx import BessxError, ExportWarning, daily_energy, open_exports
+
+INVERTERS = ("1APCS1", "1APCS2")
+ENCLOSURES = {
+    "1APCS1": ("1A1BAT1", "1A1BAT2", "1A1BAT3", "1A1BAT4"),
+    "1APCS2": ("1A2BAT1", "1A2BAT2"),
+}
+TYPES = (
+    pa.float64(),
+    pa.float32(),
+    pa.int64(),
+    pa.int32(),
+    pa.uint64(),
+    pa.uint16(),
+    pa.decimal128(12, 3),
+)
+SPECIAL = (np.nan, np.inf, -np.inf, 1e9, -1e7, 1.7e308, 0.0)
+
+
+@st.composite
+def exports(draw: st.DrawFn) -> pa.Table:
+    """One small malformed export as an arrow table."""
+    n = draw(st.integers(1, 30))
+    start = pd.Timestamp("2023-04-02 01:30") + pd.Timedelta(minutes=draw(st.integers(0, 600)))
+    steps = draw(st.lists(st.sampled_from([36] * 8 + [0, -36, 720]), min_size=n, max_size=n))
+    seconds = np.cumsum([0, *steps[1:]])
+    time = pd.DatetimeIndex(start + pd.to_timedelta(seconds, unit="s"), name="Timestamp")
+    repeated = np.r_[False, np.diff(seconds) == 0]
+    differs = draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+    identical = repeated & (np.asarray(differs) > 0)  # mostly an exact repeat
+    columns = {}
+    for inverter in INVERTERS:
+        for dc_input in (1, 2):
+            if draw(st.integers(0, 4)) or not columns:
+                name = f"BESS{dc_input} DC Input Power (kW) [Battery Inverter {inverter}]"
+                columns[name] = ("power", draw(st.sampled_from(TYPES)))
+        everything = draw(st.integers(0, 7))  # mostly all of an inverter's battery systems
+        for enclosure in ENCLOSURES[inverter]:
+            if everything or draw(st.booleans()):
+                name = f"System state of charge (%) [Battery system {enclosure}]"
+                columns[name] = ("soc", draw(st.sampled_from(TYPES)))
+    arrays = {"Timestamp": pa.array(time.values, pa.timestamp("ns"))}
+    for name, (kind, arrow_type) in columns.items():
+        low, high = (-1500.0, 1500.0) if kind == "power" else (0.0, 100.0)
+        values = np.asarray(
+            draw(st.lists(st.floats(low, high, width=32), min_size=n, max_size=n)), dtype=float
+        )
+        for row in draw(st.lists(st.integers(0, n - 1), max_size=3)):
+            values[row] = draw(st.sampled_from(SPECIAL))
+        for row in np.flatnonzero(identical):  # most repeated rows repeat their values
+            values[row] = values[row - 1]
+        arrays[name] = _typed(values, arrow_type)
+    return pa.table(arrays)
+
+
+def _typed(values: np.ndarray, arrow_type: pa.DataType) -> pa.Array:
+    """``values`` as ``arrow_type``; values the type cannot hold become nulls."""
+    if pa.types.is_floating(arrow_type):
+        with np.errstate(over="ignore"):
+            return pa.array(values.astype(arrow_type.to_pandas_dtype()), arrow_type)
+    if pa.types.is_decimal(arrow_type):
+        limit = 10.0 ** (arrow_type.precision - arrow_type.scale)
+        fits = np.isfinite(values) & (np.abs(values) < limit)
+        items = [
+            decimal.Decimal(f"{v:.3f}") if ok else None for v, ok in zip(values, fits, strict=True)
+        ]
+        return pa.array(items, arrow_type)
+    info = np.iinfo(arrow_type.to_pandas_dtype())
+    fits = np.isfinite(values) & (values >= info.min) & (values <= info.max)
+    integers = np.where(fits, np.round(np.where(fits, values, 0)), 0).astype(info.dtype)
+    return pa.array(integers, arrow_type, mask=~fits)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(tables=st.lists(exports(), min_size=1, max_size=2))
+def test_malformed_exports(tmp_path: Path, tables: list[pa.Table]) -> None:
+    folder = tmp_path / "fuzz"
+    folder.mkdir(exist_ok=True)
+    for old in folder.glob("*.parquet"):
+        old.unlink()
+    for index, table in enumerate(tables):  # a day apart, mostly: overlaps are refused
+        days = pa.array(pd.to_timedelta([index] * len(table), unit="D").values)
+        shifted = pa.compute.add(table["Timestamp"], days)
+        table = table.set_column(0, "Timestamp", shifted)
+        pq.write_table(table, folder / f"export{index}.parquet")
+    outcomes = {engine: _analyse(folder, engine) for engine in ("pyarrow", "polars")}
+    for outcome in outcomes.values():
+        if isinstance(outcome, dict):
+            _check(outcome)
+    # the engines agree: the same results, or the same one-line error
+    first, second = outcomes.values()
+    if isinstance(first, str) or isinstance(second, str):
+        assert first == second
+    else:
+        for allocation in first:
+            xr.testing.assert_equal(first[allocation], second[allocation])
+
+
+def _analyse(folder: Path, engine: str) -> dict[str, xr.Dataset] | str:
+    """Daily energy under both allocations, or the text of bessx's error."""
+    try:
+        # one task after the other: with several bad files, the same one is reported first
+        with warnings.catch_warnings(), dask.config.set(scheduler="synchronous"):
+            warnings.simplefilter("ignore", ExportWarning)
+            ds = open_exports(folder, engine=engine, interval=36.0)
+            return {
+                allocation: daily_energy(ds, allocation=allocation).compute()
+                for allocation in ("equal", "soc")
+            }
+    except BessxError as error:  # anything else escapes and fails the test
+        return str(error)
+
+
+def _check(results: dict[str, xr.Dataset]) -> None:
+    for daily in results.values():
+        for name in ("charged", "discharged"):
+            values = daily[name].values
+            assert np.isfinite(values[~np.isnan(values)]).all()
+            assert (values[~np.isnan(values)] >= 0).all()
+        coverage = daily["coverage"].values
+        assert ((coverage[~np.isnan(coverage)] >= 0) & (coverage[~np.isnan(coverage)] <= 1)).all()
+    for name in ("charged", "discharged"):  # both allocations conserve each DC input's energy
+        equal, soc = (results[a][name].sum("enclosure", min_count=1).values for a in results)
+        np.testing.assert_allclose(equal, soc, rtol=1e-12, equal_nan=True)
