@@ -679,16 +679,20 @@ def _analyse(
                 f"over {lazy.sizes[schema.DAY]} local day(s)"
             )
             daily = _compute(lazy, client, console)
-        found = outliers(daily, **_outlier_options(config))
-        lowest_charged = lowest(daily, LOWEST_N, by="charged")
-        lowest_discharged = lowest(daily, LOWEST_N, by="discharged")
+        options = _outlier_options(config)
+        found = outliers(daily, **options)
+        counted = {key: options[key] for key in ("min_coverage",) if key in options}
+        lowest_charged = lowest(daily, LOWEST_N, by="charged", **counted)
+        lowest_discharged = lowest(daily, LOWEST_N, by="discharged", **counted)
     source = {**source, "rows": history.sizes[schema.TIME]}
     return _Analysis(daily, lowest_charged, lowest_discharged, found, source, recorder.messages)
 
 
 # Writing ------------------------------------------------------------------------------------
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False)
+    from bessx.tables import write_csv
+
+    write_csv(frame, path)
 
 
 def _write_heatmap(analysis: _Analysis, path: Path) -> None:

@@ -31,8 +31,8 @@ _LOWEST_COLUMNS: Final = {
     "enclosure_id": "enclosure",
     "inverter": "inverter",
     "dc_input": "DC input",
-    "charged_kwh": "charged [kWh]",
-    "discharged_kwh": "discharged [kWh]",
+    "charged_kwh_per_day": "charged [kWh/d]",
+    "discharged_kwh_per_day": "discharged [kWh/d]",
     "days": "days",
 }
 
@@ -204,10 +204,26 @@ def _lowest_section(by: str, table: pd.DataFrame) -> str:
         [
             title,
             "",
-            "Totals over the period [kWh]; `days` counts the days with data.",
+            _lowest_method(table),
             "",
             _table(tuple(_LOWEST_COLUMNS.values()), rows),
         ]
+    )
+
+
+def _lowest_method(table: pd.DataFrame) -> str:
+    """How the lowest table was ranked, from its ``attrs``."""
+    min_coverage = table.attrs.get("min_coverage")
+    counted = (
+        f"days with coverage ≥ {_number(min_coverage, 3)}"
+        if _finite(min_coverage) and float(min_coverage) > 0
+        else "days with data"
+    )
+    if table.attrs.get("rank") == "total":
+        return f"Ranked by the total over the {counted} [kWh]; `days` counts them."
+    return (
+        f"Ranked by the mean energy per day over the {counted} [kWh/d], so that missing "
+        "days do not make an enclosure look low; `days` counts them."
     )
 
 

@@ -26,6 +26,7 @@ matplotlib.use("Agg")
 import matplotlib.image as mpimg
 import matplotlib.pyplot as plt
 
+import bessx as bessx_package
 from bessx import __version__
 from bessx.cli import EXIT_DATA, EXIT_USAGE, HEATMAP_DPI, OUTPUT_FILES, _Staging, main
 from bessx.energy import daily_energy
@@ -35,7 +36,7 @@ from bessx.outliers import outliers
 from bessx.plot import heatmap
 from bessx.report import LOW_COVERAGE, summary_markdown
 from bessx.synthetic import write_plant
-from bessx.tables import lowest, to_frame
+from bessx.tables import CSV_DECIMALS, lowest, to_frame
 
 ALL_OUTPUTS = sorted(name for names in OUTPUT_FILES.values() for name in names)
 START, DAYS, INVERTERS, SEED = "2022-10-01", 3, 8, 1
@@ -50,8 +51,14 @@ def bessx(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "PYTHONWARNINGS": ""},
+        env={**os.environ, "PYTHONWARNINGS": "", "PYTHONPATH": _TESTED_ROOT},
     )
+
+
+#: The folder holding the bessx package under test, so the subprocess imports the same copy.
+_TESTED_ROOT = os.pathsep.join(
+    [str(Path(bessx_package.__file__).parent.parent), os.environ.get("PYTHONPATH", "")]
+).rstrip(os.pathsep)
 
 
 def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
@@ -91,7 +98,15 @@ def assert_same_table(written: pd.DataFrame, expected: pd.DataFrame) -> None:
     assert len(written) == len(expected)
     for column in expected.columns:
         if expected[column].dtype.kind == "f":
-            np.testing.assert_array_equal(written[column].to_numpy(float), expected[column])
+            decimals = [d for end, d in CSV_DECIMALS.items() if str(column).endswith(end)]
+            # the CSV holds the value rounded to its decimals, nothing further off
+            atol = 0.5 * 10.0 ** -decimals[0] * (1 + 1e-9) if decimals else 0.0
+            np.testing.assert_allclose(
+                written[column].to_numpy(float), expected[column], rtol=0, atol=atol
+            )
+        elif expected[column].dtype.kind == "M":
+            dates = expected[column].dt.strftime("%Y-%m-%d")
+            assert written[column].astype(str).tolist() == dates.tolist()
         else:
             assert written[column].astype(str).tolist() == expected[column].astype(str).tolist()
 
@@ -160,6 +175,18 @@ def test_reading_warnings_are_one_line_each(run, api):
 def test_daily_csv_equals_the_api(run, api):
     _, out = run
     assert_same_table(read_csv(out / "daily_energy.csv"), to_frame(api["daily"]))
+
+
+def test_daily_csv_is_written_to_the_precision_of_the_data(run):
+    _, out = run
+    lines = (out / "daily_energy.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "date,inverter,dc_input,enclosure_id,charged_kwh,discharged_kwh,coverage"
+    for line in lines[1:50]:
+        date, _, _, _, charged, discharged, coverage = line.split(",")
+        assert len(date) == 10
+        for energy in (charged, discharged):
+            assert len(energy.partition(".")[2]) <= 3
+        assert len(coverage.partition(".")[2]) <= 4
 
 
 def test_lowest_and_outlier_csvs_equal_the_api(run, api):
