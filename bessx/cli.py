@@ -814,7 +814,8 @@ def _print_results(
             "Outliers: " + ", ".join(f"{kinds[kind]} {kind}" for kind in kinds.index) + "."
         )
         for row in found.itertuples(index=False):
-            console.result(f"  {row.enclosure_id:<10} {row.kind:<15} {row.note}")
+            where = row.enclosure_id or f"{row.inverter} DC{row.dc_input}"
+            console.result(f"  {where:<10} {row.kind:<15} {row.note}")
     if analysis.warnings:
         console.result(f"Warnings while reading: {len(analysis.warnings)} (see summary.md).")
     console.result(f"Wrote {len(written)} file(s) to {out}{os.sep}:")

@@ -28,6 +28,7 @@ PLOT_VARIABLES = ("charged", "discharged", "coverage")
 #: How each kind of finding is drawn: colour, marker and legend label.
 KIND_STYLE = {
     "dead_dc_input": ("#d62728", "<", "dead DC input"),
+    "weak_dc_input": ("#ff7f0e", "<", "weak DC input"),
     "weak_enclosure": ("#ff7f0e", "<", "weak enclosure"),
     "low_coverage": ("#303030", "<", "low coverage"),
 }
@@ -243,6 +244,9 @@ def _mark_findings(
     if findings is None or len(findings) == 0:
         return set()
     row_of = pd.Series(np.arange(len(layout)), index=layout["enclosure_id"].to_numpy())
+    if "enclosures" in findings.columns:  # a DC input finding marks each of its enclosures
+        findings = findings.assign(enclosure_id=findings["enclosures"].str.split(", "))
+        findings = findings.explode("enclosure_id", ignore_index=True)
     findings = findings[findings["enclosure_id"].isin(row_of.index)]
     if findings.empty:
         return set()

@@ -255,7 +255,7 @@ def _outliers_section(outliers: pd.DataFrame) -> str:
     counts = outliers["kind"].value_counts()
     lines.append("Findings: " + ", ".join(f"{counts[kind]} {kind}" for kind in counts.index) + ".")
     header = (
-        "enclosure",
+        "enclosure(s)",
         "inverter",
         "DC input",
         "kind",
@@ -275,7 +275,7 @@ def _outliers_section(outliers: pd.DataFrame) -> str:
         )
         rows.append(
             (
-                str(row.enclosure_id),
+                str(getattr(row, "enclosures", row.enclosure_id)),
                 str(row.inverter),
                 str(row.dc_input),
                 str(row.kind),
