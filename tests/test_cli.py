@@ -274,9 +274,42 @@ def test_summary_markdown_lists_low_coverage_and_no_findings(api):
     expected = int((per_dc_input < LOW_COVERAGE).sum())
     assert expected >= 6  # at least 1APCS2's 2 DC inputs × 3 days
     assert f"DC input-days with coverage below {LOW_COVERAGE}: {expected}." in text
-    assert "| 2022-10-01 | 1APCS2 | 1 | 0.500 |" in text
+    assert "| 2022-10-01 | 1APCS2 | 1 | 0.500 | 12.00 |" in text
     assert "No enclosure underperforms its peers." in text
     assert text.endswith("## Problems found while reading\n\nNone.\n")
+
+
+def test_summary_lists_plant_wide_gaps_once_then_the_worst_dc_input_days():
+    from bessx.testing import make_daily
+
+    n_days, n_inverters = 30, 24
+    coverage = np.ones((n_days, n_inverters, 2, 3))
+    gap_days = list(range(3, 23))
+    coverage[gap_days] = 1 - 0.5 / 24  # 20 days with 30 min of the whole plant missing
+    coverage[7, 5, 1] = 1 - 1.0 / 24  # a 60-minute NaN stretch of one DC input
+    coverage[25, 9, 0] = 1 - 2.0 / 24  # and a 2-hour one on a day without a plant gap
+    coverage[12, 3, 0] = 1 - 0.5 / 24 - 1e-4  # as short as the plant: not its own gap
+    daily = make_daily(np.full(coverage.shape, 2800.0), [2, 3] * 12, coverage=coverage)
+    daily = daily.assign_attrs(timezone="Australia/Sydney")
+    text = summary_markdown(
+        daily,
+        lowest_charged=lowest(daily, 5, by="charged"),
+        lowest_discharged=lowest(daily, 5, by="discharged"),
+        outliers=outliers(daily),
+        warnings=[],
+        source={"data": "exports", "files": ["a.parquet"]},
+    )
+    section = text.split("## Coverage")[1].split("## Plant energy")[0]
+    gaps, worst = section.split("### Worst DC input-days")
+    gap_rows = [line for line in gaps.splitlines() if line.startswith("| 2024-")]
+    assert len(gap_rows) == len(gap_days)  # once per day, not once per DC input
+    assert gap_rows[0] == "| 2024-03-04 | 48 of 48 | 0.979 | 0.50 |"
+    worst_rows = [line for line in worst.splitlines() if line.startswith("| 2024-")]
+    assert worst_rows == [
+        "| 2024-03-26 | 1BPCS1 | 1 | 0.917 | 2.00 |",
+        "| 2024-03-08 | 1APCS6 | 2 | 0.958 | 1.00 |",
+    ]
+    assert "more" not in worst
 
 
 # bessx info and demo ---------------------------------------------------------------------------
