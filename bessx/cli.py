@@ -70,7 +70,7 @@ OUTPUT_FILES: Final[dict[str, tuple[str, ...]]] = {
     "netcdf": ("daily_energy.nc",),
     "lowest": ("lowest_charged.csv", "lowest_discharged.csv"),
     "outliers": ("outliers.csv",),
-    "heatmap": ("heatmap_discharged.png",),
+    "heatmap": ("heatmap_discharged.png", "heatmap_discharged_relative.png"),
     "summary": ("summary.md",),
 }
 #: Enclosures listed in each lowest-energy table.
@@ -163,10 +163,13 @@ configuration:
 outputs (in --out, default ./bessx-out):
   daily_energy.csv         charged / discharged [kWh] and coverage per enclosure and day
   daily_energy.nc          the same as a CF netCDF archive (bessx.io.archive.open_daily)
-  lowest_charged.csv       the {LOWEST_N} enclosures with the lowest energy charged
-  lowest_discharged.csv    ... and discharged, over the whole period
+  lowest_charged.csv       the {LOWEST_N} enclosures with the lowest energy charged per day
+  lowest_discharged.csv    ... and discharged (days with coverage >= min_coverage)
   outliers.csv             enclosures that underperform their peers, with the evidence
-  heatmap_discharged.png   energy discharged, enclosure x day, outliers marked
+  heatmap_discharged.png   energy discharged [kWh], enclosure x day, outliers marked
+  heatmap_discharged_relative.png
+                           ... as % of the day's fleet median per enclosure
+                           (beyond 120 days both show weekly cells)
   summary.md               what was read, coverage, plant totals, the tables, warnings
   The daily energy is computed once; the outputs are written into a hidden staging
   folder in --out and moved into place only when all are complete, so a failed run
@@ -695,7 +698,7 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     write_csv(frame, path)
 
 
-def _write_heatmap(analysis: _Analysis, path: Path) -> None:
+def _write_heatmap(analysis: _Analysis, path: Path, *, relative: bool = False) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -703,7 +706,7 @@ def _write_heatmap(analysis: _Analysis, path: Path) -> None:
 
     from bessx.plot import heatmap
 
-    axes = heatmap(analysis.daily, "discharged", outliers=analysis.outliers)
+    axes = heatmap(analysis.daily, "discharged", outliers=analysis.outliers, relative=relative)
     try:
         axes.figure.savefig(path, dpi=HEATMAP_DPI, format="png")
     finally:
@@ -735,6 +738,9 @@ def _writers(analysis: _Analysis) -> dict[str, Callable[[Path], object]]:
         "lowest_discharged.csv": lambda path: _write_csv(analysis.lowest_discharged, path),
         "outliers.csv": lambda path: _write_csv(analysis.outliers, path),
         "heatmap_discharged.png": lambda path: _write_heatmap(analysis, path),
+        "heatmap_discharged_relative.png": lambda path: _write_heatmap(
+            analysis, path, relative=True
+        ),
         "summary.md": lambda path: _write_summary(analysis, path),
     }
 

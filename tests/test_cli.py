@@ -163,7 +163,7 @@ def test_run_writes_every_output(run, work):
     assert sorted(path.name for path in out.iterdir()) == ALL_OUTPUTS
     assert leftovers(out, work) == []
     assert "Traceback" not in result.stderr
-    assert "Wrote 7 file(s)" in result.stdout
+    assert "Wrote 8 file(s)" in result.stdout
 
 
 def test_reading_warnings_are_one_line_each(run, api):
@@ -220,6 +220,18 @@ def test_heatmap_png_decodes_at_the_figure_size(run, api):
     plt.close(figure)
     assert image.shape[:2] == (height, width)
     assert image.shape[2] in (3, 4)
+
+
+def test_relative_heatmap_is_written_next_to_the_absolute_one(run, api):
+    _, out = run
+    image = mpimg.imread(out / "heatmap_discharged_relative.png")
+    figure = heatmap(api["daily"], "discharged", relative=True).figure
+    figure.set_dpi(HEATMAP_DPI)
+    width, height = figure.canvas.get_width_height()
+    plt.close(figure)
+    assert image.shape[:2] == (height, width)
+    absolute = mpimg.imread(out / "heatmap_discharged.png")
+    assert not np.array_equal(image[..., :3], absolute[..., :3])
 
 
 def test_summary_reports_the_injected_faults(run, plant):
