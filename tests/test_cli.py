@@ -528,3 +528,26 @@ def test_local_cluster_gives_the_threaded_numbers(work, plant, run):
     result = bessx("run", plant.folder, "--out", out, "--workers", 2, cwd=work)
     assert result.returncode == 0, result.stderr
     assert (out / "daily_energy.csv").read_bytes() == (threaded / "daily_energy.csv").read_bytes()
+
+
+def test_site_example_shows_the_real_command_and_defaults():
+    """docs/site.example.toml: the command that works, and every value shown is the default."""
+    import inspect
+    import re
+    import tomllib
+
+    from bessx.config import OUTLIER_SETTINGS, SITE_SETTINGS
+
+    example = Path(__file__).parents[1] / "docs" / "site.example.toml"
+    text = example.read_text(encoding="utf-8")
+    assert "`bessx run EXPORTS --config site.toml`" in text
+    assert "`bessx --config" not in text
+    uncommented = re.sub(r"^# (\w+ = )", r"\1", text, flags=re.MULTILINE)
+    shown = tomllib.loads(uncommented)
+    library = inspect.signature(outliers).parameters
+    for name in OUTLIER_SETTINGS:
+        assert shown["outliers"][name] == library[name].default, name
+    for name in ("timezone", "allocation", "max_gap", "out", "outputs"):
+        default = SITE_SETTINGS[name].default
+        expected = str(default) if isinstance(default, Path) else default
+        assert shown[name] == (list(expected) if isinstance(expected, tuple) else expected), name
