@@ -20,6 +20,7 @@ from bessx.tables import (
 )
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
 
 __all__ = ["MAX_DAILY_COLUMNS", "PERIODS", "RELATIVE_SPAN", "heatmap"]
@@ -238,9 +239,9 @@ def heatmap(
     colorbar.set_label(label)
     if relative:
         ticks = np.arange(100 - RELATIVE_SPAN, 100 + RELATIVE_SPAN + 1, 5)
-        colorbar.set_ticks(ticks, labels=[f"{tick:.0f} %" for tick in ticks])
+        colorbar.set_ticks(list(ticks), labels=[f"{tick:.0f} %" for tick in ticks])
 
-    legend_handles = []
+    legend_handles: list[Artist] = []
     if not np.isfinite(matrix).all():
         missing = "not compared (no data, low coverage, idle day)" if relative else "no data (NaN)"
         legend_handles.append(Patch(label=missing, **NO_DATA_STYLE))

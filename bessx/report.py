@@ -170,7 +170,7 @@ def _coverage(daily: xr.Dataset) -> str:
     if not low.any():
         return "\n".join(lines)
     hours = _day_hours(daily)
-    with_data = (coverage > 0).any(axis=1)
+    with_data = np.asarray((coverage > 0).any(axis=1))
     plant_gap = (low.mean(axis=1) >= PLANT_GAP_SHARE) & with_data
     plant_level = np.median(coverage, axis=1)
     if plant_gap.any():
@@ -205,20 +205,20 @@ def _coverage(daily: xr.Dataset) -> str:
         return "\n".join(lines)
     day_index, input_index = np.nonzero(own)
     order = np.lexsort((input_index, day_index, coverage[day_index, input_index]))
-    rows = []
+    worst = []
     for k in order[:MAX_LISTED]:
         day, column = day_index[k], input_index[k]
         inverter, dc_input = labels[column]
         value = coverage[day, column]
-        rows.append(
+        worst.append(
             (dates[day], inverter, str(dc_input), f"{value:.3f}", f"{(1 - value) * hours[day]:.2f}")
         )
-    listed = f"the {len(rows)} lowest of {len(order)}" if len(order) > len(rows) else "all"
+    listed = f"the {len(worst)} lowest of {len(order)}" if len(order) > len(worst) else "all"
     lines += [
         f"DC input-days with coverage below {LOW_COVERAGE} beyond the plant-wide gap of "
         f"their day, lowest coverage first ({listed}):",
         "",
-        _table(("date", "inverter", "DC input", "coverage", "missing [h]"), rows),
+        _table(("date", "inverter", "DC input", "coverage", "missing [h]"), worst),
     ]
     if len(order) > MAX_LISTED:
         lines += ["", f"… and {len(order) - MAX_LISTED} more, all in daily_energy.csv."]
