@@ -156,7 +156,7 @@ def bessx_totals(frame: Any) -> Totals:
     """Sum the enclosure rows of :func:`bessx.tables.to_frame` back to their DC input."""
     labels = frame["inverter"].astype(str) + "/" + frame["dc_input"].astype(str)
     by_dc = (
-        frame.assign(dc=labels)
+        frame.assign(dc=labels, date=frame["date"].dt.strftime("%Y-%m-%d"))
         .groupby(["date", "dc"], sort=True)[["discharged_kwh", "charged_kwh"]]
         .sum(min_count=1)
     )

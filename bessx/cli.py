@@ -71,7 +71,7 @@ OUTPUT_FILES: Final[dict[str, tuple[str, ...]]] = {
     "lowest": ("lowest_charged.csv", "lowest_discharged.csv"),
     "outliers": ("outliers.csv",),
     "quality": ("quality.csv",),
-    "heatmap": ("heatmap_discharged.png",),
+    "heatmap": ("heatmap_discharged.png", "heatmap_discharged_relative.png"),
     "summary": ("summary.md",),
 }
 #: Enclosures listed in each lowest-energy table.
@@ -164,12 +164,15 @@ configuration:
 outputs (in --out, default ./bessx-out):
   daily_energy.csv         charged / discharged [kWh] and coverage per enclosure and day
   daily_energy.nc          the same as a CF netCDF archive (bessx.io.archive.open_daily)
-  lowest_charged.csv       the {LOWEST_N} enclosures with the lowest energy charged
-  lowest_discharged.csv    ... and discharged, over the whole period
+  lowest_charged.csv       the {LOWEST_N} enclosures with the lowest energy charged per day
+  lowest_discharged.csv    ... and discharged (days with coverage >= min_coverage)
   outliers.csv             enclosures that underperform their peers, with the evidence
   quality.csv              data-quality flags: one row per date, DC input or enclosure
                            and flag (implausible samples are excluded from every energy)
-  heatmap_discharged.png   energy discharged, enclosure x day, outliers marked
+  heatmap_discharged.png   energy discharged [kWh], enclosure x day, outliers marked
+  heatmap_discharged_relative.png
+                           ... as % of the day's fleet median per enclosure
+                           (beyond 120 days both show weekly cells)
   summary.md               what was read, coverage, plant totals, the tables, warnings
   The daily energy is computed once; the outputs are written into a hidden staging
   folder in --out and moved into place only when all are complete, so a failed run
@@ -701,9 +704,11 @@ def _analyse(
             )
             daily = both.drop_vars([*counts, "flag", "soc_flag"], errors="ignore")
             flagged = quality_table(both[counts].assign_attrs(flags.attrs))
-        found = outliers(daily, **_outlier_options(config))
-        lowest_charged = lowest(daily, LOWEST_N, by="charged")
-        lowest_discharged = lowest(daily, LOWEST_N, by="discharged")
+        options = _outlier_options(config)
+        found = outliers(daily, **options)
+        counted = {key: options[key] for key in ("min_coverage",) if key in options}
+        lowest_charged = lowest(daily, LOWEST_N, by="charged", **counted)
+        lowest_discharged = lowest(daily, LOWEST_N, by="discharged", **counted)
     source = {**source, "rows": history.sizes[schema.TIME]}
     return _Analysis(
         daily, lowest_charged, lowest_discharged, found, flagged, source, recorder.messages
@@ -712,10 +717,12 @@ def _analyse(
 
 # Writing ------------------------------------------------------------------------------------
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False)
+    from bessx.tables import write_csv
+
+    write_csv(frame, path)
 
 
-def _write_heatmap(analysis: _Analysis, path: Path) -> None:
+def _write_heatmap(analysis: _Analysis, path: Path, *, relative: bool = False) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -723,7 +730,7 @@ def _write_heatmap(analysis: _Analysis, path: Path) -> None:
 
     from bessx.plot import heatmap
 
-    axes = heatmap(analysis.daily, "discharged", outliers=analysis.outliers)
+    axes = heatmap(analysis.daily, "discharged", outliers=analysis.outliers, relative=relative)
     try:
         axes.figure.savefig(path, dpi=HEATMAP_DPI, format="png")
     finally:
@@ -757,6 +764,9 @@ def _writers(analysis: _Analysis) -> dict[str, Callable[[Path], object]]:
         "outliers.csv": lambda path: _write_csv(analysis.outliers, path),
         "quality.csv": lambda path: _write_csv(analysis.quality, path),
         "heatmap_discharged.png": lambda path: _write_heatmap(analysis, path),
+        "heatmap_discharged_relative.png": lambda path: _write_heatmap(
+            analysis, path, relative=True
+        ),
         "summary.md": lambda path: _write_summary(analysis, path),
     }
 
@@ -836,7 +846,8 @@ def _print_results(
             "Outliers: " + ", ".join(f"{kinds[kind]} {kind}" for kind in kinds.index) + "."
         )
         for row in found.itertuples(index=False):
-            console.result(f"  {row.enclosure_id:<10} {row.kind:<15} {row.note}")
+            where = row.enclosure_id or f"{row.inverter} DC{row.dc_input}"
+            console.result(f"  {where:<10} {row.kind:<15} {row.note}")
     flagged = analysis.quality
     implausible = flagged[flagged["flag"].isin(["non_finite", "out_of_range"])]
     if not flagged.empty:

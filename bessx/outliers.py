@@ -3,7 +3,8 @@
 Each day every enclosure is compared with the whole fleet of enclosures on that day, by
 robust statistics (median and MAD), so that plant-wide variation (an idle day, a day with
 two cycles) cancels out. An enclosure is flagged when it falls short on enough days, and
-the shortfall is classified as a dead DC input or a weak enclosure; days without enough
+the shortfall is classified as a dead DC input, a weak DC input (when the allocation cannot
+tell its enclosures apart) or a weak enclosure; days without enough
 data are reported apart, never as underperformance. The method is described in
 ``docs/outliers.md`` and in the Notes of :func:`outliers`.
 """
@@ -24,10 +25,12 @@ from bessx.tables import (
     iso_dates,
 )
 
-__all__ = ["KINDS", "PeerComparison", "compare_with_fleet", "outliers"]
+__all__ = ["DC_INPUT_KINDS", "KINDS", "PeerComparison", "compare_with_fleet", "outliers"]
 
 #: Kinds of findings, from the most to the least severe.
-KINDS = ("dead_dc_input", "weak_enclosure", "low_coverage")
+KINDS = ("dead_dc_input", "weak_dc_input", "weak_enclosure", "low_coverage")
+#: Kinds that belong to a whole DC input: reported once per DC input, not per enclosure.
+DC_INPUT_KINDS = ("dead_dc_input", "weak_dc_input")
 
 #: Scale of the median absolute deviation to the standard deviation of a normal law.
 MAD_SCALE = 1.4826
@@ -41,6 +44,7 @@ PLANT_GAP_FRACTION = 0.5
 
 OUTLIER_COLUMNS = (
     "enclosure_id",
+    "enclosures",
     "inverter",
     "dc_input",
     "kind",
@@ -230,29 +234,38 @@ def outliers(
     pandas.DataFrame
         One row per finding, columns:
 
-        - ``enclosure_id``, ``inverter``, ``dc_input``;
-        - ``kind``: ``"dead_dc_input"`` (its DC input delivered ≈0 on most flagged days
-          while the fleet did not), ``"weak_enclosure"`` (a persistent shortfall that is
-          not ≈0) or ``"low_coverage"`` (not flagged, but some days lacked data);
-        - ``scope``: ``"dc_input"`` when every enclosure of the DC input has the same
-          finding (the fault is the DC input's, or ``allocation="equal"`` spread it over
-          the DC input), else ``"enclosure"``;
+        - ``enclosure_id``: the enclosure of an enclosure finding, ``""`` for a finding
+          of a whole DC input (``scope == "dc_input"`` and a kind of
+          :data:`DC_INPUT_KINDS`);
+        - ``enclosures``: the enclosures concerned, comma-separated (the enclosure
+          itself for an enclosure finding);
+        - ``inverter``, ``dc_input``;
+        - ``kind``: ``"dead_dc_input"`` (the DC input delivered ≈0 on most flagged days
+          while the fleet did not), ``"weak_dc_input"`` (a persistent shortfall that is
+          not ≈0, under ``allocation="equal"``, which shares a DC input's energy equally
+          and so cannot tell its enclosures apart), ``"weak_enclosure"`` (the same
+          where the allocation tells enclosures apart, ``"soc"``) or
+          ``"low_coverage"`` (not flagged, but some days lacked data);
+        - ``scope``: ``"dc_input"`` for the DC input kinds and when every enclosure of
+          the DC input has the same finding, else ``"enclosure"``;
         - ``days_flagged``: short days (low-coverage days for ``"low_coverage"``);
         - ``days_valid``: days compared with the fleet;
         - ``days_low_coverage``: days without enough data (plant-wide gaps excluded);
         - ``median_shortfall_pct``: median over the short days of
-          ``100 * (fleet median - energy) / fleet median`` [%];
+          ``100 * (fleet median - energy) / fleet median`` [%], per enclosure;
         - ``shortfall_kwh``: energy missing against the fleet median, summed over the
-          short days [kWh];
+          short days (and over the enclosures of a DC input finding) [kWh];
         - ``first_date``, ``last_date``: first and last flagged (or low-coverage) day,
           ``YYYY-MM-DD``;
-        - ``note``: a sentence for the report.
+        - ``note``: a sentence for the report, saying whether the allocation can tell
+          the enclosures of the DC input apart.
 
-        Sorted by severity: flagged enclosures by ``shortfall_kwh`` (largest first), then
-        low-coverage ones by ``days_flagged``; ties keep plant order. Empty (with these
-        columns) for a healthy plant. ``DataFrame.attrs`` holds the parameters, the
-        ``allocation`` of the input, and the ``idle_days`` and ``plant_gap_days`` that
-        were not compared.
+        A DC input finding is one row, so that filtering on ``kind`` never sends a
+        technician to a healthy enclosure. Sorted by severity: flagged findings by
+        ``shortfall_kwh`` (largest first), then low-coverage ones by ``days_flagged``;
+        ties keep plant order. Empty (with these columns) for a healthy plant.
+        ``DataFrame.attrs`` holds the parameters, the ``allocation`` of the input, and
+        the ``idle_days`` and ``plant_gap_days`` that were not compared.
 
     Notes
     -----
@@ -279,7 +292,9 @@ def outliers(
     :math:`n_s \\ge \\max(\\text{min\\_days}, \\lceil \\text{min\\_fraction}\\, n_v \\rceil)`
     or :math:`n_d \\ge \\text{min\\_days}` (a dead day is never scatter, so it needs no
     share of the period). It is ``"dead_dc_input"`` when :math:`2 n_d \\ge n_s`, otherwise
-    ``"weak_enclosure"``.
+    ``"weak_dc_input"`` under ``allocation="equal"`` and ``"weak_enclosure"`` under any
+    other allocation. The rows of the enclosures of one DC input with a DC input kind are
+    merged into one finding.
 
     Why the defaults: a healthy enclosure scatters by 3-5 % a day, so 8 % is beyond
     normal scatter yet catches a weak enclosure (70 % of its peers) even after
@@ -319,10 +334,9 @@ def outliers(
     ...         ),
     ...     },
     ... )
-    >>> outliers(daily)[["enclosure_id", "kind", "days_flagged", "first_date", "last_date"]]
-      enclosure_id           kind  days_flagged  first_date   last_date
-    0      1A2BAT1  dead_dc_input             3  2024-03-01  2024-03-03
-    1      1A2BAT2  dead_dc_input             3  2024-03-01  2024-03-03
+    >>> outliers(daily)[["enclosures", "kind", "days_flagged", "first_date", "last_date"]]
+             enclosures           kind  days_flagged  first_date   last_date
+    0  1A2BAT1, 1A2BAT2  dead_dc_input             3  2024-03-01  2024-03-03
     """
     check_energy_name(by)
     threshold = _check_fraction("threshold", threshold, upper_open=True)
@@ -402,10 +416,13 @@ def _findings(
     flagged = (days_flagged > 0) & ((days_flagged >= needed) | (days_dead >= min_days))
     reported = flagged | (days_low > 0)
 
+    # Equal allocation gives every enclosure of a DC input the same energy: a shortfall
+    # belongs to the DC input, and naming one enclosure would be a guess.
+    weak_kind = "weak_dc_input" if allocation == "equal" else "weak_enclosure"
     kind = np.where(
         flagged,
-        np.where(2 * days_dead >= days_flagged, KINDS[0], KINDS[1]),
-        KINDS[2],
+        np.where(2 * days_dead >= days_flagged, "dead_dc_input", weak_kind),
+        "low_coverage",
     ).astype(object)
     median_pct = np.full(energy.shape[1], np.nan)
     if flagged.any():
@@ -426,80 +443,125 @@ def _findings(
     for label in KINDS:
         hits = np.bincount(group, weights=reported & (kind == label), minlength=n_groups)
         same_kind |= (kind == label) & (hits[group] == group_size[group])
-    scope = np.where(same_kind | (kind == KINDS[0]), "dc_input", "enclosure").astype(object)
+    scope = np.where(same_kind | np.isin(kind, DC_INPUT_KINDS), "dc_input", "enclosure")
 
-    table = pd.DataFrame(
+    per_enclosure = pd.DataFrame(
         {
             "enclosure_id": layout["enclosure_id"].to_numpy(),
+            "enclosures": layout["enclosure_id"].to_numpy(),
             "inverter": layout["inverter"].to_numpy(),
             "dc_input": layout["dc_input"].to_numpy(),
             "kind": kind,
-            "scope": scope,
+            "scope": scope.astype(object),
             "days_flagged": np.where(flagged, days_flagged, days_low).astype(np.int64),
             "days_valid": days_valid.astype(np.int64),
             "days_low_coverage": days_low.astype(np.int64),
+            "days_dead": days_dead.astype(np.int64),
             "median_shortfall_pct": median_pct,
             "shortfall_kwh": np.where(flagged, missing_kwh, np.nan),
             "first_date": first_date,
             "last_date": last_date,
-            "note": _notes(kind, scope, days_dead, days_low, group_size[group], layout, allocation)
-            if len(group)
-            else np.array([], dtype=object),
+            "group_size": group_size[group] if len(group) else np.array([], dtype=np.int64),
+            "_group": group,
             "_order": np.arange(len(group)),
         }
     )[reported]
+    table = pd.concat(
+        [
+            per_enclosure[~per_enclosure["kind"].isin(DC_INPUT_KINDS)],
+            _per_dc_input(per_enclosure[per_enclosure["kind"].isin(DC_INPUT_KINDS)]),
+        ]
+    )
+    table = table.assign(note=_notes(table, allocation) if len(table) else [])
     table = table.assign(
-        _rank=table["kind"].eq(KINDS[2]).astype(int),
+        _rank=table["kind"].eq("low_coverage").astype(int),
         _severity=-table["shortfall_kwh"].fillna(0.0),
         _days=-table["days_flagged"],
     ).sort_values(["_rank", "_severity", "_days", "_order"], kind="stable")
     table = table[list(OUTLIER_COLUMNS)].reset_index(drop=True)
     return table.astype(
-        {"kind": str, "scope": str, "note": str, "first_date": str, "last_date": str}
+        {
+            "enclosure_id": str,
+            "enclosures": str,
+            "inverter": str,
+            "kind": str,
+            "scope": str,
+            "note": str,
+            "first_date": str,
+            "last_date": str,
+            "dc_input": np.int64,
+            "days_flagged": np.int64,
+            "days_valid": np.int64,
+            "days_low_coverage": np.int64,
+            "median_shortfall_pct": np.float64,
+            "shortfall_kwh": np.float64,
+        }
     )
 
 
-def _notes(
-    kind: np.ndarray,
-    scope: np.ndarray,
-    days_dead: np.ndarray,
-    days_low: np.ndarray,
-    group_size: np.ndarray,
-    layout: pd.DataFrame,
-    allocation: str,
-) -> np.ndarray:
-    """One sentence per enclosure explaining its finding (vectorised string building)."""
-    where = "DC input " + layout["dc_input"].astype(str) + " of " + layout["inverter"]
-    size = pd.Series(group_size, index=layout.index).astype(str)
-    dead = pd.Series(days_dead, index=layout.index).astype(str)
-    low = pd.Series(days_low, index=layout.index).astype(str)
-    if allocation == "equal":
-        shared = (
-            "shared by all "
-            + size
-            + " enclosures of "
-            + where
-            + ": allocation='equal' cannot tell which enclosure is weak"
-        )
-    else:
-        shared = "all " + size + " enclosures of " + where + " are short: check the DC input"
+def _per_dc_input(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per DC input and kind for the findings that belong to a DC input.
+
+    Day counts and the median shortfall are the same for every enclosure of the DC input
+    under equal allocation (the largest is kept otherwise), the shortfall energy is the
+    DC input's (the sum over its enclosures) and the period spans all of them.
+    """
+    if rows.empty:
+        return rows
+    merged = rows.groupby(["_group", "kind"], sort=False).agg(
+        enclosures=("enclosures", ", ".join),
+        inverter=("inverter", "first"),
+        dc_input=("dc_input", "first"),
+        days_flagged=("days_flagged", "max"),
+        days_valid=("days_valid", "max"),
+        days_low_coverage=("days_low_coverage", "max"),
+        days_dead=("days_dead", "max"),
+        median_shortfall_pct=("median_shortfall_pct", "median"),
+        shortfall_kwh=("shortfall_kwh", "sum"),
+        first_date=("first_date", "min"),
+        last_date=("last_date", "max"),
+        group_size=("group_size", "first"),
+        _order=("_order", "min"),
+    )
+    return merged.reset_index().assign(enclosure_id="", scope="dc_input")
+
+
+def _notes(table: pd.DataFrame, allocation: str) -> np.ndarray:
+    """One sentence per finding explaining it (vectorised string building)."""
+    kind, scope = table["kind"].to_numpy(), table["scope"].to_numpy()
+    where = "DC input " + table["dc_input"].astype(str) + " of " + table["inverter"]
+    size = table["group_size"].astype(str)
+    dead = table["days_dead"].astype(str)
+    low = table["days_low_coverage"].astype(str)
+    listed = " (enclosures " + table["enclosures"] + ")"
+    weak_input = (
+        where
+        + listed
+        + " is below the fleet median: allocation='equal' shares a DC input's energy equally "
+        "among its enclosures, so it cannot tell which one is weak; check the DC input and "
+        "its enclosures, or rerun with allocation='soc'"
+    )
+    known_by_soc = f" (allocation='{allocation}' tells the enclosures of a DC input apart)"
     notes = np.select(
         [
-            kind == KINDS[0],
-            (kind == KINDS[1]) & (scope == "dc_input"),
-            kind == KINDS[1],
-            kind == KINDS[2],
+            kind == "dead_dc_input",
+            kind == "weak_dc_input",
+            (kind == "weak_enclosure") & (scope == "dc_input"),
+            kind == "weak_enclosure",
+            kind == "low_coverage",
         ],
         [
-            where + " delivered ≈0 on " + dead + " day(s) while the fleet did not",
-            shared,
-            pd.Series("below the fleet median", index=layout.index),
+            where + listed + " delivered ≈0 on " + dead + " day(s) while the fleet did not",
+            weak_input,
+            "all " + size + " enclosures of " + where + " are short: check the DC input",
+            "below the fleet median" + pd.Series(known_by_soc, index=table.index),
             "not enough data on " + low + " day(s): those days are not compared",
         ],
         default="",
     ).astype(object)
-    with_dead = (kind == KINDS[1]) & (days_dead > 0)
+    weak = np.isin(kind, ("weak_dc_input", "weak_enclosure"))
+    with_dead = weak & (table["days_dead"].to_numpy() > 0)
     notes[with_dead] = notes[with_dead] + ("; DC input ≈0 on " + dead + " day(s)")[with_dead]
-    with_gaps = (kind != KINDS[2]) & (days_low > 0)
+    with_gaps = (kind != "low_coverage") & (table["days_low_coverage"].to_numpy() > 0)
     notes[with_gaps] = notes[with_gaps] + ("; " + low + " low-coverage day(s)")[with_gaps]
     return notes

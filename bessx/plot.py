@@ -9,25 +9,39 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bessx.outliers import (
-    DEFAULT_IDLE_FRACTION,
-    DEFAULT_MIN_COVERAGE,
-    KINDS,
-    compare_with_fleet,
-)
+from bessx.outliers import DEFAULT_IDLE_FRACTION, KINDS, compare_with_fleet
 from bessx.outliers import outliers as find_outliers
-from bessx.tables import check_daily, enclosure_layout, enclosure_matrix, iso_dates
+from bessx.tables import (
+    DEFAULT_MIN_COVERAGE,
+    check_daily,
+    enclosure_layout,
+    enclosure_matrix,
+    iso_dates,
+)
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
 
-__all__ = ["heatmap"]
+__all__ = ["MAX_DAILY_COLUMNS", "PERIODS", "RELATIVE_SPAN", "heatmap"]
 
 PLOT_VARIABLES = ("charged", "discharged", "coverage")
+#: Column widths of :func:`heatmap`: ``"auto"`` is days up to :data:`MAX_DAILY_COLUMNS`
+#: days, weeks beyond.
+PERIODS = ("auto", "day", "week")
+#: More days than this are drawn as weekly cells by ``period="auto"``: beyond, a day is
+#: a column of a few pixels at most and the eye cannot follow a row.
+MAX_DAILY_COLUMNS = 120
+#: The relative heatmap spans 100 % ± this many percent [%]; beyond, the extreme colours.
+RELATIVE_SPAN = 25.0
+RELATIVE_CMAP = "RdBu"
+#: Colours of the relative heatmap beyond its span: ≈0 (a dead DC input) is near black.
+RELATIVE_UNDER, RELATIVE_OVER = "#1a0008", "#08183a"
 
 #: How each kind of finding is drawn: colour, marker and legend label.
 KIND_STYLE = {
     "dead_dc_input": ("#d62728", "<", "dead DC input"),
+    "weak_dc_input": ("#ff7f0e", "<", "weak DC input"),
     "weak_enclosure": ("#ff7f0e", "<", "weak enclosure"),
     "low_coverage": ("#303030", "<", "low coverage"),
 }
@@ -45,9 +59,10 @@ def heatmap(
     ax: Axes | None = None,
     outliers: pd.DataFrame | None = None,
     relative: bool = False,
-    cmap: str = "viridis",
+    period: str = "auto",
+    cmap: str | None = None,
 ) -> Axes:
-    """Draw one variable of the daily Dataset as an enclosure × day heatmap.
+    """Draw one variable of the daily Dataset as an enclosure × day (or week) heatmap.
 
     Parameters
     ----------
@@ -57,40 +72,58 @@ def heatmap(
         ``"discharged"`` or ``"charged"`` [kWh], or ``"coverage"`` [1].
     ax
         Axes to draw on; by default a new figure, sized for the number of enclosures and
-        days (about 17 in tall for the 342 enclosures of the full plant).
+        columns (about 18 in tall for the 342 enclosures of the full plant).
     outliers
         Findings of :func:`bessx.outliers.outliers` to mark; by default they are computed
         with the default parameters (by ``var``, or by ``"discharged"`` when ``var`` is
         ``"coverage"``). Pass an empty DataFrame to mark nothing.
     relative
-        Draw each enclosure's energy as a percentage of the fleet median of its day [%]
-        (the comparison :func:`bessx.outliers.outliers` makes), so that days with one or
-        two cycles look alike and a weak enclosure stands out. Enclosure-days with too
-        little data and idle days, which are not compared, are drawn as missing. Not for
-        ``var="coverage"``.
+        Draw each enclosure-day as a percentage of that day's fleet median energy per
+        enclosure [%] (the comparison :func:`bessx.outliers.outliers` makes), on a
+        diverging colormap centred on 100 %, so that days with one or two cycles look
+        alike and a DC input a few percent short shows on every day. Enclosure-days with
+        too little data (coverage below 0.95) and idle days, which are not compared, are
+        drawn as "not compared". Not for ``var="coverage"``.
+    period
+        Width of a column: ``"day"``, ``"week"`` (Monday to Sunday, local dates) or
+        ``"auto"`` (days up to :data:`MAX_DAILY_COLUMNS` days, weeks beyond, so that a
+        year of 342 enclosures stays readable). A weekly cell is the mean over the days
+        of the week that have a value: the mean energy per day with data [kWh/d], the
+        mean percentage of the fleet over the compared days [%], or the mean coverage
+        [1]; a week without any such day is drawn as missing.
     cmap
-        A sequential colormap name; its lowest colour must differ from the grey used for
-        missing days (true for the default, viridis: 0 kWh is dark purple).
+        A colormap name; by default ``"viridis"`` (sequential, its lowest colour differs
+        from the grey of missing cells) and, for ``relative=True``, ``"RdBu"``
+        (diverging: red below the fleet, blue above).
 
     Returns
     -------
     matplotlib.axes.Axes
         The heatmap's axes. Rows are the existing enclosures in plant order (inverter, DC
         input, slot), top to bottom, with one labelled tick per inverter and thin white
-        lines between inverters (thicker between blocks); columns are the days. Days
-        without data are hatched grey, not coloured; values far above the rest (beyond
-        1.25 × the 99th percentile) get the colormap's "over" colour. Findings are marked
-        right of the heatmap (a triangle and the enclosure or DC input name), their
-        flagged period outlined and the inverter's tick label coloured.
+        lines between inverters (thicker between blocks); columns are days or weeks.
+        Missing cells are hatched grey, not coloured; absolute values far above the rest
+        (beyond 1.25 × the 99th percentile) get the colormap's "over" colour, relative
+        values beyond 100 ± 25 % the extreme colours (≈0 %, a dead DC input, is near
+        black). Findings are marked right of the heatmap (a triangle and the enclosure or
+        DC input name), their flagged period outlined and the inverter's tick label
+        coloured. The legend lists only what is drawn: the missing-cell entry appears only
+        when a cell is missing, a kind of finding only when one is marked.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``var`` or ``period``, or ``relative=True`` with ``var="coverage"``.
 
     Notes
     -----
     The mesh is a :class:`~matplotlib.collections.QuadMesh` whose array is the
-    (enclosure, day) matrix with NaN masked; row ``i`` spans ``y`` from ``i`` to
-    ``i + 1`` and day ``j`` spans ``x`` from ``j`` to ``j + 1``.
+    (enclosure, column) matrix with NaN masked; row ``i`` spans ``y`` from ``i`` to
+    ``i + 1`` and column ``j`` spans ``x`` from ``j`` to ``j + 1``.
     """
     import matplotlib.pyplot as plt
     from matplotlib import colormaps
+    from matplotlib.colors import Normalize
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, Rectangle
 
@@ -98,6 +131,11 @@ def heatmap(
         raise ValueError(
             f"var={var!r} cannot be drawn; valid names: "
             + ", ".join(repr(name) for name in PLOT_VARIABLES)
+        )
+    if period not in PERIODS:
+        raise ValueError(
+            f"period={period!r} is not a column width; valid names: "
+            + ", ".join(repr(name) for name in PERIODS)
         )
     check_daily(daily, (var,))
     layout = enclosure_layout(daily)
@@ -108,45 +146,59 @@ def heatmap(
     attrs = daily[var].attrs
     long_name = str(attrs.get("long_name", var))
     units = str(attrs.get("units", "1" if var == "coverage" else "kWh"))
-    label = f"{long_name} [{units}]"
+    dates = iso_dates(daily["time"].values)
+    weekly = period == "week" or (period == "auto" and len(dates) > MAX_DAILY_COLUMNS)
     if relative:
         matrix = _relative_to_fleet(matrix, loaded, layout)
-        label = f"{long_name}\n[% of the fleet median of the day]"
-    n_rows, n_days = matrix.shape
-    dates = iso_dates(daily["time"].values)
+        label = f"{long_name}\n[% of the day's fleet median per enclosure]"
+    elif weekly and var != "coverage":
+        label = f"{long_name}\n[{units}/d, mean over the days with data]"
+    else:
+        label = f"{long_name} [{units}]"
+    column_of_day, column_labels = _columns(dates, weekly)
+    matrix = _mean_by_column(matrix, column_of_day, len(column_labels))
+    n_rows, n_columns = matrix.shape
     if outliers is None:
         outliers = find_outliers(daily, by="discharged" if var == "coverage" else var)
 
     if ax is None:
-        width = float(np.clip(3.8 + 0.2 * n_days, 7.5, 20.0))
+        width = float(np.clip(3.8 + 0.2 * n_columns, 7.5, 20.0))
         height = float(np.clip(2.4 + ROW_HEIGHT * n_rows, 4.0, 40.0))
         figure = plt.figure(figsize=(width, height), layout="constrained")
         ax = figure.add_subplot()
     figure = ax.figure
 
     finite = matrix[np.isfinite(matrix)]
-    if var == "coverage":
-        vmin, vmax = 0.0, 1.0
-    elif finite.size:
-        vmin = 0.0
-        vmax = float(min(finite.max(), OVER_FACTOR * np.percentile(finite, 99)))
-        vmax = vmax if vmax > 0 else 1.0
+    if relative:
+        norm = Normalize(100 - RELATIVE_SPAN, 100 + RELATIVE_SPAN)
+        colormap = colormaps[cmap or RELATIVE_CMAP].with_extremes(
+            under=RELATIVE_UNDER, over=RELATIVE_OVER
+        )
+        below = finite.size and finite.min() < norm.vmin
+        above = finite.size and finite.max() > norm.vmax
+        extend = {(1, 1): "both", (1, 0): "min", (0, 1): "max"}.get(
+            (int(bool(below)), int(bool(above))), "neither"
+        )
     else:
-        vmin, vmax = 0.0, 1.0
-    colormap = colormaps[cmap].with_extremes(over="#f781bf")
-    extend = "max" if finite.size and finite.max() > vmax else "neither"
+        if var == "coverage" or not finite.size:
+            vmax = 1.0
+        else:
+            vmax = float(min(finite.max(), OVER_FACTOR * np.percentile(finite, 99)))
+            vmax = vmax if vmax > 0 else 1.0
+        norm = Normalize(0.0, vmax)
+        colormap = colormaps[cmap or "viridis"].with_extremes(over="#f781bf")
+        extend = "max" if finite.size and finite.max() > vmax else "neither"
 
-    ax.add_patch(Rectangle((0, 0), n_days, n_rows, linewidth=0, zorder=0.5, **NO_DATA_STYLE))
+    ax.add_patch(Rectangle((0, 0), n_columns, n_rows, linewidth=0, zorder=0.5, **NO_DATA_STYLE))
     mesh = ax.pcolormesh(
-        np.arange(n_days + 1),
+        np.arange(n_columns + 1),
         np.arange(n_rows + 1),
         np.ma.masked_invalid(matrix),
         cmap=colormap,
-        vmin=vmin,
-        vmax=vmax,
+        norm=norm,
         zorder=1,
     )
-    ax.set_xlim(0, n_days)
+    ax.set_xlim(0, n_columns)
     ax.set_ylim(n_rows, 0)
 
     inverters = layout["inverter"].to_numpy()
@@ -154,8 +206,10 @@ def heatmap(
     ends = np.r_[starts[1:], n_rows]
     blocks = np.array([name[:2] for name in inverters[starts]])
     new_block = np.r_[False, blocks[1:] != blocks[:-1]]
-    ax.hlines(starts[1:][~new_block[1:]], 0, n_days, colors="white", linewidth=0.5, zorder=2)
-    ax.hlines(starts[1:][new_block[1:]], 0, n_days, colors="white", linewidth=1.6, zorder=2)
+    # dark dividers on the diverging map, whose middle is white
+    divider = "#404040" if relative else "white"
+    ax.hlines(starts[1:][~new_block[1:]], 0, n_columns, colors=divider, linewidth=0.3, zorder=2)
+    ax.hlines(starts[1:][new_block[1:]], 0, n_columns, colors=divider, linewidth=1.4, zorder=2)
     ax.set_yticks((starts + ends) / 2, inverters[starts])
     ax.tick_params(axis="y", length=0)
     row_points = 72 * ax.get_position().height * figure.get_figheight() / max(n_rows, 1)
@@ -163,12 +217,14 @@ def heatmap(
     ax.tick_params(axis="y", labelsize=label_size)
 
     max_labels = max(2, int(figure.get_figwidth() * ax.get_position().width * 1.6))
-    step = max(1, math.ceil(n_days / max_labels))
-    shown = np.arange(0, n_days, step)
-    ax.set_xticks(shown + 0.5, dates[shown], rotation=45, ha="right", rotation_mode="anchor")
-    ax.set_xticks(np.arange(n_days) + 0.5, minor=True)
+    step = max(1, math.ceil(n_columns / max_labels))
+    shown = np.arange(0, n_columns, step)
+    ax.set_xticks(
+        shown + 0.5, column_labels[shown], rotation=45, ha="right", rotation_mode="anchor"
+    )
+    ax.set_xticks(np.arange(n_columns) + 0.5, minor=True)
     ax.tick_params(axis="x", labelsize=8)
-    ax.set_xlabel("local calendar date")
+    ax.set_xlabel("week starting on (local calendar date)" if weekly else "local calendar date")
     ax.set_ylabel("enclosures by inverter (plant order)")
 
     colorbar = figure.colorbar(
@@ -181,35 +237,72 @@ def heatmap(
         anchor=(0.0, 1.0),
     )
     colorbar.set_label(label)
+    if relative:
+        ticks = np.arange(100 - RELATIVE_SPAN, 100 + RELATIVE_SPAN + 1, 5)
+        colorbar.set_ticks(list(ticks), labels=[f"{tick:.0f} %" for tick in ticks])
 
-    legend_handles = [Patch(label="no data (NaN)", **NO_DATA_STYLE)]
-    marked = _mark_findings(ax, layout, outliers, dates, n_days, row_points)
+    legend_handles: list[Artist] = []
+    if not np.isfinite(matrix).all():
+        missing = "not compared (no data, low coverage, idle day)" if relative else "no data (NaN)"
+        legend_handles.append(Patch(label=missing, **NO_DATA_STYLE))
+    marked = _mark_findings(ax, layout, outliers, dates, column_of_day, n_columns, row_points)
     for kind in KINDS:
         if kind in marked:
             colour, marker, kind_label = KIND_STYLE[kind]
             legend_handles.append(
                 Line2D([], [], color=colour, marker=marker, linestyle="none", label=kind_label)
             )
-    colorbar.ax.legend(
-        handles=legend_handles,
-        loc="upper left",
-        bbox_to_anchor=(0.0, -0.04),
-        fontsize=8,
-        frameon=False,
-        borderaxespad=0.0,
-        handletextpad=0.5,
-    )
-    period = f"{dates[0]} to {dates[-1]}" if n_days else "no days"
+    if legend_handles:
+        colorbar.ax.legend(
+            handles=legend_handles,
+            loc="upper left",
+            bbox_to_anchor=(0.0, -0.04),
+            fontsize=8,
+            frameon=False,
+            borderaxespad=0.0,
+            handletextpad=0.5,
+        )
+    period_text = f"{dates[0]} to {dates[-1]}" if len(dates) else "no days"
+    cells = f"{n_columns} weekly cells (Monday to Sunday)" if weekly else "daily cells"
     allocation = daily.attrs.get("allocation")
+    what = f"{long_name[:1].upper()}{long_name[1:]}"
+    if relative:
+        what += " relative to the fleet: % of the day's median enclosure"
+        what += ", weekly mean of the compared days" if weekly else ""
+    elif weekly:
+        what += ", weekly cells: mean per day with data" if var != "coverage" else ", weekly mean"
+    else:
+        what += ", per day"
     ax.set_title(
-        f"{long_name[:1].upper()}{long_name[1:]}, per day"
-        + (", relative to the fleet" if relative else "")
-        + f"\n{period}: {n_days} days, "
-        f"{n_rows} enclosures" + (f", allocation '{allocation}'" if allocation else ""),
+        f"{what}\n{period_text}: {len(dates)} days in {cells}, {n_rows} enclosures"
+        + (f", allocation '{allocation}'" if allocation else ""),
         loc="left",
         fontsize=10,
     )
     return ax
+
+
+def _columns(dates: np.ndarray, weekly: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The column of each day and the column labels (the date, or the week's first date)."""
+    if not weekly or not len(dates):
+        return np.arange(len(dates)), np.asarray(dates, dtype=object)
+    days = pd.DatetimeIndex(dates)
+    mondays = (days - pd.to_timedelta(days.day_of_week, unit="D")).asi8
+    _, first_day, column_of_day = np.unique(mondays, return_index=True, return_inverse=True)
+    # a partial first week is labelled by its first date, not a Monday before the period
+    return column_of_day, np.asarray(dates, dtype=object)[first_day]
+
+
+def _mean_by_column(matrix: np.ndarray, column_of_day: np.ndarray, n_columns: int) -> np.ndarray:
+    """Mean of the finite values of each (row, column) cell; NaN where there is none."""
+    if n_columns == matrix.shape[1]:
+        return matrix
+    finite = np.isfinite(matrix)
+    sums = np.zeros((matrix.shape[0], n_columns))
+    counts = np.zeros((matrix.shape[0], n_columns))
+    np.add.at(sums.T, column_of_day, np.where(finite, matrix, 0.0).T)
+    np.add.at(counts.T, column_of_day, finite.T)
+    return np.divide(sums, counts, out=np.full_like(sums, np.nan), where=counts > 0)
 
 
 def _relative_to_fleet(matrix: np.ndarray, loaded: xr.Dataset, layout: pd.DataFrame) -> np.ndarray:
@@ -233,7 +326,8 @@ def _mark_findings(
     layout: pd.DataFrame,
     findings: pd.DataFrame,
     dates: np.ndarray,
-    n_days: int,
+    column_of_day: np.ndarray,
+    n_columns: int,
     row_points: float,
 ) -> set[str]:
     """Mark the rows of ``findings`` on the heatmap; return the kinds that were drawn."""
@@ -243,13 +337,17 @@ def _mark_findings(
     if findings is None or len(findings) == 0:
         return set()
     row_of = pd.Series(np.arange(len(layout)), index=layout["enclosure_id"].to_numpy())
+    if "enclosures" in findings.columns:  # a DC input finding marks each of its enclosures
+        findings = findings.assign(enclosure_id=findings["enclosures"].str.split(", "))
+        findings = findings.explode("enclosure_id", ignore_index=True)
     findings = findings[findings["enclosure_id"].isin(row_of.index)]
     if findings.empty:
         return set()
     rows = row_of[findings["enclosure_id"].to_numpy()].to_numpy()
-    day_of = pd.Series(np.arange(len(dates)), index=dates)
-    first = day_of.reindex(findings["first_date"].to_numpy()).fillna(0).to_numpy(int)
-    last = day_of.reindex(findings["last_date"].to_numpy()).fillna(n_days - 1).to_numpy(int)
+    column_of = pd.Series(column_of_day, index=dates)
+    first = column_of.reindex(findings["first_date"].to_numpy()).fillna(0).to_numpy(int)
+    last = column_of.reindex(findings["last_date"].to_numpy())
+    last = last.fillna(n_columns - 1).to_numpy(int)
     kinds = findings["kind"].to_numpy()
     edge = blended_transform_factory(ax.transAxes, ax.transData)
     beside = offset_copy(edge, fig=ax.figure, x=4, units="points")

@@ -25,14 +25,20 @@ __all__ = ["LOW_COVERAGE", "layout_summary", "summary_markdown"]
 LOW_COVERAGE: Final = 0.99
 #: At most this many low-coverage DC input-days are listed (the rest are counted).
 MAX_LISTED: Final = 20
+#: A day on which at least this share of the DC inputs is below LOW_COVERAGE is a
+#: plant-wide gap, listed once.
+PLANT_GAP_SHARE: Final = 0.5
+#: On a plant-wide gap day, a DC input below the day's median coverage by more than this
+#: [1] (about 1.4 min of a day) lacks data of its own and is listed with the worst.
+OWN_GAP_TOLERANCE: Final = 0.001
 
 _MISSING: Final = "–"
 _LOWEST_COLUMNS: Final = {
     "enclosure_id": "enclosure",
     "inverter": "inverter",
     "dc_input": "DC input",
-    "charged_kwh": "charged [kWh]",
-    "discharged_kwh": "discharged [kWh]",
+    "charged_kwh_per_day": "charged [kWh/d]",
+    "discharged_kwh_per_day": "discharged [kWh/d]",
     "days": "days",
 }
 
@@ -81,7 +87,12 @@ def summary_markdown(
     Notes
     -----
     The coverage of a DC input-day is the fraction of the local day covered by valid
-    samples; a DC input-day without any valid sample counts as 0. The plant totals are
+    samples; a DC input-day without any valid sample counts as 0. The coverage section
+    lists plant-wide gaps once per day (at least :data:`PLANT_GAP_SHARE` of the DC inputs
+    below :data:`LOW_COVERAGE`), then the worst DC input-days, lowest coverage first: those
+    below :data:`LOW_COVERAGE` that lack more than their day's plant-wide gap, so that a
+    one-hour NaN stretch of one DC input is never hidden behind rows of the same plant
+    gap. Missing hours use the day's real length (23 or 25 h on DST days). The plant totals are
     sums over all enclosures and days of the DC-side energies, and the round-trip ratio is
     discharged / charged over the period.
     """
@@ -161,18 +172,74 @@ def _coverage(daily: xr.Dataset) -> str:
         f"Mean coverage of the {coverage.size:,} DC input-days: {coverage.mean():.3f}. "
         f"DC input-days with coverage below {LOW_COVERAGE}: {int(low.sum())}."
     )
-    if low.any():
-        day_index, input_index = np.nonzero(low)
-        order = np.lexsort((input_index, day_index))
-        rows = []
-        for k in order[:MAX_LISTED]:
-            day, column = day_index[k], input_index[k]
-            inverter, dc_input = labels[column]
-            rows.append((dates[day], inverter, str(dc_input), f"{coverage[day, column]:.3f}"))
-        lines += ["", _table(("date", "inverter", "DC input", "coverage"), rows)]
-        if len(order) > MAX_LISTED:
-            lines += ["", f"… and {len(order) - MAX_LISTED} more."]
+    if not low.any():
+        return "\n".join(lines)
+    hours = _day_hours(daily)
+    with_data = np.asarray((coverage > 0).any(axis=1))
+    plant_gap = (low.mean(axis=1) >= PLANT_GAP_SHARE) & with_data
+    plant_level = np.median(coverage, axis=1)
+    if plant_gap.any():
+        rows = [
+            (
+                dates[day],
+                f"{int(low[day].sum())} of {coverage.shape[1]}",
+                f"{plant_level[day]:.3f}",
+                f"{(1 - plant_level[day]) * hours[day]:.2f}",
+            )
+            for day in np.flatnonzero(plant_gap)
+        ]
+        shown = rows[:MAX_LISTED]
+        lines += [
+            "",
+            "### Plant-wide gaps",
+            "",
+            f"Days on which at least {100 * PLANT_GAP_SHARE:.0f} % of the DC inputs lack data "
+            "together (missing rows, an export cut short), once per day; days without any "
+            "data are listed under *Data read*.",
+            "",
+            _table(("date", "DC inputs below", "median coverage", "missing [h]"), shown),
+        ]
+        if len(rows) > len(shown):
+            lines += ["", f"… and {len(rows) - len(shown)} more day(s)."]
+    # a DC input-day stands out when it lacks more than its day's plant-wide gap
+    own = low & ~(plant_gap[:, None] & (coverage >= plant_level[:, None] - OWN_GAP_TOLERANCE))
+    own &= with_data[:, None]
+    lines += ["", "### Worst DC input-days", ""]
+    if not own.any():
+        lines.append("No DC input lacks data beyond the plant-wide gaps.")
+        return "\n".join(lines)
+    day_index, input_index = np.nonzero(own)
+    order = np.lexsort((input_index, day_index, coverage[day_index, input_index]))
+    worst = []
+    for k in order[:MAX_LISTED]:
+        day, column = day_index[k], input_index[k]
+        inverter, dc_input = labels[column]
+        value = coverage[day, column]
+        worst.append(
+            (dates[day], inverter, str(dc_input), f"{value:.3f}", f"{(1 - value) * hours[day]:.2f}")
+        )
+    listed = f"the {len(worst)} lowest of {len(order)}" if len(order) > len(worst) else "all"
+    lines += [
+        f"DC input-days with coverage below {LOW_COVERAGE} beyond the plant-wide gap of "
+        f"their day, lowest coverage first ({listed}):",
+        "",
+        _table(("date", "inverter", "DC input", "coverage", "missing [h]"), worst),
+    ]
+    if len(order) > MAX_LISTED:
+        lines += ["", f"… and {len(order) - MAX_LISTED} more, all in daily_energy.csv."]
     return "\n".join(lines)
+
+
+def _day_hours(daily: xr.Dataset) -> np.ndarray:
+    """Length of each local day [h]: 23 or 25 on DST days when the timezone is known."""
+    from bessx.io.archive import day_bounds_utc
+
+    dates = daily[schema.DAY].values
+    timezone = daily.attrs.get("timezone")
+    if not timezone:
+        return np.full(len(dates), 24.0)
+    bounds = day_bounds_utc(dates, str(timezone))
+    return (bounds[:, 1] - bounds[:, 0]) / np.timedelta64(1, "h")
 
 
 def _totals(daily: xr.Dataset) -> str:
@@ -209,10 +276,26 @@ def _lowest_section(by: str, table: pd.DataFrame) -> str:
         [
             title,
             "",
-            "Totals over the period [kWh]; `days` counts the days with data.",
+            _lowest_method(table),
             "",
             _table(tuple(_LOWEST_COLUMNS.values()), rows),
         ]
+    )
+
+
+def _lowest_method(table: pd.DataFrame) -> str:
+    """How the lowest table was ranked, from its ``attrs``."""
+    min_coverage = table.attrs.get("min_coverage")
+    counted = (
+        f"days with coverage ≥ {_number(min_coverage, 3)}"
+        if _finite(min_coverage) and float(min_coverage) > 0
+        else "days with data"
+    )
+    if table.attrs.get("rank") == "total":
+        return f"Ranked by the total over the {counted} [kWh]; `days` counts them."
+    return (
+        f"Ranked by the mean energy per day over the {counted} [kWh/d], so that missing "
+        "days do not make an enclosure look low; `days` counts them."
     )
 
 
@@ -244,7 +327,7 @@ def _outliers_section(outliers: pd.DataFrame) -> str:
     counts = outliers["kind"].value_counts()
     lines.append("Findings: " + ", ".join(f"{counts[kind]} {kind}" for kind in counts.index) + ".")
     header = (
-        "enclosure",
+        "enclosure(s)",
         "inverter",
         "DC input",
         "kind",
@@ -264,7 +347,7 @@ def _outliers_section(outliers: pd.DataFrame) -> str:
         )
         rows.append(
             (
-                str(row.enclosure_id),
+                str(getattr(row, "enclosures", row.enclosure_id)),
                 str(row.inverter),
                 str(row.dc_input),
                 str(row.kind),

@@ -109,6 +109,8 @@ DAILY_ATTRS: Final = {
     },
 }
 DAILY_TIME_ATTRS: Final = {
+    "standard_name": "time",
+    "axis": "T",
     "long_name": "local calendar date of the plant",
     "comment": "midnight of the date in the plant's timezone (attribute 'timezone')",
 }

@@ -286,8 +286,11 @@ def test_daily_on_disk_encoding(tmp_path):
     path = to_netcdf(daily_dataset(), tmp_path / "daily.nc")
     with netCDF4.Dataset(path) as nc:
         assert nc.getncattr(KIND_ATTR) == "daily"
-        assert nc["time"].units == "days since 1970-01-01"
-        assert nc["time"].dtype == np.int64
+        # Sydney's midnights are 13:00 or 14:00 UTC: hours hold the bounds exactly
+        assert nc["time"].units == "hours since 1970-01-01"
+        # bounds inherit the units of their coordinate (or repeat them)
+        assert getattr(nc["time_bounds"], "units", nc["time"].units) == nc["time"].units
+        assert nc["time"].dtype == np.int64 and nc["time_bounds"].dtype == np.int64
         for name, attrs in schema.DAILY_ATTRS.items():
             var = nc[name]
             assert var.dtype == np.float64 and var.filters()["zlib"]
@@ -440,3 +443,52 @@ def test_archive_of_the_other_kind(tmp_path):
 def test_open_history_rejects_unknown_chunks(tmp_path):
     with pytest.raises(ValueError, match="chunks must be"):
         open_history(tmp_path / "history.nc", chunks="file")
+
+
+# CF conventions of the daily archive ----------------------------------------------------------
+def test_daily_archive_is_read_by_cf_xarray(tmp_path):
+    cf_xarray = pytest.importorskip("cf_xarray")
+    del cf_xarray  # registers the .cf accessor
+    # Sydney: 25 h on 2024-04-07 (end of DST), 23 h on 2024-10-06 (start of DST)
+    dates = np.array(["2024-04-06", "2024-04-07", "2024-10-06"], dtype="datetime64[ns]")
+    daily = daily_dataset(n_days=6).isel(time=[0, 1, 2])
+    daily = daily.assign_coords(time=("time", dates, schema.DAILY_TIME_ATTRS))
+    path = to_netcdf(daily, tmp_path / "daily.nc")
+    with xr.open_dataset(path) as raw:
+        assert raw.cf["T"].name == "time"
+        assert raw.cf["time"].attrs["standard_name"] == "time"
+        assert raw.cf.bounds["T"] == ["time_bounds"]
+        bounds = raw.cf.get_bounds("time")
+        assert bounds.dims == ("time", "nv")
+        expected = np.array(
+            [
+                ["2024-04-05T13:00", "2024-04-06T13:00"],
+                ["2024-04-06T13:00", "2024-04-07T14:00"],
+                ["2024-10-05T14:00", "2024-10-06T13:00"],
+            ],
+            dtype="datetime64[ns]",
+        )
+        np.testing.assert_array_equal(bounds.values, expected)
+        hours = (bounds[:, 1] - bounds[:, 0]) / np.timedelta64(1, "h")
+        np.testing.assert_array_equal(hours, [24, 25, 23])
+        np.testing.assert_array_equal(raw["time"].values, dates)
+
+        mask = raw["slot_used"]
+        assert list(mask.attrs["flag_values"]) == [0, 1]
+        assert mask.attrs["flag_meanings"] == "unused_slot enclosure"
+        np.testing.assert_array_equal(mask.values == 1, ENCLOSURE_IDS != "")
+        assert raw["charged"].attrs["ancillary_variables"] == "slot_used"
+        used = raw["slot_used"].cf == "enclosure"  # compared by flag meaning
+        np.testing.assert_array_equal(used.values, ENCLOSURE_IDS != "")
+    reopened = open_daily(path)
+    xr.testing.assert_identical(without_written_line(reopened, daily), daily)
+
+
+def test_daily_archive_without_timezone_has_no_bounds(tmp_path):
+    daily = daily_dataset(n_days=6)
+    daily.attrs.pop("timezone")
+    path = to_netcdf(daily, tmp_path / "daily.nc")
+    with xr.open_dataset(path) as raw:
+        assert "time_bounds" not in raw.variables and "bounds" not in raw["time"].attrs
+        assert raw["time"].attrs["axis"] == "T"
+    xr.testing.assert_identical(without_written_line(open_daily(path), daily), daily)

@@ -26,6 +26,7 @@ matplotlib.use("Agg")
 import matplotlib.image as mpimg
 import matplotlib.pyplot as plt
 
+import bessx as bessx_package
 from bessx import __version__
 from bessx.cli import EXIT_DATA, EXIT_USAGE, HEATMAP_DPI, OUTPUT_FILES, _Staging, main
 from bessx.energy import daily_energy
@@ -36,7 +37,7 @@ from bessx.plot import heatmap
 from bessx.quality import quality, quality_table
 from bessx.report import LOW_COVERAGE, summary_markdown
 from bessx.synthetic import write_plant
-from bessx.tables import lowest, to_frame
+from bessx.tables import CSV_DECIMALS, lowest, to_frame
 
 ALL_OUTPUTS = sorted(name for names in OUTPUT_FILES.values() for name in names)
 START, DAYS, INVERTERS, SEED = "2022-10-01", 3, 8, 1
@@ -51,8 +52,14 @@ def bessx(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "PYTHONWARNINGS": ""},
+        env={**os.environ, "PYTHONWARNINGS": "", "PYTHONPATH": _TESTED_ROOT},
     )
+
+
+#: The folder holding the bessx package under test, so the subprocess imports the same copy.
+_TESTED_ROOT = os.pathsep.join(
+    [str(Path(bessx_package.__file__).parent.parent), os.environ.get("PYTHONPATH", "")]
+).rstrip(os.pathsep)
 
 
 def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
@@ -92,9 +99,18 @@ def assert_same_table(written: pd.DataFrame, expected: pd.DataFrame) -> None:
     assert len(written) == len(expected)
     for column in expected.columns:
         if expected[column].dtype.kind == "f":
-            np.testing.assert_array_equal(written[column].to_numpy(float), expected[column])
+            decimals = [d for end, d in CSV_DECIMALS.items() if str(column).endswith(end)]
+            # the CSV holds the value rounded to its decimals, nothing further off
+            atol = 0.5 * 10.0 ** -decimals[0] * (1 + 1e-9) if decimals else 0.0
+            np.testing.assert_allclose(
+                written[column].to_numpy(float), expected[column], rtol=0, atol=atol
+            )
+        elif expected[column].dtype.kind == "M":
+            dates = expected[column].dt.strftime("%Y-%m-%d")
+            assert written[column].astype(str).tolist() == dates.tolist()
         else:
-            assert written[column].astype(str).tolist() == expected[column].astype(str).tolist()
+            text = written[column].astype(object).where(written[column].notna(), "").astype(str)
+            assert text.tolist() == expected[column].astype(str).tolist()
 
 
 def corrupt_data_page(path: Path) -> None:
@@ -164,6 +180,18 @@ def test_daily_csv_equals_the_api(run, api):
     assert_same_table(read_csv(out / "daily_energy.csv"), to_frame(api["daily"]))
 
 
+def test_daily_csv_is_written_to_the_precision_of_the_data(run):
+    _, out = run
+    lines = (out / "daily_energy.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "date,inverter,dc_input,enclosure_id,charged_kwh,discharged_kwh,coverage"
+    for line in lines[1:50]:
+        date, _, _, _, charged, discharged, coverage = line.split(",")
+        assert len(date) == 10
+        for energy in (charged, discharged):
+            assert len(energy.partition(".")[2]) <= 3
+        assert len(coverage.partition(".")[2]) <= 4
+
+
 def test_lowest_and_outlier_csvs_equal_the_api(run, api):
     _, out = run
     daily = api["daily"]
@@ -196,14 +224,29 @@ def test_heatmap_png_decodes_at_the_figure_size(run, api):
     assert image.shape[2] in (3, 4)
 
 
+def test_relative_heatmap_is_written_next_to_the_absolute_one(run, api):
+    _, out = run
+    image = mpimg.imread(out / "heatmap_discharged_relative.png")
+    figure = heatmap(api["daily"], "discharged", relative=True).figure
+    figure.set_dpi(HEATMAP_DPI)
+    width, height = figure.canvas.get_width_height()
+    plt.close(figure)
+    assert image.shape[:2] == (height, width)
+    absolute = mpimg.imread(out / "heatmap_discharged.png")
+    assert not np.array_equal(image[..., :3], absolute[..., :3])
+
+
 def test_summary_reports_the_injected_faults(run, plant):
     _, out = run
     text = (out / "summary.md").read_text(encoding="utf-8")
     faults = {fault.kind: fault for fault in plant.faults}
     dead, weak = faults["dead_dc_input"], faults["weak_enclosure"]
-    assert f"DC input {dead.dc_input} of {dead.inverter} delivered ≈0" in text
-    weak_rows = [line for line in text.splitlines() if "| weak_enclosure |" in line]
-    assert any(f"| {weak.enclosure_id} | {weak.inverter} |" in line for line in weak_rows)
+    assert f"DC input {dead.dc_input} of {dead.inverter} (enclosures " in text
+    assert " delivered ≈0 " in text
+    # allocation="equal" (the default) finds the weak enclosure's DC input, one row
+    weak_rows = [line for line in text.splitlines() if "| weak_dc_input |" in line]
+    assert len(weak_rows) == 1
+    assert weak.enclosure_id in weak_rows[0] and f"| {weak.inverter} |" in weak_rows[0]
     duplicate_day = faults["duplicate_row"].dates[0].replace("-", "")
     assert f"{duplicate_day}.parquet: 1 duplicate row(s) dropped" in text
     assert f"{START} to 2022-10-03" in text
@@ -246,9 +289,42 @@ def test_summary_markdown_lists_low_coverage_and_no_findings(api):
     expected = int((per_dc_input < LOW_COVERAGE).sum())
     assert expected >= 6  # at least 1APCS2's 2 DC inputs × 3 days
     assert f"DC input-days with coverage below {LOW_COVERAGE}: {expected}." in text
-    assert "| 2022-10-01 | 1APCS2 | 1 | 0.500 |" in text
+    assert "| 2022-10-01 | 1APCS2 | 1 | 0.500 | 12.00 |" in text
     assert "No enclosure underperforms its peers." in text
     assert text.endswith("## Problems found while reading\n\nNone.\n")
+
+
+def test_summary_lists_plant_wide_gaps_once_then_the_worst_dc_input_days():
+    from bessx.testing import make_daily
+
+    n_days, n_inverters = 30, 24
+    coverage = np.ones((n_days, n_inverters, 2, 3))
+    gap_days = list(range(3, 23))
+    coverage[gap_days] = 1 - 0.5 / 24  # 20 days with 30 min of the whole plant missing
+    coverage[7, 5, 1] = 1 - 1.0 / 24  # a 60-minute NaN stretch of one DC input
+    coverage[25, 9, 0] = 1 - 2.0 / 24  # and a 2-hour one on a day without a plant gap
+    coverage[12, 3, 0] = 1 - 0.5 / 24 - 1e-4  # as short as the plant: not its own gap
+    daily = make_daily(np.full(coverage.shape, 2800.0), [2, 3] * 12, coverage=coverage)
+    daily = daily.assign_attrs(timezone="Australia/Sydney")
+    text = summary_markdown(
+        daily,
+        lowest_charged=lowest(daily, 5, by="charged"),
+        lowest_discharged=lowest(daily, 5, by="discharged"),
+        outliers=outliers(daily),
+        warnings=[],
+        source={"data": "exports", "files": ["a.parquet"]},
+    )
+    section = text.split("## Coverage")[1].split("## Plant energy")[0]
+    gaps, worst = section.split("### Worst DC input-days")
+    gap_rows = [line for line in gaps.splitlines() if line.startswith("| 2024-")]
+    assert len(gap_rows) == len(gap_days)  # once per day, not once per DC input
+    assert gap_rows[0] == "| 2024-03-04 | 48 of 48 | 0.979 | 0.50 |"
+    worst_rows = [line for line in worst.splitlines() if line.startswith("| 2024-")]
+    assert worst_rows == [
+        "| 2024-03-26 | 1BPCS1 | 1 | 0.917 | 2.00 |",
+        "| 2024-03-08 | 1APCS6 | 2 | 0.958 | 1.00 |",
+    ]
+    assert "more" not in worst
 
 
 # bessx info and demo ---------------------------------------------------------------------------
@@ -455,3 +531,26 @@ def test_local_cluster_gives_the_threaded_numbers(work, plant, run):
     result = bessx("run", plant.folder, "--out", out, "--workers", 2, cwd=work)
     assert result.returncode == 0, result.stderr
     assert (out / "daily_energy.csv").read_bytes() == (threaded / "daily_energy.csv").read_bytes()
+
+
+def test_site_example_shows_the_real_command_and_defaults():
+    """docs/site.example.toml: the command that works, and every value shown is the default."""
+    import inspect
+    import re
+    import tomllib
+
+    from bessx.config import OUTLIER_SETTINGS, SITE_SETTINGS
+
+    example = Path(__file__).parents[1] / "docs" / "site.example.toml"
+    text = example.read_text(encoding="utf-8")
+    assert "`bessx run EXPORTS --config site.toml`" in text
+    assert "`bessx --config" not in text
+    uncommented = re.sub(r"^# (\w+ = )", r"\1", text, flags=re.MULTILINE)
+    shown = tomllib.loads(uncommented)
+    library = inspect.signature(outliers).parameters
+    for name in OUTLIER_SETTINGS:
+        assert shown["outliers"][name] == library[name].default, name
+    for name in ("timezone", "allocation", "max_gap", "out", "outputs"):
+        default = SITE_SETTINGS[name].default
+        expected = str(default) if isinstance(default, Path) else default
+        assert shown[name] == (list(expected) if isinstance(expected, tuple) else expected), name

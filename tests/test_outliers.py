@@ -54,15 +54,17 @@ def test_finds_weak_enclosure_and_dead_input(faulty) -> None:
     kwh, slots = faulty
     table = outliers(make_daily(kwh, slots))
     assert list(table.columns) == list(OUTLIER_COLUMNS)
-    assert list(table["enclosure_id"]) == ["1A8BAT3", "1A8BAT4", "1A4BAT2"]
-    dead, weak = table.iloc[:2], table.iloc[2]
-    assert (dead["kind"] == "dead_dc_input").all()
-    assert (dead["scope"] == "dc_input").all()
-    assert (dead["days_flagged"] == 3).all() and (dead["days_valid"] == 7).all()
-    assert (dead["first_date"] == "2024-03-02").all() and (dead["last_date"] == "2024-03-06").all()
-    assert dead["median_shortfall_pct"].tolist() == [100.0, 100.0]
-    assert "DC input 2 of 1APCS8" in dead["note"].iloc[0]
+    assert list(table["enclosure_id"]) == ["", "1A4BAT2"]
+    assert list(table["enclosures"]) == ["1A8BAT3, 1A8BAT4", "1A4BAT2"]
+    dead, weak = table.iloc[0], table.iloc[1]
+    assert dead["kind"] == "dead_dc_input" and dead["scope"] == "dc_input"
+    assert (dead["inverter"], dead["dc_input"]) == ("1APCS8", 2)
+    assert dead["days_flagged"] == 3 and dead["days_valid"] == 7
+    assert (dead["first_date"], dead["last_date"]) == ("2024-03-02", "2024-03-06")
+    assert dead["median_shortfall_pct"] == 100.0
+    assert dead["note"].startswith("DC input 2 of 1APCS8 (enclosures 1A8BAT3, 1A8BAT4)")
     assert weak["kind"] == "weak_enclosure" and weak["scope"] == "enclosure"
+    assert "allocation='soc' tells the enclosures of a DC input apart" in weak["note"]
     assert (weak["inverter"], weak["dc_input"]) == ("1APCS4", 1)
     assert weak["days_flagged"] == 7 and weak["days_valid"] == 7
     assert weak["median_shortfall_pct"] == pytest.approx(30, abs=5)
@@ -71,21 +73,32 @@ def test_finds_weak_enclosure_and_dead_input(faulty) -> None:
     assert table["shortfall_kwh"].is_monotonic_decreasing
 
 
-def test_equal_allocation_flags_the_whole_dc_input(faulty) -> None:
+def test_equal_allocation_reports_one_weak_dc_input(faulty) -> None:
     kwh, slots = faulty
     kwh[:, 9, 1, 2] *= 0.7  # also a weak enclosure on 1BPCS1 (6 enclosures) DC 2
     table = outliers(make_daily(kwh, slots, allocation="equal"))
-    weak = table[table["kind"] == "weak_enclosure"].set_index("enclosure_id")
+    assert "weak_enclosure" not in set(table["kind"])
+    weak = table[table["kind"] == "weak_dc_input"].set_index("inverter")
+    # One finding per DC input, naming it and listing its enclosures: no healthy sibling
+    # gets a row of its own.
+    assert sorted(weak.index) == ["1APCS4", "1BPCS1"]
+    assert weak.loc["1APCS4", "dc_input"] == 1 and weak.loc["1BPCS1", "dc_input"] == 2
+    assert weak.loc["1APCS4", "enclosures"] == "1A4BAT1, 1A4BAT2, 1A4BAT3"
+    assert weak.loc["1BPCS1", "enclosures"] == "1B1BAT4, 1B1BAT5, 1B1BAT6"
+    assert (weak["enclosure_id"] == "").all() and (weak["scope"] == "dc_input").all()
     # The 30 % of one enclosure shows as 10 % shared by 3 enclosures (15 % over 2 would too).
-    assert sorted(weak.index) == ["1A4BAT1", "1A4BAT2", "1A4BAT3", "1B1BAT4", "1B1BAT5", "1B1BAT6"]
-    assert (weak["scope"] == "dc_input").all()
     assert weak["median_shortfall_pct"].to_numpy() == pytest.approx(10, abs=3)
     # A 10 % shortfall with 2-3 % scatter clears the 8 % (or 3 sigma) bar on most days.
     assert (weak["days_flagged"] >= 4).all()
-    assert weak["note"].str.contains("allocation='equal'").all()
-    assert weak["note"].str.contains("all 3 enclosures of DC input 1 of 1APCS4").sum() == 3
+    note = weak.loc["1APCS4", "note"]
+    assert note.startswith("DC input 1 of 1APCS4 (enclosures 1A4BAT1, 1A4BAT2, 1A4BAT3)")
+    assert "allocation='equal'" in note and "cannot tell which one is weak" in note
+    # The DC input's shortfall is that of its 3 enclosures together.
+    per_enclosure = outliers(make_daily(kwh, slots, allocation="soc"))
+    assert weak.loc["1APCS4", "shortfall_kwh"] > 0
     dead = table[table["kind"] == "dead_dc_input"]
-    assert list(dead["enclosure_id"]) == ["1A8BAT3", "1A8BAT4"]
+    assert list(dead["enclosures"]) == ["1A8BAT3, 1A8BAT4"] and list(dead["enclosure_id"]) == [""]
+    assert set(per_enclosure["kind"]) == {"dead_dc_input", "weak_enclosure"}
 
     by_soc = outliers(make_daily(kwh, slots, allocation="soc"))
     assert sorted(by_soc.loc[by_soc["kind"] == "weak_enclosure", "enclosure_id"]) == [
@@ -101,8 +114,10 @@ def test_weak_enclosure_on_two_enclosure_input_under_equal_allocation() -> None:
     kwh = healthy_kwh(rng, 7, 24)
     kwh[:, inverter, 0, 0] *= 0.7
     table = outliers(make_daily(kwh, slots, allocation="equal"))
-    assert len(table) == 2
-    assert (table["inverter"] == inverter_names(24)[inverter]).all()
+    assert len(table) == 1
+    assert table["kind"].item() == "weak_dc_input"
+    assert table["inverter"].item() == inverter_names(24)[inverter]
+    assert len(table["enclosures"].item().split(", ")) == 2
     assert table["median_shortfall_pct"].to_numpy() == pytest.approx(15, abs=3)
 
 
@@ -202,7 +217,8 @@ def test_dead_input_on_a_few_days_of_a_month_is_flagged() -> None:
     table = outliers(make_daily(kwh, slots))
     assert (table["kind"] == "dead_dc_input").all()
     assert (table["days_flagged"] == 3).all() and (table["days_valid"] == 30).all()
-    assert len(table) == slots[5]
+    assert len(table) == 1
+    assert len(table["enclosures"].item().split(", ")) == slots[5]
 
 
 def test_intermittent_mild_shortfall_needs_persistence() -> None:
@@ -302,3 +318,21 @@ def test_findings_ignore_plant_wide_daily_scaling(seed: int, scale: list[float])
         expected.sort_values("enclosure_id")["median_shortfall_pct"],
     )
     assert not expected.empty
+
+
+def test_soc_allocation_names_the_enclosures_of_a_weak_dc_input() -> None:
+    """Where the allocation tells enclosures apart, each short enclosure is its own row."""
+    rng = np.random.default_rng(3)
+    slots = plant_slots(24, rng)
+    kwh = healthy_kwh(rng, 7, 24)
+    inverter = int(np.flatnonzero(slots == 2)[0])
+    kwh[:, inverter, 1, :] *= 0.8  # every enclosure of the DC input 20 % short
+    soc = outliers(make_daily(kwh, slots, allocation="soc"))
+    assert list(soc["kind"]) == ["weak_enclosure"] * 2
+    assert (soc["scope"] == "dc_input").all()
+    assert list(soc["enclosures"]) == list(soc["enclosure_id"])
+    assert soc["note"].str.contains("are short: check the DC input").all()
+    equal = outliers(make_daily(kwh, slots, allocation="equal"))
+    assert list(equal["kind"]) == ["weak_dc_input"]
+    assert equal["enclosures"].item() == ", ".join(soc["enclosure_id"])
+    assert equal["shortfall_kwh"].item() == pytest.approx(soc["shortfall_kwh"].sum(), rel=0.05)

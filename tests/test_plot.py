@@ -195,7 +195,11 @@ def test_relative_view(small: xr.Dataset) -> None:
         shown = only_mesh(ax).get_array()
         np.testing.assert_allclose(shown.filled(np.nan), percent, rtol=1e-12)
         assert shown[ids.index("1A2BAT2")].mean() == pytest.approx(70, abs=6)
-        assert only_mesh(ax).colorbar.ax.get_ylabel().endswith("[% of the fleet median of the day]")
+        label = only_mesh(ax).colorbar.ax.get_ylabel()
+        assert label.endswith("[% of the day's fleet median per enclosure]")
+        norm = only_mesh(ax).norm
+        assert (norm.vmin + norm.vmax) / 2 == 100  # diverging, centred on the fleet
+        assert only_mesh(ax).cmap.name.startswith("RdBu")
     finally:
         plt.close(ax.figure)
     with pytest.raises(ValueError, match="relative=True compares energies"):
@@ -215,6 +219,90 @@ def test_full_plant(tmp_path) -> None:
         figure.savefig(tmp_path / "full.png", dpi=50)
     finally:
         plt.close(figure)
+
+
+def legend_texts(figure) -> list[str]:
+    return [text.get_text() for text in _legends(figure)]
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_legend_lists_only_what_is_drawn(relative: bool) -> None:
+    """No missing-cell entry on a complete plant, no finding entry without a finding."""
+    complete = plant(8, 7).fillna(2800.0).assign(coverage=lambda ds: ds["coverage"] * 0 + 1)
+    complete = complete.where(complete["enclosure_id"] != "")
+    ax = heatmap(complete, relative=relative, outliers=pd.DataFrame())
+    try:
+        assert np.isfinite(only_mesh(ax).get_array().filled(np.nan)).all()
+        assert legend_texts(ax.figure) == []
+    finally:
+        plt.close(ax.figure)
+    ax = heatmap(plant(8, 7), relative=relative)
+    try:
+        texts = legend_texts(ax.figure)
+        missing = "not compared (no data, low coverage, idle day)" if relative else "no data (NaN)"
+        assert texts[0] == missing
+        assert set(texts[1:]) == {"dead DC input", "weak enclosure", "low coverage"}
+    finally:
+        plt.close(ax.figure)
+
+
+def test_a_long_period_is_drawn_in_weekly_cells() -> None:
+    daily = plant(8, 200)  # 2024-03-01 (a Friday) to 2024-09-16
+    dates = pd.DatetimeIndex(daily["time"].values)
+    week = np.asarray((dates - pd.to_timedelta(dates.day_of_week, unit="D")).asi8)
+    n_weeks = len(np.unique(week))
+    assert n_weeks == 30
+    matrix, _ = expected_matrix(daily)
+    expected = np.stack(
+        [np.nanmean(matrix[:, week == monday], axis=1) for monday in np.unique(week)], axis=1
+    )
+    ax = heatmap(daily)
+    try:
+        shown = only_mesh(ax).get_array()
+        assert shown.shape == (matrix.shape[0], n_weeks)
+        np.testing.assert_allclose(shown.filled(np.nan), expected, rtol=1e-12)
+        labels = [label.get_text() for label in ax.get_xticklabels()]
+        assert labels[0] == "2024-03-01"  # the partial first week, by its first date
+        assert (pd.DatetimeIndex(labels[1:]).day_of_week == 0).all()  # then Mondays
+        assert "200 days in 30 weekly cells" in ax.get_title(loc="left")
+        assert ax.get_xlabel() == "week starting on (local calendar date)"
+        assert "[kWh/d, mean over the days with data]" in only_mesh(ax).colorbar.ax.get_ylabel()
+        # the dead DC input's days 2-6 lie in the first two weeks: outlined there
+        assert "1APCS4 DC2" in [text.get_text() for text in ax.texts]
+        red = matplotlib.colors.to_rgba("#d62728")
+        outlines = [
+            patch
+            for patch in ax.patches
+            if not patch.get_fill() and patch.get_edgecolor() == pytest.approx(red)
+        ]
+        assert [(patch.get_x(), patch.get_width()) for patch in outlines] == [(0, 2)]
+    finally:
+        plt.close(ax.figure)
+    ax = heatmap(daily, period="day")
+    try:
+        assert only_mesh(ax).get_array().shape == matrix.shape
+    finally:
+        plt.close(ax.figure)
+    ax = heatmap(plant(8, 120))
+    try:
+        assert only_mesh(ax).get_array().shape[1] == 120  # up to 120 days: daily cells
+    finally:
+        plt.close(ax.figure)
+    with pytest.raises(ValueError, match="valid names: 'auto', 'day', 'week'"):
+        heatmap(daily, period="month")
+
+
+def test_relative_weekly_cells_average_the_compared_days() -> None:
+    daily = plant(8, 14)  # two weeks and a bit: forced weekly
+    ax = heatmap(daily, relative=True, period="week")
+    try:
+        shown = only_mesh(ax).get_array().filled(np.nan)
+        matrix, ids = expected_matrix(daily)
+        percent = 100 * matrix / np.nanmedian(matrix, axis=0)
+        np.testing.assert_allclose(shown[:, 0], np.nanmean(percent[:, :3], axis=1), rtol=1e-12)
+        assert shown[ids.index("1A2BAT2")] == pytest.approx(70, abs=6)
+    finally:
+        plt.close(ax.figure)
 
 
 def test_importing_bessx_does_not_import_matplotlib() -> None:

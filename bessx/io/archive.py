@@ -7,6 +7,14 @@ Two kinds of Dataset are archived, told apart by their content:
 * the **daily** energy of :func:`bessx.daily_energy` (``charged``, ``discharged``,
   ``coverage`` on local calendar dates).
 
+A daily archive also carries what CF readers (e.g. cf_xarray) look for: ``time`` has
+``axis="T"``, ``standard_name="time"`` and ``bounds="time_bounds"``, a ``(time, nv)``
+variable with each local day's start and end in UTC (from ``attrs["timezone"]``; DST days
+last 23 or 25 h), and the flag variable ``slot_used`` (``flag_values`` 0, 1,
+``flag_meanings`` "unused_slot enclosure", named by each energy's
+``ancillary_variables``) marks the enclosure slots that hold no enclosure, whose values
+are NaN by construction rather than missing. :func:`open_daily` removes these again.
+
 Every variable is written with an explicit encoding: float64 with a NaN ``_FillValue``,
 zlib level 4 with shuffle, integer times in the coarsest unit that holds them exactly, and
 strings as netCDF variable-length strings. The global attribute ``bessx_archive`` records
@@ -37,6 +45,27 @@ ArchiveKind = Literal["daily", "history"]
 
 #: Global attribute naming the kind of archive (removed again when reading).
 KIND_ATTR: Final = "bessx_archive"
+#: Variables a daily archive adds for CF readers; :func:`open_daily` removes them again.
+TIME_BOUNDS: Final = "time_bounds"
+SLOT_MASK: Final = "slot_used"
+#: The two ends of a cell, the second dimension of ``time_bounds``.
+BOUNDS_DIM: Final = "nv"
+SLOT_MASK_ATTRS: Final = {
+    "long_name": "whether the enclosure slot holds an enclosure",
+    "flag_values": np.array([0, 1], dtype=np.int8),
+    "flag_meanings": "unused_slot enclosure",
+    "comment": (
+        "an inverter's DC input has 1 to 3 enclosure slots; energies and coverage of an "
+        "unused slot (enclosure_id '') are NaN by construction, not missing data"
+    ),
+}
+TIME_BOUNDS_ATTRS: Final = {
+    "long_name": "start and end of the local calendar day, in UTC",
+    "comment": (
+        "local midnight to the next local midnight in the plant's timezone (attribute "
+        "'timezone'): 23 or 25 hours on daylight-saving days"
+    ),
+}
 #: zlib settings of every compressed variable.
 COMPRESSION: Final = {"zlib": True, "complevel": 4, "shuffle": True}
 #: Days per on-disk chunk of a daily archive.
@@ -46,6 +75,8 @@ SECONDS_PER_DAY: Final = 86_400
 # Coarsest first: the first unit that represents every time exactly as an integer is used.
 _TIME_UNITS: Final = {
     "days": np.timedelta64(1, "D"),
+    "hours": np.timedelta64(1, "h"),
+    "minutes": np.timedelta64(1, "m"),
     "seconds": np.timedelta64(1, "s"),
     "milliseconds": np.timedelta64(1, "ms"),
     "microseconds": np.timedelta64(1, "us"),
@@ -113,7 +144,8 @@ def to_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     once, and HDF5's chunk cache joins the pieces of a day. A daily archive is
     chunked by year. All floats are float64 with ``_FillValue`` NaN, compressed with zlib
     (level 4, shuffle). ``time`` is stored as int64 counts since 1970-01-01 in the coarsest
-    exact unit (``days`` for daily dates, else ``seconds`` or finer). Strings stay strings.
+    exact unit (for daily dates ``days``, or ``hours`` or finer so that ``time_bounds``,
+    in the same unit, is exact too; for a history ``seconds`` or finer). Strings stay strings.
     ``Conventions`` is set to CF-1.10, missing ``units``, ``long_name`` and ``cell_methods``
     are filled in from :mod:`bessx.schema`, and a line is appended to ``history``.
 
@@ -177,8 +209,81 @@ def _prepare(ds: xr.Dataset, kind: ArchiveKind, file_name: str) -> xr.Dataset:
         KIND_ATTR: kind,
     }
     prepared = ds.assign(data_vars).assign_attrs(attrs).drop_encoding()
+    if kind == "daily":
+        prepared = _with_cf_daily(prepared)
     _check_attrs(prepared)
     return prepared
+
+
+def _with_cf_daily(daily: xr.Dataset) -> xr.Dataset:
+    """Add the time bounds and the slot flag of a daily archive (see the module docstring)."""
+    additions: dict[Hashable, xr.Variable] = {}
+    if schema.TIME in daily.coords:
+        time_attrs = {**schema.DAILY_TIME_ATTRS, **daily[schema.TIME].attrs}
+        timezone = daily.attrs.get("timezone")
+        if timezone:
+            bounds = day_bounds_utc(daily[schema.TIME].values, str(timezone))
+            additions[TIME_BOUNDS] = xr.Variable(
+                (schema.TIME, BOUNDS_DIM), bounds, dict(TIME_BOUNDS_ATTRS)
+            )
+            time_attrs["bounds"] = TIME_BOUNDS
+        daily = daily.assign_coords({schema.TIME: daily[schema.TIME].variable.copy(deep=False)})
+        daily[schema.TIME].attrs = time_attrs
+    if "enclosure_id" in daily.coords:
+        ids = daily["enclosure_id"]
+        used = (ids.astype(str) != "").astype(np.int8)
+        additions[SLOT_MASK] = xr.Variable(ids.dims, used.values, dict(SLOT_MASK_ATTRS))
+        flagged = {
+            name: var.assign_attrs(ancillary_variables=SLOT_MASK)
+            for name, var in daily.data_vars.items()
+            if set(ids.dims) <= set(var.dims)
+        }
+        daily = daily.assign(flagged)
+    return daily.assign(additions)
+
+
+def day_bounds_utc(dates: np.ndarray, timezone: str) -> np.ndarray:
+    """Start and end of each local calendar day, as UTC instants.
+
+    Parameters
+    ----------
+    dates
+        Local calendar dates (midnight, tz-naive ``datetime64``), shape (n,).
+    timezone
+        The plant's IANA timezone.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``datetime64[ns]``, shape (n, 2): local midnight of each date and of the next
+        date, in UTC without a timezone. Where midnight does not exist the day starts when
+        the clocks jump; where it occurs twice, at its first occurrence (as
+        :func:`bessx.daily_energy` cuts days).
+
+    Examples
+    --------
+    Sydney leaves daylight saving time on 7 April 2024, a 25-hour day:
+
+    >>> dates = np.array(["2024-04-06", "2024-04-07"], dtype="datetime64[ns]")
+    >>> bounds = day_bounds_utc(dates, "Australia/Sydney")
+    >>> bounds[1]
+    array(['2024-04-06T13:00:00.000000000', '2024-04-07T14:00:00.000000000'],
+          dtype='datetime64[ns]')
+    >>> (bounds[:, 1] - bounds[:, 0]) / np.timedelta64(1, "h")
+    array([24., 25.])
+    """
+    midnights = pd.DatetimeIndex(np.asarray(dates, dtype="datetime64[ns]")).normalize()
+    ends = midnights + pd.Timedelta(days=1)
+    edges = [
+        index.tz_localize(
+            timezone, ambiguous=np.ones(len(index), dtype=bool), nonexistent="shift_forward"
+        )
+        .tz_convert("UTC")
+        .tz_localize(None)
+        .to_numpy("datetime64[ns]")
+        for index in (midnights, ends)
+    ]
+    return np.stack(edges, axis=-1)
 
 
 def _check_attrs(ds: xr.Dataset) -> None:
@@ -194,6 +299,17 @@ def _check_attrs(ds: xr.Dataset) -> None:
 def _encoding(ds: xr.Dataset, kind: ArchiveKind) -> dict[Hashable, dict[str, Any]]:
     """Explicit netCDF encoding of every variable of a prepared Dataset."""
     time_chunk = _time_chunk(ds, kind)
+    # CF: time bounds are in the units of their time coordinate
+    times = [
+        var.values.ravel()
+        for name, var in ds.variables.items()
+        if name in (schema.TIME, TIME_BOUNDS) and np.issubdtype(var.dtype, np.datetime64)
+    ]
+    time_units = (
+        f"{_time_unit(np.concatenate(times), _COARSEST_TIME_UNIT[kind])} since {_TIME_REFERENCE}"
+        if times
+        else None
+    )
     encoding: dict[Hashable, dict[str, Any]] = {}
     for name, var in ds.variables.items():
         chunked = {}
@@ -203,10 +319,9 @@ def _encoding(ds: xr.Dataset, kind: ArchiveKind) -> dict[Hashable, dict[str, Any
                 for dim, size in zip(var.dims, var.shape, strict=True)
             ]
             chunked = {**COMPRESSION, "chunksizes": tuple(max(1, size) for size in sizes)}
-        if name == schema.TIME and np.issubdtype(var.dtype, np.datetime64):
-            units = f"{_time_unit(var.values, _COARSEST_TIME_UNIT[kind])} since {_TIME_REFERENCE}"
+        if name in (schema.TIME, TIME_BOUNDS) and np.issubdtype(var.dtype, np.datetime64):
             encoding[name] = {
-                "units": units,
+                "units": time_units,
                 "calendar": "proleptic_gregorian",
                 "dtype": "int64",
                 "_FillValue": None,
@@ -283,7 +398,18 @@ def open_daily(path: str | os.PathLike) -> xr.Dataset:
     with _open_archive(source, "daily", chunks=None) as opened:
         # in memory, with no tie to the file: writing back over it is safe
         daily = opened.load().drop_encoding()
-    return _restore(daily)
+    return _without_cf_daily(_restore(daily))
+
+
+def _without_cf_daily(daily: xr.Dataset) -> xr.Dataset:
+    """Remove what :func:`_with_cf_daily` added, giving back the Dataset as written."""
+    daily = daily.drop_vars([TIME_BOUNDS, SLOT_MASK], errors="ignore")
+    for var in daily.variables.values():
+        if var.attrs.get("ancillary_variables") == SLOT_MASK:
+            del var.attrs["ancillary_variables"]
+    if schema.TIME in daily.coords and daily[schema.TIME].attrs.get("bounds") == TIME_BOUNDS:
+        del daily[schema.TIME].attrs["bounds"]
+    return daily
 
 
 def open_history(
