@@ -123,6 +123,25 @@ RULES: Mapping[str, Rule] = {
 }
 
 
+#: The closed range of plausible values of each variable: a sample outside it (or
+#: infinite) breaks a rule of :data:`RULES`, a sample inside breaks none.
+PLAUSIBLE_RANGE: Mapping[str, Callable[[Limits], tuple[float, float]]] = {
+    "dc_power": lambda limits: (-limits.dc_power_limit_kw, limits.dc_power_limit_kw),
+    "soc": lambda limits: (0.0, 100.0),
+}
+
+
+def _all_plausible(values: np.ndarray, variable: str, limits: Limits) -> bool:
+    """Whether every sample lies in the plausible range (two fast reductions; NaN ignored)."""
+    if variable not in PLAUSIBLE_RANGE or values.size == 0:
+        return variable not in PLAUSIBLE_RANGE or values.size == 0
+    low, high = PLAUSIBLE_RANGE[variable](limits)
+    # fmin/fmax skip NaN; an all-NaN array gives NaN and takes the slow path
+    return bool(np.fmin.reduce(values, axis=None) >= low) and bool(
+        np.fmax.reduce(values, axis=None) <= high
+    )
+
+
 def implausible(
     values: np.ndarray, variable: str, limits: Limits = Limits(), *, flag: str | None = None
 ) -> np.ndarray:
@@ -154,6 +173,8 @@ def implausible(
     """
     values = np.asarray(values)
     result = np.zeros(values.shape, dtype=bool)
+    if _all_plausible(values, variable, limits):
+        return result
     for rule in RULES.values():
         if rule.variable == variable and (flag is None or rule.flag == flag):
             result |= rule.test(values, limits)
@@ -172,8 +193,10 @@ def masked(values: np.ndarray, variable: str, limits: Limits = Limits()) -> np.n
     array([10., nan, nan])
     """
     values = np.asarray(values)
-    bad = implausible(values, variable, limits)
     dtype = np.result_type(values.dtype, np.float32)
+    if _all_plausible(values, variable, limits):
+        return values.astype(dtype, copy=False)
+    bad = implausible(values, variable, limits)
     if not bad.any():
         return values.astype(dtype, copy=False)
     return np.where(bad, np.nan, values).astype(dtype, copy=False)
