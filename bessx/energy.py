@@ -68,15 +68,28 @@ def _segments(day_index: np.ndarray) -> _Segments:
 def _day_sums(
     values: np.ndarray, segments: _Segments, weights: np.ndarray | None = None
 ) -> np.ndarray:
-    """Sum ``weights[i] * values[i]`` (default weight 1) over each run, accumulating in float64.
+    """Sum ``weights[i] * values[i]`` (default weight 1) over each run, in float64.
 
     ``values`` is ``(n, k)``, of any real or boolean dtype, without NaN; it is not modified.
-    Each run is summed sample after sample, whatever else the block holds, so a day's sum
-    does not depend on how the samples were split into blocks (bit for bit).
+    Each run is summed sample after sample, in time order: :func:`numpy.add.reduce` over the
+    rows of a C-contiguous block of at least two columns adds row after row (whereas
+    ``reduceat`` and a reduction along a contiguous axis sum pairwise). So a day's sum does
+    not depend on how its samples were split into blocks, and a sum can be continued: the
+    sum of a day's first ``n - 1`` samples plus the last one is the day's sum, bit for bit.
     """
     if weights is not None:
         values = np.multiply(values, weights[:, np.newaxis], dtype=np.float64)
-    return np.add.reduceat(values, segments.starts, axis=0, dtype=np.float64)
+    flat = np.ascontiguousarray(values, dtype=np.float64)
+    if flat.shape[1] == 1:  # a single column is contiguous along time: keep it row-wise
+        flat = np.concatenate([flat, np.zeros_like(flat)], axis=1)
+    ends = np.append(segments.starts[1:], len(flat))
+    sums = np.stack(
+        [
+            np.add.reduce(flat[start:end], axis=0)
+            for start, end in zip(segments.starts, ends, strict=True)
+        ]
+    )
+    return sums[:, : values.shape[1]]
 
 
 def _scatter_days(sums: np.ndarray, present_days: np.ndarray, n_days: int) -> np.ndarray:
@@ -762,18 +775,39 @@ def daily_energy(
         limits=limits,
         exclude=exclude_samples,
     )
-    dates = plan.dates
-
-    order = (schema.DAY, schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE)
+    flags = flag_counts(
+        ds, settings=settings, dc_power_limit_kw=limits.dc_power_limit_kw, max_gap=max_gap
+    )
     coords = {name: coord for name, coord in ds.coords.items() if schema.TIME not in coord.dims}
+    attrs = {**ds.attrs, "timezone": timezone, "interval_seconds": interval}
+    options = {"max_gap": max_gap, "limits": limits, "excluded": excluded}
+    return energy_dataset(daily, plan.dates, coords, attrs, flags, allocation, **options)
+
+
+def energy_dataset(
+    daily: Any,
+    dates: np.ndarray,
+    coords: Mapping[Any, Any],
+    attrs: Mapping[str, Any],
+    flags: xr.Dataset,
+    allocation: str,
+    *,
+    max_gap: float,
+    limits: Limits,
+    excluded: tuple[str, ...],
+) -> xr.Dataset:
+    """The Dataset :func:`daily_energy` returns, from its ``(3, day, ...)`` kernel output.
+
+    ``coords`` are the plant's coordinates without time, ``attrs`` those of the source
+    (with ``timezone`` and ``interval_seconds``), ``flags`` the :func:`bessx.quality` result.
+    """
+    order = (schema.DAY, schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE)
+    coords = dict(coords)
     coords[schema.DAY] = xr.Variable(schema.DAY, dates, attrs=dict(schema.DAILY_TIME_ATTRS))
     data_vars = {
         name: xr.Variable(order, daily[position], attrs=dict(schema.DAILY_ATTRS[name]))
         for position, name in ((1, "charged"), (0, "discharged"), (2, "coverage"))
     }
-    flags = flag_counts(
-        ds, settings=settings, dc_power_limit_kw=limits.dc_power_limit_kw, max_gap=max_gap
-    )
     data_vars["quality_flags"] = flags["flags"].variable
     if "soc_flags" in flags:
         data_vars["soc_quality_flags"] = flags["soc_flags"].variable
@@ -785,11 +819,9 @@ def daily_energy(
         f"{stamp}: bessx.daily_energy(allocation={allocation!r}, max_gap={float(max_gap)!r})"
         f" [bessx {__version__}]"
     )
-    history = ds.attrs.get("history")
+    history = attrs.get("history")
     attrs = {
-        **ds.attrs,
-        "timezone": timezone,
-        "interval_seconds": interval,
+        **attrs,
         "allocation": allocation,
         "max_gap": float(max_gap),
         "dc_power_limit_kw": limits.dc_power_limit_kw,

@@ -564,10 +564,25 @@ def quality(
         token=(settings, limits),
         **options,
     )
+    coords = {name: coord for name, coord in ds.coords.items() if schema.TIME not in coord.dims}
+    return flags_dataset(counts, plan.dates, coords, ds.attrs, settings, limits, has_soc=has_soc)
+
+
+def flags_dataset(
+    counts: Any,
+    dates: np.ndarray,
+    coords: Mapping[Any, Any],
+    attrs: Mapping[str, Any],
+    settings: QualitySettings,
+    limits: Limits,
+    *,
+    has_soc: bool,
+) -> xr.Dataset:
+    """The Dataset :func:`quality` returns, from its ``(flag, day, ...)`` kernel output."""
     counts = counts.astype(np.int32)
     dims = (schema.DAY, schema.INVERTER, schema.DC_INPUT)
-    coords = {name: coord for name, coord in ds.coords.items() if schema.TIME not in coord.dims}
-    coords[schema.DAY] = xr.Variable(schema.DAY, plan.dates, attrs=dict(schema.DAILY_TIME_ATTRS))
+    coords = dict(coords)
+    coords[schema.DAY] = xr.Variable(schema.DAY, dates, attrs=dict(schema.DAILY_TIME_ATTRS))
     coords[_FLAG_DIM] = xr.Variable(_FLAG_DIM, list(POWER_FLAGS), {"long_name": "quality flag"})
     power_counts = xr.Variable((_FLAG_DIM, *dims), counts[: len(POWER_FLAGS), ..., 0]).transpose(
         *dims, _FLAG_DIM
@@ -580,7 +595,7 @@ def quality(
         data_vars["soc_samples"] = xr.Variable(
             (_SOC_FLAG_DIM, *dims, schema.ENCLOSURE), counts[len(POWER_FLAGS) :]
         ).transpose(*dims, schema.ENCLOSURE, _SOC_FLAG_DIM)
-    result = xr.Dataset(data_vars, coords, attrs=dict(ds.attrs))
+    result = xr.Dataset(data_vars, coords, attrs=dict(attrs))
     result["samples"].attrs.update(
         units="1",
         long_name="DC input power samples flagged (gap: nominal intervals missing)",

@@ -119,7 +119,7 @@ def engine(request):
 @pytest.fixture
 def calls(engine, monkeypatch):
     """Record every footer scan and column read the engine is asked for."""
-    record = {"scan": [], "read": []}
+    record = {"scan": [], "read": [], "load": []}
     original = ENGINES[engine]
 
     def scan(path):
@@ -130,7 +130,11 @@ def calls(engine, monkeypatch):
         record["read"].append(tuple(columns))
         return original.read(path, columns)
 
-    monkeypatch.setitem(ENGINES, engine, Engine(engine, scan, read))
+    def load(path, pick):
+        record["load"].append(path)
+        return original.load(path, pick)
+
+    monkeypatch.setitem(ENGINES, engine, Engine(engine, scan, read, load))
     return record
 
 

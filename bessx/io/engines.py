@@ -62,11 +62,19 @@ class Scan(NamedTuple):
     timezone: str | None
 
 
+#: ``pick(names, refusal) -> columns``: the columns :attr:`Engine.load` should read, chosen
+#: once the footer is parsed (it may raise to refuse the file).
+Picker = Callable[[tuple[str, ...], Callable[[str], "str | None"]], Sequence[str]]
+
+
 @dataclass(frozen=True)
 class Engine:
     name: str
     scan: Callable[[Path], Scan]
     read: Callable[[str, Sequence[str]], np.ndarray]
+    #: ``load(path, pick) -> (scan, matrix)``: one footer parse for the timestamps and the
+    #: picked columns together (the matrix as :attr:`read` gives it)
+    load: Callable[[Path, Picker], tuple[Scan, np.ndarray]]
 
 
 def _time_column(path: Path, names: Sequence[str]) -> str:
@@ -129,10 +137,39 @@ def _arrow_kind(column_type) -> str:
 
 
 def _pyarrow_read(path: str, columns: Sequence[str]) -> np.ndarray:
+    import pyarrow.parquet as pq
+
+    return _arrow_matrix(pq.ParquetFile(path).read(columns=list(columns), use_threads=False))
+
+
+def _pyarrow_load(path: Path, pick: Picker) -> tuple[Scan, np.ndarray]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pq.ParquetFile(path).read(columns=list(columns), use_threads=False)
+    parquet = pq.ParquetFile(path)
+    arrow_schema = parquet.schema_arrow
+    names = tuple(arrow_schema.names)
+    time_name = _time_column(path, names)
+    time_type = arrow_schema.field(time_name).type
+    if not pa.types.is_timestamp(time_type):
+        raise ExportError(path, f"'{time_name}' holds {time_type}, not timestamps")
+
+    def refusal(name: str) -> str | None:
+        return REFUSALS.get(_arrow_kind(arrow_schema.field(name).type))
+
+    columns = list(pick(names, refusal))
+    table = parquet.read(columns=[time_name, *columns], use_threads=False)
+    time, timezone = table.column(0), time_type.tz
+    if timezone is not None:
+        time = time.cast(pa.timestamp(time_type.unit, "UTC"))
+    scan = Scan(names, refusal, _check_rows(path, time.to_numpy()), timezone)
+    return scan, _arrow_matrix(table.drop_columns([time_name]))
+
+
+def _arrow_matrix(table) -> np.ndarray:
+    """An arrow table's numeric columns as a float64 ``(row, column)`` matrix, nulls NaN."""
+    import pyarrow as pa
+
     matrix = np.empty((table.num_rows, table.num_columns), dtype=np.float64)
     for i, column in enumerate(table.columns):
         if pa.types.is_decimal(column.type):
@@ -187,6 +224,38 @@ def _polars_read(path: str, columns: Sequence[str]) -> np.ndarray:
     import polars as pl
 
     frame = pl.read_parquet(path, columns=list(columns), use_statistics=False, parallel="none")
+    return _polars_matrix(frame)
+
+
+def _polars_load(path: Path, pick: Picker) -> tuple[Scan, np.ndarray]:
+    import polars as pl
+
+    lazy = pl.scan_parquet(path, parallel="none")
+    polars_schema = lazy.collect_schema()
+    names = tuple(polars_schema.names())
+    time_name = _time_column(path, names)
+    time_type = polars_schema[time_name]
+    if not isinstance(time_type, pl.Datetime):
+        raise ExportError(path, f"'{time_name}' holds {time_type}, not timestamps")
+
+    def refusal(name: str) -> str | None:
+        return REFUSALS.get(_polars_kind(polars_schema[name]))
+
+    columns = list(pick(names, refusal))
+    frame = lazy.select([time_name, *columns]).collect()
+    time, timezone = frame.to_series(0), time_type.time_zone
+    if timezone is not None:
+        time = time.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    scan = Scan(names, refusal, _check_rows(path, time.to_numpy()), timezone)
+    return scan, _polars_matrix(frame.drop(time_name))
+
+
+def _polars_matrix(frame) -> np.ndarray:
+    """A polars frame's numeric columns as a float64 ``(row, column)`` matrix, nulls NaN."""
+    import polars as pl
+
+    if frame.width == 0:
+        return np.empty((frame.height, 0), dtype=np.float64)
     # decimals through their text, as the pyarrow engine does: correctly rounded
     as_float = [
         pl.col(name).cast(pl.String) if isinstance(dtype, pl.Decimal) else pl.col(name)
@@ -196,8 +265,8 @@ def _polars_read(path: str, columns: Sequence[str]) -> np.ndarray:
 
 
 ENGINES = {
-    "pyarrow": Engine("pyarrow", _pyarrow_scan, _pyarrow_read),
-    "polars": Engine("polars", _polars_scan, _polars_read),
+    "pyarrow": Engine("pyarrow", _pyarrow_scan, _pyarrow_read, _pyarrow_load),
+    "polars": Engine("polars", _polars_scan, _polars_read, _polars_load),
 }
 
 

@@ -280,7 +280,13 @@ def scan_export(
     path: Path, timezone: str, engine: Engine, patterns: ColumnPatterns = ColumnPatterns()
 ) -> ExportFile:
     """Parse one export's footer and timestamps; raise a one-line error if it is unusable."""
-    scan = _scan(path, engine)
+    return export_from_scan(path, _scan(path, engine), timezone, patterns)
+
+
+def export_from_scan(
+    path: Path, scan: Scan, timezone: str, patterns: ColumnPatterns = ColumnPatterns()
+) -> ExportFile:
+    """Check what a footer parse found and put the rows in time order (see :func:`scan_export`)."""
     columns = _column_map(scan.names, patterns)
     if not columns.dc_power:
         raise ExportError(path, "no DC input power columns ('BESS1 DC Input Power (kW) [...]')")
@@ -364,6 +370,25 @@ class ReadPlan:
     variables: tuple[str, ...]
 
 
+def check_repeats(
+    path: str | Path,
+    values: np.ndarray,
+    repeats: tuple[np.ndarray, np.ndarray],
+    columns: Sequence[str],
+) -> None:
+    """Refuse a dropped repeated row that differs from the row kept (``values``: column, row)."""
+    dropped, kept = values[:, repeats[0]], values[:, repeats[1]]
+    differs = ~((dropped == kept) | (np.isnan(dropped) & np.isnan(kept)))
+    if differs.any():
+        repeat, column = np.argwhere(differs.T)[0]
+        row, kept_row = int(repeats[0][repeat]), int(repeats[1][repeat])
+        raise ExportError(
+            path,
+            f"row {row} repeats a timestamp with different values "
+            f"(row {kept_row} differs in '{columns[column]}')",
+        )
+
+
 def read_block(plan: ReadPlan) -> dict[str, np.ndarray]:
     """Read one export's needed columns and lay them out as the Dataset's arrays.
 
@@ -377,16 +402,7 @@ def read_block(plan: ReadPlan) -> dict[str, np.ndarray]:
     except Exception as error:  # the file changed or its data pages are broken
         raise ExportError(plan.path, f"cannot read its data ({_first_line(error)})") from None
     if plan.repeats is not None:
-        dropped, kept = values[:, plan.repeats[0]], values[:, plan.repeats[1]]
-        differs = ~((dropped == kept) | (np.isnan(dropped) & np.isnan(kept)))
-        if differs.any():
-            repeat, column = np.argwhere(differs.T)[0]
-            row, kept_row = int(plan.repeats[0][repeat]), int(plan.repeats[1][repeat])
-            raise ExportError(
-                plan.path,
-                f"row {row} repeats a timestamp with different values "
-                f"(row {kept_row} differs in '{columns[column]}')",
-            )
+        check_repeats(plan.path, values, plan.repeats, columns)
     if plan.rows is not None:
         values = values[:, plan.rows]
     n_inv, n_dc, n_slots = plan.shape

@@ -1,0 +1,729 @@
+"""Daily results straight from the exports: one pass over each file, then a small reduce.
+
+:func:`bessx.open_exports` followed by :func:`bessx.daily_energy` parses every export's
+footer twice (once to build the lazy Dataset's ``time`` index, once to read the data), and
+the footer of a wide export costs more than its data. :func:`daily_from_exports` reads each
+file once: a task per file (:func:`summarise_export`) parses the footer, reads the
+timestamps and the needed columns together, applies the plausibility rules and reduces the
+file to per-day partial sums, flag counts and the few values its neighbour needs; the
+reduce (:func:`combine`) joins the files and checks the interval. The summaries are small
+(tens of kB per file), so they are what :mod:`bessx.cache` keeps between runs.
+
+The results are the same as :func:`bessx.daily_energy` and :func:`bessx.quality` of
+:func:`bessx.open_exports`, bit for bit: a day's sums are taken sample after sample in the
+same order, and the only value a file cannot know, the hold of its last sample (the step to
+the next file's first sample), is added last by the reduce. That holds when every local day
+lies within one file, as with daily exports. A history where a day is split over files,
+whose files do not share one sampling interval, or whose state-of-charge columns the
+per-file topology maps differently is computed the classic way instead (same results,
+two footer parses per file).
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bessx import schema
+from bessx.energy import (
+    _SECONDS_PER_HOUR,
+    ALLOCATIONS,
+    daily_power_sums,
+    daily_soc_throughput,
+    energy_dataset,
+    hold_seconds,
+    local_days,
+)
+from bessx.errors import BessxError, ExportError
+from bessx.io.engines import get_engine
+from bessx.io.exports import (
+    MAX_GAP_DAYS,
+    ColumnMap,
+    ColumnPatterns,
+    ExportFile,
+    ExportWarning,
+    _check_gaps,
+    _check_no_overlap,
+    _check_stable_split,
+    _column_map,
+    _first_line,
+    _note_missing,
+    check_repeats,
+    export_from_scan,
+    export_paths,
+)
+from bessx.plausibility import Limits, masked
+from bessx.quality import (
+    EXCLUDABLE,
+    FLAGS,
+    POWER_FLAGS,
+    SOC_FLAGS,
+    QualitySettings,
+    _count_per_day,
+    flags_dataset,
+    power_sample_flags,
+    soc_sample_flags,
+)
+from bessx.topology import (
+    Topology,
+    TopologyLike,
+    check_topology,
+    infer_topology,
+    read_topology,
+    sort_inverters,
+)
+
+__all__ = ["Settings", "Summary", "combine", "daily_from_exports", "summarise_export"]
+
+_PLANT_VARIABLES = ("dc_power", "soc")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a file's summary depends on, besides the file (part of the cache key)."""
+
+    timezone: str = schema.DEFAULT_TIMEZONE
+    engine: str = "auto"
+    patterns: ColumnPatterns = field(default_factory=ColumnPatterns)
+    #: the nominal interval [s] if given, else None (each file uses its own median step)
+    interval: float | None = None
+    max_gap: float = 3.0
+    limits: Limits = field(default_factory=Limits)
+    quality: QualitySettings = field(default_factory=QualitySettings)
+    exclude: tuple[str, ...] = ()
+    #: enclosure -> DC input, from a given topology (None: inferred per file)
+    dc_input_of: tuple[tuple[str, int], ...] | None = None
+
+
+@dataclass
+class Summary:
+    """One export reduced to what the daily results need (see :func:`summarise_export`)."""
+
+    path: str
+    first: np.datetime64  # UTC
+    last: np.datetime64  # UTC
+    rows: int
+    interval: float  # provisional nominal interval [s]; NaN for a single sample
+    steps: tuple[np.ndarray, np.ndarray]  # distinct time steps [ns] and their counts
+    dates: np.ndarray  # local dates of the file's days (datetime64[ns])
+    dc_keys: list[tuple[str, int]]
+    soc_ids: list[str]
+    soc_dc_input: np.ndarray  # DC input (1, 2) each SOC column was checked against
+    #: (positive part, negative part, valid seconds) of the power per day and DC input
+    #: column, without the last sample (whose hold the next file decides)
+    energy: np.ndarray
+    swings: np.ndarray  # (down, up, finite pairs) of the SOC per day and SOC column
+    power_counts: np.ndarray  # (flag, day, DC column), the per-sample power flags
+    soc_counts: np.ndarray  # (flag, day, SOC column)
+    power_held: np.ndarray  # (day, DC column) hold seconds of received samples, no last
+    soc_held: np.ndarray  # (day, SOC column)
+    duplicates: np.ndarray  # (day,) repeated rows dropped
+    last_power: np.ndarray  # (DC column,) the last sample, plausible (else NaN)
+    last_power_received: np.ndarray  # (DC column,) whether it was received (not NaN)
+    last_soc_received: np.ndarray  # (SOC column,)
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------
+# map: one export -> one Summary
+# ---------------------------------------------------------------------------------------
+def _pick(patterns: ColumnPatterns, path: Path) -> Callable[..., list[str]]:
+    def pick(names: tuple[str, ...], refusal: Callable[[str], str | None]) -> list[str]:
+        columns = _column_map(names, patterns)
+        needed = [*columns.dc_power.values(), *columns.soc.values()]
+        for name in needed:
+            if (why := refusal(name)) is not None:
+                raise ExportError(path, f"column '{name}' is not numeric ({why})")
+        return needed
+
+    return pick
+
+
+def _load(path: Path, settings: Settings) -> tuple[ExportFile, np.ndarray]:
+    """One footer parse: the checked export and its needed columns (column, row), in time order."""
+    engine = get_engine(settings.engine)
+    try:
+        if path.stat().st_size == 0:
+            raise ExportError(path, "empty file (0 bytes)")
+        scan, matrix = engine.load(path, _pick(settings.patterns, path))
+    except ExportError:
+        raise
+    except Exception as error:  # each engine has its own errors for a broken file
+        raise ExportError(path, f"not a readable parquet file ({_first_line(error)})") from None
+    export = export_from_scan(path, scan, settings.timezone, settings.patterns)
+    values = matrix.T
+    if export.repeats is not None:
+        names = [*export.columns.dc_power.values(), *export.columns.soc.values()]
+        check_repeats(path, values, export.repeats, names)
+    if export.rows is not None:
+        values = values[:, export.rows]
+    return export, values
+
+
+@lru_cache(maxsize=16)
+def _soc_dc_inputs(
+    soc_ids: tuple[str, ...], dc_input_of: tuple[tuple[str, int], ...] | None
+) -> np.ndarray:
+    """The DC input of each SOC column: from the topology given, else inferred from the
+    file's own battery systems (0 where unknown; the reduce checks it against the history's).
+    Cached: the files of a history share their columns."""
+    if dc_input_of is not None:
+        known = pd.Series(dict(dc_input_of), dtype=np.int64)
+        return known.reindex(list(soc_ids)).fillna(0).to_numpy(np.int64)
+    try:
+        table = infer_topology(soc_ids).table
+    except BessxError:
+        return np.zeros(len(soc_ids), dtype=np.int64)
+    return table.set_index("enclosure_id")["dc_input"].reindex(list(soc_ids)).to_numpy(np.int64)
+
+
+@lru_cache(maxsize=16)
+def _cached_positions(
+    dc_keys: tuple[tuple[str, int], ...], soc_ids: tuple[str, ...], dc_inputs: tuple[int, ...]
+) -> np.ndarray:
+    index = pd.MultiIndex.from_tuples(dc_keys) if dc_keys else pd.MultiIndex.from_tuples([("", 0)])
+    owners = pd.Series(list(soc_ids), dtype=object).str.extract(schema.ENCLOSURE_ID_PATTERN)
+    inverters = owners["block"] + owners["side"] + "PCS" + owners["n"]
+    wanted = pd.MultiIndex.from_arrays([inverters.fillna(""), list(dc_inputs)])
+    positions = index.get_indexer(wanted)
+    return positions if dc_keys else np.full(len(soc_ids), -1)
+
+
+def _power_positions(
+    dc_keys: tuple[tuple[str, int], ...], soc_ids: tuple[str, ...], dc_inputs: np.ndarray
+) -> np.ndarray:
+    """Column of each SOC column's DC input among the power columns, -1 if none."""
+    return _cached_positions(dc_keys, soc_ids, tuple(int(d) for d in dc_inputs))
+
+
+def summarise_export(path: str | Path, settings: Settings) -> Summary:
+    """Read one export once and reduce it to per-day partial sums and flag counts.
+
+    Parameters
+    ----------
+    path
+        The parquet export.
+    settings
+        The settings of the analysis (:class:`Settings`).
+
+    Returns
+    -------
+    Summary
+        Per local day of the file and per DC input power column: the sums of
+        :func:`bessx.energy.daily_power_sums` over every sample but the last, the SOC swings
+        of :func:`bessx.energy.daily_soc_throughput`, the flag counts of
+        :func:`bessx.quality.power_sample_flags` and :func:`~bessx.quality.soc_sample_flags`
+        and the held seconds of the received samples; the last sample's values; the file's
+        time steps. Implausible samples (and the flags in ``settings.exclude``) are
+        treated as missing, as in :func:`bessx.daily_energy`.
+
+    Raises
+    ------
+    ExportError
+        A file that cannot be used, in one line naming it.
+    """
+    path = Path(path)
+    export, values = _load(path, settings)
+    time = export.time
+    n_dc = len(export.columns.dc_power)
+    power, soc = values[:n_dc].T, values[n_dc:].T
+    steps = np.diff(time.view(np.int64))
+    interval = settings.interval or (float(np.median(steps)) / 1e9 if len(steps) else np.nan)
+    day_index, dates, _ = local_days(time, settings.timezone)
+    n = len(time)
+    holds = hold_seconds(time, interval, settings.max_gap) if n > 1 else np.array([np.nan])
+
+    quality, limits = settings.quality, settings.limits
+    power_flags = power_sample_flags(power, day_index, interval, quality, limits)
+    plausible = masked(power, "dc_power", limits)
+    if settings.exclude:
+        bits = sum(FLAGS[name].mask for name in settings.exclude)
+        plausible = np.where((power_flags & bits) != 0, np.nan, plausible)
+    soc_ids = list(export.columns.soc)
+    soc_dc_input = _soc_dc_inputs(tuple(soc_ids), settings.dc_input_of)
+    # the power of each SOC column's DC input (NaN where it has none)
+    position = _power_positions(tuple(export.columns.dc_power), tuple(soc_ids), soc_dc_input)
+    soc_power = np.where(position >= 0, np.take(power, position, axis=1, mode="clip"), np.nan)
+    soc_flags = soc_sample_flags(
+        soc[:, :, np.newaxis], soc_power, day_index, interval, quality, limits
+    )[:, :, 0]
+
+    n_days = int(day_index[-1]) + 1
+    head = slice(0, n - 1)  # every sample but the last
+    energy = np.zeros((3, n_days, n_dc))
+    held_power = np.zeros((n_days, n_dc))
+    held_soc = np.zeros((n_days, soc.shape[1]))
+    if n > 1:
+        sums = daily_power_sums(plausible[head], holds[head], day_index[head])
+        days = sums.shape[1]
+        energy[0, :days] = np.nan_to_num(sums[0])
+        energy[1, :days] = 0.0 - np.nan_to_num(sums[1])  # the raw sum of the negative part
+        energy[2, :days] = np.nan_to_num(sums[2])
+        held_power[:days] = _held(~np.isnan(power[head]), holds[head], day_index[head])
+        held_soc[:days] = _held(~np.isnan(soc[head]), holds[head], day_index[head])
+    duplicates = np.zeros(n_days, dtype=np.int64)
+    if export.dropped is not None:
+        np.add.at(duplicates, day_index, export.dropped.astype(np.int64))
+
+    soc_plausible = masked(soc, "soc", limits)
+    return Summary(
+        path=str(path),
+        first=time[0],
+        last=time[-1],
+        rows=n,
+        interval=float(interval),
+        steps=np.unique(steps, return_counts=True),
+        dates=dates,
+        dc_keys=list(export.columns.dc_power),
+        soc_ids=soc_ids,
+        soc_dc_input=soc_dc_input,
+        energy=energy,
+        swings=np.nan_to_num(daily_soc_throughput(soc_plausible, day_index)),
+        power_counts=_count_per_day(power_flags, POWER_FLAGS[:5], day_index),
+        soc_counts=_count_per_day(soc_flags, SOC_FLAGS[:-1], day_index),
+        power_held=held_power,
+        soc_held=held_soc,
+        duplicates=duplicates,
+        last_power=plausible[-1].copy(),
+        last_power_received=~np.isnan(power[-1]),
+        last_soc_received=~np.isnan(soc[-1]),
+        notes=list(export.notes),
+    )
+
+
+def _held(received: np.ndarray, holds: np.ndarray, day_index: np.ndarray) -> np.ndarray:
+    """Hold seconds of the received samples per day ``(day, column)``, summed in order."""
+    from bessx.energy import _day_sums, _scatter_days, _segments
+
+    segments = _segments(day_index)
+    sums = _day_sums(received, segments, holds)
+    return np.nan_to_num(_scatter_days(sums[np.newaxis], segments.days, int(day_index[-1]) + 1)[0])
+
+
+# ---------------------------------------------------------------------------------------
+# reduce: summaries -> daily energy and flags
+# ---------------------------------------------------------------------------------------
+class NotOnePass(Exception):
+    """The history cannot be joined from per-file summaries exactly (see the module doc)."""
+
+
+def _proxy(summary: Summary, patterns: ColumnPatterns) -> ExportFile:
+    """An :class:`ExportFile` standing for a summarised file in the reader's checks."""
+    columns = ColumnMap(
+        {key: "" for key in summary.dc_keys}, {name: "" for name in summary.soc_ids}, {}
+    )
+    time = np.array([summary.first, summary.last], dtype="datetime64[ns]")
+    return ExportFile(Path(summary.path), columns, time, None, notes=list(summary.notes))
+
+
+def _median_step(summaries: Sequence[Summary]) -> float:
+    """The median of every time step of the history [s], as :func:`open_exports` takes it."""
+    values = [summary.steps[0] for summary in summaries]
+    counts = [summary.steps[1] for summary in summaries]
+    for before, after in itertools.pairwise(summaries):  # the steps from file to file
+        values.append(np.array([(after.first - before.last).astype(np.int64)]))
+        counts.append(np.array([1]))
+    steps, weights = np.concatenate(values), np.concatenate(counts)
+    if weights.sum() == 0:
+        raise ExportError(
+            summaries[0].path, "a single sample: the interval cannot be inferred (give interval=)"
+        )
+    order = np.argsort(steps, kind="stable")
+    steps, cumulative = steps[order], np.cumsum(weights[order])
+    total = int(cumulative[-1])
+    low = steps[np.searchsorted(cumulative, (total - 1) // 2 + 1)]
+    high = steps[np.searchsorted(cumulative, total // 2 + 1)]
+    return float(np.median([low, high])) / 1e9
+
+
+def combine(
+    summaries: Sequence[Summary],
+    settings: Settings,
+    *,
+    topology: TopologyLike | None = None,
+    allocation: str = "equal",
+    max_gap_days: float = MAX_GAP_DAYS,
+    source: str = "",
+) -> tuple[xr.Dataset, xr.Dataset]:
+    """Join per-file summaries into the daily energy and the quality flags.
+
+    Returns what ``daily_energy(ds, ...)`` and ``quality(ds, ...)`` return for
+    ``ds = open_exports(files, ...)``, computed.
+
+    Raises
+    ------
+    NotOnePass
+        The history needs the classic path: a local day split over files, files whose
+        provisional interval differs from the history's, or SOC columns mapped to another
+        DC input than the history's topology says.
+    ExportError
+        As :func:`bessx.open_exports`.
+    """
+    summaries = sorted(summaries, key=lambda summary: summary.first)
+    exports = [_proxy(summary, settings.patterns) for summary in summaries]
+    _check_gaps(exports, max_gap_days)
+    _check_no_overlap(exports)
+    if any(np.isnan(summary.interval) for summary in summaries):
+        raise NotOnePass("a file with a single sample")
+    for before, after in itertools.pairwise(summaries):
+        if before.dates[-1] == after.dates[0]:
+            raise NotOnePass(f"{Path(after.path).name} shares a local day with the file before")
+    interval = settings.interval or _median_step(summaries)
+    if any(summary.interval != interval for summary in summaries):
+        raise NotOnePass("files with another provisional interval")
+
+    metered = {key for summary in summaries for key in summary.dc_keys}
+    seen_ids = set().union(*(summary.soc_ids for summary in summaries))
+    absent: set[str] = set()
+    if topology is None:
+        source = source or str(Path(summaries[0].path).parent)
+        _check_stable_split(exports)
+        try:
+            topo = infer_topology(seen_ids)
+        except BessxError as error:
+            raise ExportError(source, str(error)) from None
+    else:
+        topo = read_topology(topology)
+        source = str(topology) if isinstance(topology, str | Path) else "topology"
+        absent = set(topo.table["enclosure_id"]) - seen_ids
+    check_topology(topo, metered, source)
+    inverters = sort_inverters({inv for inv, _ in metered} | set(topo.inverters))
+    layout = _Layout.of(topo, inverters)
+    for summary in summaries:
+        if not np.array_equal(summary.soc_dc_input, layout.dc_input_of(summary.soc_ids)):
+            raise NotOnePass(f"{Path(summary.path).name}: SOC columns on other DC inputs")
+
+    _note_missing(exports, inverters, topo, _PLANT_VARIABLES, absent)
+    if absent:
+        warnings.warn(
+            f"{source}: enclosure(s) {', '.join(sorted(absent))} of the topology appear in no "
+            "export (their state of charge is NaN)",
+            ExportWarning,
+            stacklevel=3,
+        )
+    for export in exports:
+        for note in export.notes:
+            warnings.warn(f"{export.path}: {note}", ExportWarning, stacklevel=3)
+
+    days = _join(summaries, layout, settings, interval)
+    coords = layout.coords()
+    attrs = {
+        "Conventions": schema.CF_CONVENTIONS,
+        "timezone": settings.timezone,
+        "interval_seconds": interval,
+        "source_files": len(summaries),
+        "history": f"{pd.Timestamp.now('UTC'):%Y-%m-%dT%H:%M:%SZ} bessx.daily_from_exports: "
+        f"read {len(summaries)} export file(s)",
+    }
+    flags = flags_dataset(
+        days.counts, days.dates, coords, attrs, settings.quality, settings.limits, has_soc=True
+    )
+    daily = energy_dataset(
+        days.energy(ALLOCATIONS[allocation]),
+        days.dates,
+        coords,
+        attrs,
+        flags,
+        allocation,
+        max_gap=settings.max_gap,
+        limits=settings.limits,
+        excluded=settings.exclude,
+    )
+    return daily, flags
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where each power and SOC column of the exports sits in the plant's arrays."""
+
+    inverters: list[str]
+    enclosure_id: np.ndarray  # (inverter, dc_input, slot)
+    n_enclosures: np.ndarray  # (inverter, dc_input)
+
+    @classmethod
+    def of(cls, topo: Topology, inverters: list[str]) -> _Layout:
+        enclosure_id, n_enclosures = topo.arrays(inverters)
+        return cls(inverters, enclosure_id, n_enclosures)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.enclosure_id.shape
+
+    def dc_positions(self, keys: Sequence[tuple[str, int]]) -> np.ndarray:
+        """Flat (inverter, dc_input) position of each power column."""
+        index = pd.MultiIndex.from_product([self.inverters, list(schema.DC_INPUTS)])
+        return index.get_indexer(pd.MultiIndex.from_tuples(list(keys)))
+
+    def slot_positions(self, soc_ids: Sequence[str]) -> np.ndarray:
+        """Flat (inverter, dc_input, slot) position of each SOC column (-1: not in topology)."""
+        flat = self.enclosure_id.ravel()
+        used = np.flatnonzero(flat != "")
+        found = pd.Index(flat[used]).get_indexer(list(soc_ids))
+        return np.where(found >= 0, used[found], -1)
+
+    def dc_input_of(self, soc_ids: Sequence[str]) -> np.ndarray:
+        positions = self.slot_positions(soc_ids)
+        n_dc, n_slots = self.shape[1], self.shape[2]
+        return np.where(positions >= 0, positions // n_slots % n_dc + 1, 0)
+
+    def coords(self) -> dict[str, Any]:
+        return {
+            schema.INVERTER: xr.Variable(
+                schema.INVERTER,
+                np.array(self.inverters, dtype=str),
+                schema.COORD_ATTRS[schema.INVERTER],
+            ),
+            schema.DC_INPUT: xr.Variable(
+                schema.DC_INPUT, np.array(schema.DC_INPUTS), schema.COORD_ATTRS[schema.DC_INPUT]
+            ),
+            schema.ENCLOSURE: xr.Variable(
+                schema.ENCLOSURE,
+                np.arange(1, self.shape[2] + 1),
+                schema.COORD_ATTRS[schema.ENCLOSURE],
+            ),
+            "enclosure_id": xr.Variable(
+                (schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE),
+                self.enclosure_id,
+                schema.COORD_ATTRS["enclosure_id"],
+            ),
+            "n_enclosures": xr.Variable(
+                (schema.INVERTER, schema.DC_INPUT),
+                self.n_enclosures,
+                schema.COORD_ATTRS["n_enclosures"],
+            ),
+        }
+
+
+@dataclass
+class _Days:
+    """The history's per-day sums on the plant's layout, before allocation."""
+
+    dates: np.ndarray
+    power: np.ndarray  # (3, day, inverter * dc_input): positive, negative, valid seconds
+    swings: np.ndarray  # (3, day, inverter * dc_input * slot)
+    counts: np.ndarray  # (flag, day, inverter, dc_input, slot)
+    day_seconds: np.ndarray
+    used: np.ndarray  # (inverter, dc_input, slot)
+
+    def energy(self, allocation: Any) -> np.ndarray:
+        """``(3, day, inverter, dc_input, slot)`` as :func:`bessx.daily_energy`'s kernel."""
+        n_days = len(self.dates)
+        shape = self.used.shape
+        positive, negative, valid = self.power.reshape(3, n_days, *shape[:2])
+        no_valid = ~(valid > 0.0)
+        discharged = np.where(no_valid, np.nan, positive)
+        charged = np.where(no_valid, np.nan, 0.0 - negative)
+        swings = self.swings.reshape(3, n_days, *shape)
+        discharge_shares, charge_shares = allocation.shares(swings, self.used)
+        lengths = self.day_seconds.reshape(n_days, 1, 1)
+        coverage = np.clip(valid / lengths, 0.0, 1.0)
+        out = np.empty((3, n_days, *shape))
+        np.multiply(discharged[..., np.newaxis], discharge_shares, out=out[0])
+        np.multiply(charged[..., np.newaxis], charge_shares, out=out[1])
+        np.multiply(coverage[..., np.newaxis], np.where(self.used, 1.0, np.nan), out=out[2])
+        return out
+
+
+def _join(
+    summaries: Sequence[Summary], layout: _Layout, settings: Settings, interval: float
+) -> _Days:
+    """Place every file's partial sums on the history's days and add each last sample."""
+    first = np.array([summaries[0].first, summaries[-1].last], dtype="datetime64[ns]")
+    _, dates, day_seconds = local_days(first, settings.timezone)
+    n_days = len(dates)
+    n_inv, n_dc, n_slots = layout.shape
+    used = layout.enclosure_id != ""
+    power = np.zeros((3, n_days, n_inv * n_dc))
+    swings = np.full((3, n_days, n_inv * n_dc * n_slots), np.nan)
+    held_power = np.zeros((n_days, n_inv * n_dc))
+    held_soc = np.zeros((n_days, n_inv * n_dc * n_slots))
+    power_counts = np.zeros((5, n_days, n_inv * n_dc))
+    soc_counts = np.zeros((3, n_days, n_inv * n_dc * n_slots))
+    duplicates = np.zeros(n_days)
+    limit = settings.max_gap * interval
+    for index, summary in enumerate(summaries):
+        rows = np.searchsorted(dates, summary.dates)
+        columns = layout.dc_positions(summary.dc_keys)
+        slots = layout.slot_positions(summary.soc_ids)
+        kept = slots >= 0
+        grid = np.ix_(rows, columns)
+        power[(slice(None), *grid)] = summary.energy
+        held_power[grid] = summary.power_held
+        power_counts[(slice(None), *grid)] = summary.power_counts
+        swings[:, rows] = 0.0  # a day with samples: a missing SOC column swings by 0
+        soc_grid = np.ix_(rows, slots[kept])
+        swings[(slice(None), *soc_grid)] = summary.swings[:, :, kept]
+        held_soc[soc_grid] = summary.soc_held[:, kept]
+        soc_counts[(slice(None), *soc_grid)] = summary.soc_counts[:, :, kept]
+        duplicates[rows] += summary.duplicates
+        # the last sample holds until the next file's first, within the gap limit
+        hold = interval
+        if index + 1 < len(summaries):
+            step = (summaries[index + 1].first - summary.last).astype(np.int64) / 1e9
+            hold = step if step <= limit else interval
+        last_day, hours = rows[-1], np.array([hold]) / _SECONDS_PER_HOUR
+        value = summary.last_power[np.newaxis]
+        positive = np.fmax(value, 0.0, dtype=np.float64) * hours[:, np.newaxis]
+        negative = np.fmin(value, 0.0, dtype=np.float64) * hours[:, np.newaxis]
+        valid = np.isfinite(value).astype(np.float64) * np.array([hold])[:, np.newaxis]
+        power[0, last_day, columns] += positive[0]
+        power[1, last_day, columns] += negative[0]
+        power[2, last_day, columns] += valid[0]
+        held_power[last_day, columns] += summary.last_power_received * hold
+        held_soc[last_day, slots[kept]] += summary.last_soc_received[kept] * hold
+
+    gap_power = np.round(np.maximum(day_seconds[:, np.newaxis] - held_power, 0.0) / interval)
+    gap_soc = np.round(np.maximum(day_seconds[:, np.newaxis] - held_soc, 0.0) / interval)
+    counts = np.zeros((len(POWER_FLAGS) + len(SOC_FLAGS), n_days, n_inv, n_dc, n_slots))
+    power_part = np.concatenate(
+        [
+            power_counts,
+            np.broadcast_to(duplicates[:, np.newaxis], held_power.shape)[np.newaxis],
+            gap_power[np.newaxis],
+        ]
+    ).reshape(len(POWER_FLAGS), n_days, n_inv, n_dc)
+    counts[: len(POWER_FLAGS)] = power_part[..., np.newaxis]
+    soc_part = np.concatenate([soc_counts, gap_soc[np.newaxis]])
+    counts[len(POWER_FLAGS) :] = soc_part.reshape(len(SOC_FLAGS), n_days, n_inv, n_dc, n_slots)
+    counts[len(POWER_FLAGS) :, :, ~used] = 0.0
+    return _Days(dates, power, swings, counts, day_seconds, used)
+
+
+# ---------------------------------------------------------------------------------------
+# the whole history
+# ---------------------------------------------------------------------------------------
+def daily_from_exports(
+    paths: Any,
+    *,
+    timezone: str | None = None,
+    topology: TopologyLike | None = None,
+    interval: float | None = None,
+    allocation: str = "equal",
+    max_gap: float = 3.0,
+    dc_power_limit_kw: float | None = None,
+    exclude: Sequence[str] = (),
+    quality: QualitySettings | None = None,
+    engine: str = "auto",
+    columns: ColumnPatterns | None = None,
+    max_gap_days: float = MAX_GAP_DAYS,
+    cache: Any | None = None,
+) -> tuple[xr.Dataset, xr.Dataset]:
+    """Daily energy and quality flags of a folder of exports, reading each file once.
+
+    The same results as ``daily_energy(open_exports(paths, ...), ...)`` and
+    ``quality(open_exports(paths, ...), ...)``, computed, in about half the time: each
+    export's footer is parsed once instead of twice (see the module docstring).
+
+    Parameters
+    ----------
+    paths
+        A folder, glob pattern or list of exports, as for :func:`bessx.open_exports`.
+    timezone, topology, interval, engine, columns, max_gap_days
+        As for :func:`bessx.open_exports`.
+    allocation, max_gap, dc_power_limit_kw, exclude, quality
+        As for :func:`bessx.daily_energy` and :func:`bessx.quality`.
+    cache : bessx.cache.SummaryCache, optional
+        Keeps each file's summary between runs: a re-run reads only new or changed files.
+
+    Returns
+    -------
+    daily, flags : xarray.Dataset
+        In memory. The file tasks run under the active dask scheduler (a
+        ``distributed.Client`` when one is active: the files are read on its workers).
+    """
+    import dask
+    from dask import delayed
+
+    if allocation not in ALLOCATIONS:
+        raise ValueError(
+            f"unknown allocation {allocation!r}; choose one of {', '.join(map(repr, ALLOCATIONS))}"
+        )
+    unknown = sorted(set(exclude) - set(EXCLUDABLE))
+    if unknown:
+        raise ValueError(f"cannot exclude {unknown}: choose from {', '.join(EXCLUDABLE)}")
+    if interval is not None and not interval > 0:
+        raise ValueError(f"interval must be positive seconds, not {interval!r}")
+    if not max_gap >= 1:
+        raise ValueError(f"max_gap must be >= 1 nominal interval, not {max_gap!r}")
+    files = export_paths(paths)
+    topo = read_topology(topology) if topology is not None else None
+    settings = Settings(
+        timezone=timezone or schema.DEFAULT_TIMEZONE,
+        engine=get_engine(engine).name,
+        patterns=columns or ColumnPatterns(),
+        interval=None if interval is None else float(interval),
+        max_gap=float(max_gap),
+        limits=Limits() if dc_power_limit_kw is None else Limits(dc_power_limit_kw),
+        quality=quality or QualitySettings(),
+        exclude=tuple(name for name in EXCLUDABLE if name in exclude),
+        dc_input_of=None
+        if topo is None
+        else tuple(
+            zip(topo.table["enclosure_id"], topo.table["dc_input"].astype(int), strict=True)
+        ),
+    )
+    found = {path: cache.get(path, settings) for path in files} if cache is not None else {}
+    missing = [path for path in files if found.get(path) is None]
+    computed = dask.compute(*[delayed(summarise_export)(path, settings) for path in missing])
+    for path, summary in zip(missing, computed, strict=True):
+        found[path] = summary
+        if cache is not None:
+            cache.put(path, settings, summary)
+    if cache is not None:
+        cache.prune(files, settings)
+    options = {"allocation": allocation, "max_gap_days": max_gap_days}
+    try:
+        return combine([found[path] for path in files], settings, topology=topology, **options)
+    except NotOnePass:
+        return _classic(files, settings, topology, allocation, max_gap_days)
+
+
+def _classic(
+    files: list[Path],
+    settings: Settings,
+    topology: TopologyLike | None,
+    allocation: str,
+    max_gap_days: float,
+) -> tuple[xr.Dataset, xr.Dataset]:
+    """The two-pass path: :func:`open_exports`, then daily energy and flags in one compute."""
+    from bessx.energy import daily_energy
+    from bessx.io.exports import open_exports
+    from bessx.quality import quality
+
+    history = open_exports(
+        files,
+        timezone=settings.timezone,
+        topology=topology,
+        interval=settings.interval,
+        variables=_PLANT_VARIABLES,
+        engine=settings.engine,
+        columns=settings.patterns,
+        max_gap_days=max_gap_days,
+    )
+    options = {
+        "max_gap": settings.max_gap,
+        "dc_power_limit_kw": settings.limits.dc_power_limit_kw,
+    }
+    daily = daily_energy(
+        history,
+        allocation=allocation,
+        exclude=settings.exclude,
+        quality=settings.quality,
+        **options,
+    )
+    flags = quality(history, settings=settings.quality, **options)
+    # one graph, computed once: the exports are read once for both
+    both = xr.merge([daily, flags], combine_attrs="override", compat="override").compute()
+    computed_daily = both[list(daily.data_vars)].drop_vars(["flag", "soc_flag"], errors="ignore")
+    computed_flags = both[list(flags.data_vars)]
+    computed_daily.attrs, computed_flags.attrs = dict(daily.attrs), dict(flags.attrs)
+    return computed_daily, computed_flags
