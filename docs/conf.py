@@ -57,6 +57,10 @@ nb_merge_streams = True
 html_theme = "pydata_sphinx_theme"
 html_title = "bessx"
 html_theme_options = {"navigation_with_keys": False}
+# the pages need their width more than an empty section navigation
+html_sidebars = {"**": []}
+html_static_path = ["_static"]
+html_css_files = ["bessx.css"]
 
 # -- intersphinx, offline-safe ---------------------------------------------------------------
 INTERSPHINX_SITES = {
