@@ -1,4 +1,4 @@
-"""Task sessions: ``nox -s tests``, ``lint``, ``docs``, ``demo`` and ``bench``."""
+"""Task sessions: ``nox -s tests``, ``lint``, ``types``, ``docs``, ``demo`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,13 @@ def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def types(session: nox.Session) -> None:
+    """Check types with mypy (settings in pyproject.toml)."""
+    session.install(".[test]")
+    session.run("mypy", *session.posargs)
 
 
 @nox.session

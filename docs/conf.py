@@ -196,7 +196,9 @@ def _drop_accessor_argument(app, what, name, obj, options, lines):
                 lines[i:first] = []
             break
     public = name.removeprefix("xarray.Dataset.bess.")
-    lines[:0] = [
+    # after the summary paragraph
+    end_of_summary = lines.index("") + 1 if "" in lines else len(lines)
+    lines[end_of_summary:end_of_summary] = [
         f"``ds.bess.{public}(...)`` is :func:`bessx.{public}(ds, ...) <bessx.{public}>`.",
         "",
     ]
