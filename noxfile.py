@@ -1,4 +1,4 @@
-"""Task sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s demo``, ``nox -s bench``."""
+"""Task sessions: ``nox -s tests``, ``lint``, ``types``, ``docs``, ``demo`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -24,6 +24,13 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session
+def types(session: nox.Session) -> None:
+    """Check types with mypy (settings in pyproject.toml)."""
+    session.install(".[test]")
+    session.run("mypy", *session.posargs)
+
+
+@nox.session
 def demo(session: nox.Session) -> None:
     """Run the main job on the built-in synthetic plant."""
     session.install(".")
@@ -39,6 +46,12 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Build the Sphinx documentation."""
+    """Build the documentation, executing the walkthrough; every warning is an error.
+
+    Works offline: MathJax ships in a Python package and intersphinx uses the inventories
+    saved by an earlier online build, or none (see docs/conf.py).
+    """
     session.install(".[docs]")
-    session.run("sphinx-build", "-b", "html", "docs", "docs/_build/html")
+    session.run(
+        "sphinx-build", "-W", "-n", "--keep-going", "-b", "html", "docs", "docs/_build/html"
+    )

@@ -339,15 +339,15 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> None:
     Datetime columns are written as ``YYYY-MM-DD`` when they hold dates only. The
     frame is not modified.
     """
-    rounded = {}
+    rounded: dict[str, pd.Series | pd.Index] = {}
     for column in frame.columns:
         values = frame[column]
         if pd.api.types.is_float_dtype(values):
             decimals = [d for suffix, d in CSV_DECIMALS.items() if str(column).endswith(suffix)]
             if decimals:
-                rounded[column] = values.round(decimals[0])
+                rounded[str(column)] = values.round(decimals[0])
         elif pd.api.types.is_datetime64_dtype(values):
             stamps = pd.DatetimeIndex(values)
             if (stamps.dropna() == stamps.dropna().normalize()).all():
-                rounded[column] = stamps.strftime("%Y-%m-%d")
+                rounded[str(column)] = stamps.strftime("%Y-%m-%d")
     frame.assign(**rounded).to_csv(path, index=False)

@@ -1,6 +1,21 @@
-"""Sphinx configuration for the bessx documentation (``nox -s docs``)."""
+"""Sphinx configuration for the bessx documentation (``nox -s docs``).
+
+The build is meant to pass with ``-W -n`` (warnings are errors, every reference must
+resolve) on a machine without network access:
+
+* maths is rendered by a MathJax copy that ships in a Python package
+  (``sphinx-mathjax-offline``), never fetched from a CDN;
+* intersphinx inventories are downloaded once into ``_build/intersphinx/`` when the sites
+  can be reached and read from there afterwards; a site that cannot be reached and has no
+  saved inventory is left out of ``intersphinx_mapping`` (its names are then plain text);
+* the walkthrough notebook (``walkthrough.md``) is executed at every build.
+"""
 
 from __future__ import annotations
+
+import re
+import urllib.request
+from pathlib import Path
 
 import sphinx_autosummary_accessors
 
@@ -8,30 +23,188 @@ import bessx
 
 project = "bessx"
 author = "bessx developers"
+copyright = "bessx developers"
 release = bessx.__version__
 version = release
 
 extensions = [
-    "myst_parser",
+    "myst_nb",
     "numpydoc",
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",
     "sphinx_autosummary_accessors",
 ]
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
 templates_path = ["_templates", sphinx_autosummary_accessors.templates_path]
-exclude_patterns = ["_build"]
+# _health_section.md is the walkthrough's battery-health part, kept apart until
+# bessx.health exists
+exclude_patterns = ["_build", "jupyter_execute", "_health_section.md"]
 autosummary_generate = True
 numpydoc_show_class_members = False
-intersphinx_mapping = {
-    "python": ("https://docs.python.org/3", None),
-    "numpy": ("https://numpy.org/doc/stable", None),
-    "pandas": ("https://pandas.pydata.org/docs", None),
-    "xarray": ("https://docs.xarray.dev/en/stable", None),
-    "dask": ("https://docs.dask.org/en/stable", None),
-}
+# numpydoc turns every word of a type description into a reference; these are prose
+numpydoc_xref_ignore = {"optional", "default", "of", "or", "and", "sequence", "mapping"}
+
+# The walkthrough runs on every build: its figures and tables are real output.
+nb_execution_mode = "force"
+nb_execution_timeout = 300
+nb_execution_raise_on_error = True
+nb_merge_streams = True
+
 html_theme = "pydata_sphinx_theme"
 html_title = "bessx"
+html_theme_options = {"navigation_with_keys": False}
+# the pages need their width more than an empty section navigation
+html_sidebars = {"**": []}
+html_static_path = ["_static"]
+html_css_files = ["bessx.css"]
+
+# -- intersphinx, offline-safe ---------------------------------------------------------------
+INTERSPHINX_SITES = {
+    "python": "https://docs.python.org/3",
+    "numpy": "https://numpy.org/doc/stable",
+    "pandas": "https://pandas.pydata.org/docs",
+    "xarray": "https://docs.xarray.dev/en/stable",
+    "dask": "https://docs.dask.org/en/stable",
+    "matplotlib": "https://matplotlib.org/stable",
+}
+INVENTORY_FOLDER = Path(__file__).parent / "_build" / "intersphinx"
+
+
+def _saved_inventory(name: str, url: str, timeout: float = 5.0) -> Path | None:
+    """The inventory of ``url``, refreshed when the site answers; None if never reached."""
+    path = INVENTORY_FOLDER / f"{name}.inv"
+    try:
+        with urllib.request.urlopen(f"{url}/objects.inv", timeout=timeout) as response:
+            content = response.read()
+    except OSError:
+        return path if path.exists() else None
+    INVENTORY_FOLDER.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+intersphinx_mapping = {
+    name: (url, str(inventory))
+    for name, url in INTERSPHINX_SITES.items()
+    if (inventory := _saved_inventory(name, url)) is not None
+}
+
+# -- nitpicky references -----------------------------------------------------------------------
+# Names of other packages resolve through intersphinx when their inventory is at hand; offline
+# they cannot, so only references into these packages may stay unresolved. bessx's own
+# references must all resolve.
+_EXTERNAL = (
+    r"(argparse|builtins|collections|datetime|os|pathlib|re|typing|hypothesis|"
+    r"numpy|np|pandas|pd|xarray|xr|dask|da|matplotlib|distributed)"
+)
+nitpick_ignore_regex = [
+    (r"py:.*", _EXTERNAL + r"(\..*)?"),
+    # unqualified names from type hints (``Axes``, ``Path``) and numpydoc type words
+    (r"py:class", r"(Axes|Figure|Path|PathLike|DataFrame|Dataset|DataArray|Timestamp|ndarray)"),
+    (r"py:class", r"(array-like|array_like|callable|path-like|scalar)"),
+    (r"py:(class|obj)", r"(int|float|str|bool|bytes|None|tuple|list|dict|set|object|type)"),
+    # autodoc splits a generic of numpy types (``tuple[np.ndarray, np.ndarray]``) at the comma
+    (r"py:class", r"(tuple|list|dict)\[~?numpy\..*"),
+]
+
+
+# -- bessx's own names ---------------------------------------------------------------------
+def _public_aliases() -> dict[str, str]:
+    """``bessx.outliers.outliers`` -> ``bessx.outliers``: where each public name is defined."""
+    aliases = {}
+    for name in bessx.__all__:
+        obj = getattr(bessx, name)
+        module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+        if module and qualname and f"{module}.{qualname}" != f"bessx.{name}":
+            aliases[f"{module}.{qualname}"] = f"bessx.{name}"
+    return aliases
+
+
+PUBLIC_ALIASES = _public_aliases()
+
+
+def _defining_module(docname: str) -> str | None:
+    """The module that defines the public object a generated page documents, if any."""
+    page = docname.rpartition("/")[2]
+    for prefix in ("bessx.", "xarray.Dataset.bess."):
+        if page.startswith(prefix):
+            obj = getattr(bessx, page.removeprefix(prefix), None)
+            return getattr(obj, "__module__", None)
+    return None
+
+
+def _resolve_bessx_names(app, env, node, contnode):
+    """Resolve bessx names as the docstrings that use them mean them.
+
+    The public functions are documented once, under the name users call (``bessx.outliers``);
+    a docstring may name one by its defining module (``bessx.outliers.outliers``), and a
+    docstring's unqualified names (``RANKINGS``) are those of the module that defines it,
+    as in Python, also where the function is shown under its public name.
+    """
+    if node.get("refdomain") != "py":
+        return None
+    target = node["reftarget"]
+    candidates = []
+    if target in PUBLIC_ALIASES:
+        candidates.append(PUBLIC_ALIASES[target])
+    if not target.startswith("bessx."):
+        # on a module's own page (``bessx.energy``), its public functions by their short name
+        current = node.get("py:module")
+        if current and f"{current}.{target}" in PUBLIC_ALIASES:
+            candidates.append(PUBLIC_ALIASES[f"{current}.{target}"])
+        module = _defining_module(node["refdoc"])
+        if module:
+            candidates.append(f"{module}.{target}")
+    domain = env.domains["py"]
+    for candidate in candidates:
+        retry = node.deepcopy()
+        retry["reftarget"] = candidate
+        resolved = domain.resolve_xref(
+            env, node["refdoc"], app.builder, node["reftype"], candidate, retry, contnode
+        )
+        if resolved is not None:
+            return resolved
+    return None
+
+
+_PARAMETERS = re.compile(r"^Parameters\n-+\n", re.MULTILINE)
+
+
+def _drop_accessor_argument(app, what, name, obj, options, lines):
+    """The accessor methods take the Dataset as ``self``: drop its entry from Parameters.
+
+    ``ds.bess.heatmap(...)`` shares the docstring of ``bessx.heatmap(daily, ...)``, whose
+    first parameter is the Dataset the accessor already holds.
+    """
+    if not name.startswith("xarray.Dataset.bess."):
+        return
+    for i, line in enumerate(lines):
+        if line.strip() == "Parameters" and i + 1 < len(lines) and set(lines[i + 1]) == {"-"}:
+            first = i + 2
+            end = first + 1
+            while end < len(lines) and (lines[end].startswith(" ") or not lines[end].strip()):
+                end += 1
+            del lines[first:end]
+            following = lines[first] if first < len(lines) else ""
+            after = lines[first + 1] if first + 1 < len(lines) else ""
+            if not following or (after and set(after) == {"-"}):
+                # the Dataset was the only parameter: drop the empty section
+                lines[i:first] = []
+            break
+    public = name.removeprefix("xarray.Dataset.bess.")
+    # after the summary paragraph
+    end_of_summary = lines.index("") + 1 if "" in lines else len(lines)
+    lines[end_of_summary:end_of_summary] = [
+        f"``ds.bess.{public}(...)`` is :func:`bessx.{public}(ds, ...) <bessx.{public}>`.",
+        "",
+    ]
+
+
+def setup(app):
+    app.connect("missing-reference", _resolve_bessx_names)
+    # before numpydoc (priority 500) rewrites the sections
+    app.connect("autodoc-process-docstring", _drop_accessor_argument, priority=400)

@@ -19,6 +19,7 @@ from bessx import schema
 from bessx.synthetic import inverter_names
 
 __all__ = [
+    "CountingScheduler",
     "assert_lazy",
     "enclosure_ids",
     "inverter_names",
@@ -234,8 +235,12 @@ def make_dataset(
     return ds
 
 
-class _CountingScheduler:
-    """A dask scheduler that counts computes and fails beyond ``max_computes``."""
+class CountingScheduler:
+    """A dask scheduler that counts computes and fails beyond ``max_computes``.
+
+    What :func:`raise_if_dask_computes` yields: ``total_computes`` is the number of
+    computes so far.
+    """
 
     def __init__(self, max_computes: int) -> None:
         self.max_computes = max_computes
@@ -251,14 +256,14 @@ class _CountingScheduler:
 
 
 @contextlib.contextmanager
-def raise_if_dask_computes(max_computes: int = 0) -> Iterator[_CountingScheduler]:
+def raise_if_dask_computes(max_computes: int = 0) -> Iterator[CountingScheduler]:
     """Fail with ``RuntimeError`` if dask computes more than ``max_computes`` times inside.
 
     >>> import dask.array as da
     >>> with raise_if_dask_computes():
     ...     total = da.ones(4, chunks=2).sum()  # building a graph is fine
     """
-    scheduler = _CountingScheduler(max_computes)
+    scheduler = CountingScheduler(max_computes)
     with dask.config.set(scheduler=scheduler):
         yield scheduler
 
