@@ -434,10 +434,7 @@ def _site_config(args: argparse.Namespace, **flags: Any) -> tuple[Config, Path |
 
 def _column_patterns(config: Config) -> Any:
     """The site file's ``[columns]`` patterns, the built-in ones where it gives none."""
-    from bessx.io.exports import ColumnPatterns
-
-    given = dataclasses.asdict(config.columns)
-    return ColumnPatterns(**{name: value for name, value in given.items() if value is not None})
+    return config.columns
 
 
 def _outlier_options(config: Config) -> dict[str, Any]:
@@ -1095,8 +1092,8 @@ def _column_counts(path: Path, config: Config) -> dict[str, int]:
     names = pq.read_schema(path).names
     patterns = _column_patterns(config)
     counts = {
-        "dc_power": sum(bool(patterns.dc_power.match(name)) for name in names),
-        "soc": sum(bool(patterns.soc.match(name)) for name in names),
+        "dc_power": sum(bool(patterns.pattern("dc_power").match(name)) for name in names),
+        "soc": sum(bool(patterns.pattern("soc").match(name)) for name in names),
         "plant": sum(name in schema.PLANT_COLUMNS for name in names),
         "time": min(1, sum(name in TIMESTAMP_CANDIDATES for name in names)),
     }
