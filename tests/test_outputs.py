@@ -84,7 +84,19 @@ def _old_set(out: Path) -> None:
     commit(out, "old")
 
 
-@pytest.mark.parametrize("before", [_old_plain_files, _old_set], ids=["plain files", "sets"])
+def _plain_files_over_a_set(out: Path) -> None:
+    """An older bessx ran after a newer one: plain files replaced the links."""
+    commit(out, "stale")
+    for name, text in expected("old").items():
+        (out / name).unlink()
+        (out / name).write_text(text)
+
+
+@pytest.mark.parametrize(
+    "before",
+    [_old_plain_files, _old_set, _plain_files_over_a_set],
+    ids=["plain files", "sets", "plain files over a set"],
+)
 @pytest.mark.parametrize("new_names", [KNOWN, KNOWN[:2]], ids=["same outputs", "fewer"])
 def test_a_failure_at_every_step_shows_the_old_or_the_new_set(
     tmp_path, monkeypatch, before, new_names

@@ -289,28 +289,29 @@ def commit(out: Path, set_id: str, names: Sequence[str], known: Sequence[str]) -
 
 
 def _adopt_plain_files(out: Path, known: Sequence[str]) -> None:
-    """Turn an older bessx's plain output files into a set shown through the links.
+    """Turn plain output files (an older bessx's) into a set shown through the links.
 
-    Each file is first put into the current set (a new one when there is none), then its
-    name is replaced by a link to the same content: readers see the same files throughout.
+    The set shown is first replaced by one holding exactly what each name shows now (the
+    plain file, or the current set's file), then each plain name is replaced by a link to
+    the same content: readers see the same files throughout.
     """
     plain = [name for name in known if (out / name).exists() and not _is_ours(out, name)]
     if not plain:
         return
     state = out / STATE_FOLDER
-    if not (state / _CURRENT).is_symlink():
-        set_id = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-adopted"
-        (state / _SETS / set_id).mkdir(parents=True, exist_ok=True)
-        _point(state / _CURRENT, f"{_SETS}/{set_id}", state)
-    shown = state / _CURRENT
-    for name in plain:
-        if not (shown / name).exists():
-            staged = state / f"{_TEMPORARY}{secrets.token_hex(4)}"
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    adopted = state / _SETS / f"{stamp}-adopted-{secrets.token_hex(3)}"
+    adopted.mkdir(parents=True)
+    for name in known:
+        source = out / name if name in plain else state / _CURRENT / name
+        if source.exists():
             try:
-                os.link(out / name, staged)
+                os.link(source, adopted / name, follow_symlinks=True)
             except OSError:
-                shutil.copy2(out / name, staged)
-            os.replace(staged, shown / name)
+                shutil.copy2(source, adopted / name)
+    _sync_folder(adopted)
+    _point(state / _CURRENT, f"{_SETS}/{adopted.name}", state)
+    for name in plain:
         _point(out / name, f"{STATE_FOLDER}/{_CURRENT}/{name}", state)
 
 
