@@ -415,7 +415,9 @@ def _info_command(args: argparse.Namespace) -> int:
     from bessx.inventory import inventory
 
     console = _Console(debug=args.debug)
-    config, _ = _site_config(args, timezone=args.timezone, topology=args.topology)
+    config, _ = _site_config(
+        args, timezone=args.timezone, topology=args.topology, skip_bad_files=args.skip_bad_files
+    )
     for line in inventory(config):
         console.result(line)
     return EXIT_OK

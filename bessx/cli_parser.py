@@ -300,6 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", metavar="TOML", help="site configuration file (data, timezone, topology)"
     )
     _add_reading_options(info)
+    info.add_argument(
+        "--skip-bad-files",
+        action="store_true",
+        default=None,
+        help="leave out exports that cannot be read or are refused, listing them as problems",
+    )
     return parser
 
 

@@ -247,6 +247,14 @@ def test_skip_bad_files_gives_the_good_files_exact_energies(work, bad_folder, go
     assert "20221005.parquet: skipped: empty file (0 bytes)" in summary
 
 
+def test_info_skips_bad_files_and_lists_them_as_problems(work, bad_folder, plant):
+    result = bessx("info", bad_folder, "--skip-bad-files", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert f"{len(plant.files)} parquet export(s)" in result.stdout
+    assert "20221004.parquet: skipped: not a readable parquet file" in result.stdout
+    assert "1 hidden file(s) ignored (._20221001.parquet)" in result.stdout
+
+
 def test_without_skip_the_first_bad_file_stops_the_run(work, bad_folder):
     result = bessx("run", bad_folder, "--out", work / "not-skipped", cwd=work)
     assert_one_line_error(result, EXIT_DATA, "20221004.parquet", "not a readable parquet")
