@@ -48,8 +48,8 @@ def _settings_token(settings: Any) -> str:
     values = []
     for item in fields(settings):
         value = getattr(settings, item.name)
-        if hasattr(value, "dc_power") and hasattr(value, "soc"):  # column patterns
-            value = (value.dc_power.pattern, value.soc.pattern)
+        if hasattr(value, "pattern"):  # column patterns: the expressions in force
+            value = (value.pattern("dc_power").pattern, value.pattern("soc").pattern)
         values.append((item.name, repr(value)))
     return _digest(__version__, values)
 

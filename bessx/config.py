@@ -148,10 +148,20 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
     return check
 
 
-def _names_from(choices: tuple[str, ...]) -> Callable[[Any], tuple[str, ...]]:
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise _Rejected()
+
+
+def _names_from(
+    choices: tuple[str, ...], *, empty: bool = True
+) -> Callable[[Any], tuple[str, ...]]:
     def check(value: Any) -> tuple[str, ...]:
         if not isinstance(value, list | tuple):
             raise _Rejected()
+        if not value and not empty:
+            raise _Rejected("an empty list would write nothing")
         for name in value:
             if not isinstance(name, str):
                 raise _Rejected()
@@ -358,7 +368,11 @@ class QualityTable(_Checked):
 
 @dataclass(frozen=True)
 class ColumnPatterns(_Checked):
-    """The ``[columns]`` table: column-name patterns that override :mod:`bessx.schema`.
+    """Column-name patterns that recognise the needed columns: the ``[columns]`` table.
+
+    A site whose exports name their columns differently overrides the patterns of
+    :mod:`bessx.schema`; :func:`bessx.open_exports` takes this class as ``columns=``.
+    Strings are compiled and every pattern is checked for its named groups when made.
 
     Attributes
     ----------
@@ -368,6 +382,13 @@ class ColumnPatterns(_Checked):
         Pattern of the state-of-charge columns [%], with the group ``enclosure_id``.
 
     ``None`` keeps the pattern of :mod:`bessx.schema`.
+
+    Examples
+    --------
+    >>> ColumnPatterns(soc=r"^SOC (?P<enclosure_id>\\w+)$").pattern("soc").pattern
+    '^SOC (?P<enclosure_id>\\\\w+)$'
+    >>> ColumnPatterns().pattern("dc_power") is schema.DC_POWER_PATTERN
+    True
     """
 
     _settings: ClassVar = COLUMN_SETTINGS
@@ -375,6 +396,14 @@ class ColumnPatterns(_Checked):
 
     dc_power: re.Pattern[str] | None = COLUMN_SETTINGS["dc_power"].default
     soc: re.Pattern[str] | None = COLUMN_SETTINGS["soc"].default
+
+    def pattern(self, kind: str) -> re.Pattern[str]:
+        """The pattern in force for ``kind`` (``"dc_power"`` or ``"soc"``): given or built in."""
+        given = getattr(self, kind)
+        return given if given is not None else _BUILT_IN_PATTERNS[kind]
+
+
+_BUILT_IN_PATTERNS: Final = {"dc_power": schema.DC_POWER_PATTERN, "soc": schema.SOC_PATTERN}
 
 
 #: The top-level keys of a site file.
@@ -423,10 +452,16 @@ SITE_SETTINGS: Final[dict[str, Setting]] = {
         "a path", _path, Path("bessx-out"), "folder the outputs are written to", is_path=True
     ),
     "outputs": Setting(
-        f"a list of names from {', '.join(map(_show, OUTPUTS))}",
-        _names_from(OUTPUTS),
+        f"a non-empty list of names from {', '.join(map(_show, OUTPUTS))}",
+        _names_from(OUTPUTS, empty=False),
         OUTPUTS,
         "the outputs to write",
+    ),
+    "skip_bad_files": Setting(
+        "true or false",
+        _boolean,
+        False,
+        "skip exports that cannot be read or are refused, naming each, instead of stopping",
     ),
 }
 #: The whole table: every top-level key, and each ``[table]`` with its own settings.
@@ -461,7 +496,10 @@ class Config(_Checked):
     out
         Folder the outputs are written to.
     outputs
-        Which outputs to write, from :data:`OUTPUTS`.
+        Which outputs to write, from :data:`OUTPUTS` (at least one).
+    skip_bad_files
+        Skip exports that cannot be read or are refused, each named with its reason,
+        instead of stopping at the first.
     outliers
         Outlier detection settings.
     quality
@@ -488,6 +526,7 @@ class Config(_Checked):
     dc_power_limit_kw: float = SITE_SETTINGS["dc_power_limit_kw"].default
     out: Path = SITE_SETTINGS["out"].default
     outputs: tuple[str, ...] = SITE_SETTINGS["outputs"].default
+    skip_bad_files: bool = SITE_SETTINGS["skip_bad_files"].default
     outliers: OutlierSettings = field(default_factory=OutlierSettings)
     quality: QualityTable = field(default_factory=QualityTable)
     columns: ColumnPatterns = field(default_factory=ColumnPatterns)

@@ -43,7 +43,7 @@ from bessx.energy import (
     hold_seconds,
     local_days,
 )
-from bessx.errors import BessxError, ExportError
+from bessx.errors import BessxError, ExportError, first_line
 from bessx.io.engines import get_engine
 from bessx.io.exports import (
     MAX_GAP_DAYS,
@@ -55,7 +55,6 @@ from bessx.io.exports import (
     _check_no_overlap,
     _check_stable_split,
     _column_map,
-    _first_line,
     _note_missing,
     check_repeats,
     export_from_scan,
@@ -158,7 +157,7 @@ def _load(path: Path, settings: Settings) -> tuple[ExportFile, np.ndarray]:
     except ExportError:
         raise
     except Exception as error:  # each engine has its own errors for a broken file
-        raise ExportError(path, f"not a readable parquet file ({_first_line(error)})") from None
+        raise ExportError(path, f"not a readable parquet file ({first_line(error)})") from None
     export = export_from_scan(path, scan, settings.timezone, settings.patterns)
     values = matrix.T
     if export.repeats is not None:

@@ -142,6 +142,14 @@ def _data_read(daily: xr.Dataset, source: Mapping[str, Any]) -> str:
         f"- Source: {_code(source.get('data', '?'))}"
         + (f", configuration {_code(source['config'])}" if source.get("config") else ""),
         f"- Files: {len(files)}" + (f" ({_first_last(files)})" if files else ""),
+        *(
+            [
+                f"- Skipped: {len(source['skipped'])} file(s) that could not be used "
+                f"({_short_list(list(source['skipped']))}; see the problems below)"
+            ]
+            if source.get("skipped")
+            else []
+        ),
         f"- Local days: {len(dates)}"
         + (f", {dates[0]} to {dates[-1]}" if len(dates) else "")
         + f"; {int(covered.sum())} with data, {len(missing)} without"

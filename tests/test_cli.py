@@ -28,10 +28,11 @@ import matplotlib.pyplot as plt
 
 import bessx as bessx_package
 from bessx import __version__
-from bessx.cli import EXIT_DATA, EXIT_USAGE, HEATMAP_DPI, OUTPUT_FILES, _Staging, main
+from bessx.cli import EXIT_DATA, EXIT_USAGE, HEATMAP_DPI, OUTPUT_FILES, main
 from bessx.energy import daily_energy
 from bessx.io.archive import open_daily
 from bessx.io.exports import ExportWarning, open_exports
+from bessx.io.outputs import locked, write_set
 from bessx.outliers import outliers
 from bessx.plot import heatmap
 from bessx.quality import quality, quality_table
@@ -85,8 +86,27 @@ def digest(folder: Path) -> dict[str, str]:
     }
 
 
+def shown(folder: Path) -> list[str]:
+    """The names a user sees in an output folder (not the hidden output sets)."""
+    return sorted(path.name for path in folder.iterdir() if not path.name.startswith("."))
+
+
 def leftovers(*folders: Path) -> list[str]:
-    return [p.name for f in folders if f.exists() for p in f.iterdir() if ".tmp-" in p.name]
+    """Staging folders, temporary links, and sets beyond the current and the previous one."""
+    found = [p.name for f in folders if f.exists() for p in f.iterdir() if ".tmp-" in p.name]
+    for folder in folders:
+        state = folder / ".bessx"
+        if state.is_dir():
+            found += [p.name for p in state.iterdir() if p.name.startswith(".tmp-")]
+            found += [p.name for p in state.iterdir() if p.name not in STATE_ENTRIES]
+            sets = sorted(p.name for p in (state / "sets").iterdir())
+            if len(sets) > 2:
+                found += sets
+    return found
+
+
+#: What an output folder's .bessx may hold between runs.
+STATE_ENTRIES = {"lock", "current", "previous", "sets"}
 
 
 def read_csv(path: Path) -> pd.DataFrame:
@@ -162,7 +182,8 @@ def run(work: Path, plant) -> tuple[subprocess.CompletedProcess[str], Path]:
 def test_run_writes_every_output(run, work):
     result, out = run
     assert result.returncode == 0, result.stderr
-    assert sorted(path.name for path in out.iterdir()) == ALL_OUTPUTS
+    assert shown(out) == ALL_OUTPUTS
+    assert all((out / name).is_symlink() for name in ALL_OUTPUTS)
     assert leftovers(out, work) == []
     assert "Traceback" not in result.stderr
     assert f"Wrote {len(ALL_OUTPUTS)} file(s)" in result.stdout
@@ -352,7 +373,7 @@ def test_demo_writes_exports_and_results(work):
     assert error_lines(result) == []
     assert len(list((out / "exports").glob("*.parquet"))) == 2
     assert (out / "exports" / "faults.json").is_file()
-    assert sorted(path.name for path in (out / "results").iterdir()) == ALL_OUTPUTS
+    assert shown(out / "results") == ALL_OUTPUTS
 
     again = bessx("demo", "--out", out, "--days", 1, "--inverters", 6, cwd=work)
     assert again.returncode == 0, again.stderr
@@ -452,12 +473,12 @@ def test_help_and_version(capsys):
 # Atomicity -----------------------------------------------------------------------------------
 @pytest.fixture
 def previous_results(work: Path, run, tmp_path: Path) -> Path:
-    """An output folder holding the results of an earlier run."""
+    """An output folder holding the results of an earlier bessx, as plain files."""
     _, out = run
     folder = tmp_path / "previous"
     folder.mkdir()
-    for path in out.iterdir():
-        (folder / path.name).write_bytes(path.read_bytes())
+    for name in shown(out):
+        (folder / name).write_bytes((out / name).read_bytes())
     return folder
 
 
@@ -484,26 +505,29 @@ def test_failure_mid_computation_leaves_earlier_results_untouched(
     assert leftovers(previous_results, previous_results.parent) == []
 
 
-def test_staging_is_removed_on_failure(tmp_path):
+def test_a_failed_set_is_removed_and_the_folder_too_if_new(tmp_path):
     out = tmp_path / "new" / "out"
-    with pytest.raises(RuntimeError), _Staging(out) as staging:
-        staging.path("summary.md").write_text("half")
+
+    def half(path: Path) -> None:
+        path.write_text("half")
         raise RuntimeError("the heatmap failed")
+
+    with pytest.raises(RuntimeError), locked(out):
+        write_set(out, {"summary.md": half})
     assert not (tmp_path / "new").exists()
 
     existing = tmp_path / "existing"
     existing.mkdir()
     (existing / "summary.md").write_text("old")
-    with pytest.raises(RuntimeError), _Staging(existing) as staging:
-        staging.path("summary.md").write_text("new")
-        raise RuntimeError("the heatmap failed")
+    with pytest.raises(RuntimeError), locked(existing):
+        write_set(existing, {"summary.md": half})
     assert digest(existing) == {"summary.md": hashlib.sha256(b"old").hexdigest()}
 
-    with _Staging(existing) as staging:
-        staging.path("summary.md").write_text("new")
-        staging.commit(["summary.md"])
+    with locked(existing):
+        write_set(existing, {"summary.md": lambda path: path.write_text("new")})
     assert (existing / "summary.md").read_text() == "new"
-    assert [path.name for path in existing.iterdir()] == ["summary.md"]
+    assert shown(existing) == ["summary.md"]
+    assert leftovers(existing) == []
 
 
 # Configuration ----------------------------------------------------------------------------------
@@ -515,7 +539,7 @@ def test_flags_override_the_site_file(work, plant):
     )
     from_file = bessx("run", "--config", site, cwd=work)
     assert from_file.returncode == 0, from_file.stderr
-    assert [path.name for path in (work / "from-file").iterdir()] == ["daily_energy.nc"]
+    assert shown(work / "from-file") == ["daily_energy.nc"]
     assert open_daily(work / "from-file" / "daily_energy.nc").attrs["allocation"] == "soc"
 
     flagged = bessx("run", "--config", site, "--allocation", "equal", "--out", "flag", cwd=work)

@@ -242,15 +242,24 @@ def test_merge_errors():
         ),
         (
             'outputs = ["csv", "heatmaps"]',
-            'site.toml: \'outputs\' must be a list of names from "csv", "netcdf", "lowest", '
+            "site.toml: 'outputs' must be a non-empty list of names from "
+            '"csv", "netcdf", "lowest", '
             '"outliers", "quality", "heatmap", "summary", got ["csv", "heatmaps"] '
             '("heatmaps" is not one of them; did you mean "heatmap"?)',
         ),
         (
             'outputs = "csv"',
-            'site.toml: \'outputs\' must be a list of names from "csv", "netcdf", "lowest", '
+            "site.toml: 'outputs' must be a non-empty list of names from "
+            '"csv", "netcdf", "lowest", '
             '"outliers", "quality", "heatmap", "summary", got "csv"',
         ),
+        (
+            "outputs = []",
+            'site.toml: \'outputs\' must be a non-empty list of names from "csv", "netcdf", '
+            '"lowest", "outliers", "quality", "heatmap", "summary", got [] '
+            "(an empty list would write nothing)",
+        ),
+        ("skip_bad_files = 1", "site.toml: 'skip_bad_files' must be true or false, got 1"),
         ("outliers = 3", "site.toml: 'outliers' must be a table, got 3"),
         (
             "[outliers]\nz_min = 0",

@@ -1,4 +1,4 @@
-"""Readers and writers: parquet exports in, netCDF archives in and out."""
+"""Readers and writers: parquet exports in, netCDF archives in and out, output folders."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ import pandas as pd
 import xarray as xr
 
 from bessx import schema
-from bessx.errors import BessxError
+from bessx.errors import BessxError, first_line
 
 ArchiveKind = Literal["daily", "history"]
 
@@ -459,7 +459,7 @@ def _open_archive(source: Path, kind: ArchiveKind, chunks: Mapping[str, int] | N
             decode_times=xr.coders.CFDatetimeCoder(time_unit="ns"),
         )
     except (OSError, ValueError, RuntimeError) as error:
-        raise BessxError(f"{source}: not a readable netCDF file ({_first_line(error)})") from None
+        raise BessxError(f"{source}: not a readable netCDF file ({first_line(error)})") from None
     found = ds.attrs.get(KIND_ATTR)
     if found != kind:
         ds.close()
@@ -496,8 +496,3 @@ def _in_memory(var: xr.Variable) -> xr.Variable:
 def _plain(value: Any) -> Any:
     """netCDF returns numeric attributes as numpy scalars; give back Python numbers."""
     return value.item() if isinstance(value, np.generic) else value
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

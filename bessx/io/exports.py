@@ -34,7 +34,8 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from bessx import schema
-from bessx.errors import BessxError, ExportError
+from bessx.config import ColumnPatterns
+from bessx.errors import BessxError, ExportError, first_line
 from bessx.io.archive import open_history
 from bessx.io.engines import Engine, Scan, get_engine
 from bessx.topology import (
@@ -72,8 +73,29 @@ DUPLICATES_ATTRS: Final = {
 DUPLICATES_DROPPED: Final = "duplicates_dropped"
 
 
+#: What :func:`open_exports` does with an export it cannot use (``bad_files=``).
+BAD_FILE_POLICIES: Final = ("raise", "skip")
+
+
 class ExportWarning(UserWarning):
     """Something in the exports was repaired or filled in; the data can still be analysed."""
+
+
+class SkippedFileWarning(ExportWarning):
+    """An export that could not be used was left out (``bad_files="skip"``).
+
+    Parameters
+    ----------
+    path
+        The export that was left out.
+    problem
+        Why, as the :class:`~bessx.errors.ExportError` that refused it says.
+    """
+
+    def __init__(self, path: object, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: skipped: {problem}")
 
 
 @dataclass(frozen=True)
@@ -104,6 +126,11 @@ class ExportFile:
 def export_paths(paths: PathsLike) -> list[Path]:
     """The parquet files named by a folder, a glob pattern or a list of files.
 
+    Hidden files (names starting with ``.``, such as the ``._20230501.parquet`` that macOS
+    leaves next to each file on a foreign disk) are not exports: a folder's are left out with
+    an :class:`ExportWarning` saying how many, and a glob pattern's ``*`` does not match them.
+    Files given one by one are taken as given.
+
     Raises
     ------
     ExportError
@@ -113,6 +140,15 @@ def export_paths(paths: PathsLike) -> list[Path]:
         path = Path(paths)
         if path.is_dir():
             found = sorted(path.glob("*.parquet"))
+            hidden = [file.name for file in found if file.name.startswith(".")]
+            found = [file for file in found if not file.name.startswith(".")]
+            if hidden:
+                warnings.warn(
+                    f"{path}: {len(hidden)} hidden file(s) ignored ({_short_list(hidden)}): "
+                    "not exports",
+                    ExportWarning,
+                    stacklevel=2,
+                )
             if not found:
                 raise ExportError(path, "no *.parquet exports in this folder")
             return found
@@ -132,27 +168,16 @@ def export_paths(paths: PathsLike) -> list[Path]:
 
 
 # Columns ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ColumnPatterns:
-    """Regular expressions that recognise the needed columns (see :mod:`bessx.schema`).
-
-    ``dc_power`` has the named groups ``dc_input`` and ``inverter``; ``soc`` has
-    ``enclosure_id``. A site whose exports name columns differently overrides them.
-    """
-
-    dc_power: re.Pattern[str] = schema.DC_POWER_PATTERN
-    soc: re.Pattern[str] = schema.SOC_PATTERN
-
-
 @lru_cache(maxsize=64)
 def _column_map(names: tuple[str, ...], patterns: ColumnPatterns) -> ColumnMap:
     """Match column names against the export patterns; cached per distinct schema."""
     dc_power: dict[tuple[str, int], str] = {}
     soc: dict[str, str] = {}
+    dc_pattern, soc_pattern = patterns.pattern("dc_power"), patterns.pattern("soc")
     for name in names:
-        if match := patterns.dc_power.match(name):
+        if match := dc_pattern.match(name):
             dc_power[(match["inverter"], int(match["dc_input"]))] = name
-        elif match := patterns.soc.match(name):
+        elif match := soc_pattern.match(name):
             soc[match["enclosure_id"]] = name
     plant = {var: col for col, var in schema.PLANT_COLUMNS.items() if col in names}
     return ColumnMap(dc_power, soc, plant)
@@ -277,17 +302,17 @@ def _minute(time: np.datetime64) -> str:
 
 
 def scan_export(
-    path: Path, timezone: str, engine: Engine, patterns: ColumnPatterns = ColumnPatterns()
+    path: Path, timezone: str, engine: Engine, patterns: ColumnPatterns | None = None
 ) -> ExportFile:
     """Parse one export's footer and timestamps; raise a one-line error if it is unusable."""
     return export_from_scan(path, _scan(path, engine), timezone, patterns)
 
 
 def export_from_scan(
-    path: Path, scan: Scan, timezone: str, patterns: ColumnPatterns = ColumnPatterns()
+    path: Path, scan: Scan, timezone: str, patterns: ColumnPatterns | None = None
 ) -> ExportFile:
     """Check what a footer parse found and put the rows in time order (see :func:`scan_export`)."""
-    columns = _column_map(scan.names, patterns)
+    columns = _column_map(scan.names, patterns or ColumnPatterns())
     if not columns.dc_power:
         raise ExportError(path, "no DC input power columns ('BESS1 DC Input Power (kW) [...]')")
     for name in (*columns.dc_power.values(), *columns.soc.values(), *columns.plant.values()):
@@ -312,7 +337,7 @@ def _scan(path: Path, engine: Engine) -> Scan:
     except ExportError:
         raise
     except Exception as error:  # each engine has its own errors for a broken file
-        raise ExportError(path, f"not a readable parquet file ({_first_line(error)})") from None
+        raise ExportError(path, f"not a readable parquet file ({first_line(error)})") from None
 
 
 def _sort_rows(export: ExportFile) -> None:
@@ -343,11 +368,6 @@ def _sort_rows(export: ExportFile) -> None:
             "(repeated timestamps; compared in the needed columns when the data are read, "
             "where a difference is an error)"
         )
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
 
 
 # Reading the needed columns ----------------------------------------------------------------
@@ -400,7 +420,7 @@ def read_block(plan: ReadPlan) -> dict[str, np.ndarray]:
     try:
         values = get_engine(plan.engine).read(plan.path, columns).T
     except Exception as error:  # the file changed or its data pages are broken
-        raise ExportError(plan.path, f"cannot read its data ({_first_line(error)})") from None
+        raise ExportError(plan.path, f"cannot read its data ({first_line(error)})") from None
     if plan.repeats is not None:
         check_repeats(plan.path, values, plan.repeats, columns)
     if plan.rows is not None:
@@ -436,6 +456,7 @@ def open_exports(
     engine: str = "auto",
     columns: ColumnPatterns | None = None,
     max_gap_days: float = MAX_GAP_DAYS,
+    bad_files: str = "raise",
 ) -> xr.Dataset:
     """Open a folder of daily parquet exports as one labelled, lazy Dataset.
 
@@ -466,6 +487,12 @@ def open_exports(
         Largest gap between consecutive exports [days] (default :data:`MAX_GAP_DAYS`, two
         years). Exports further apart are not taken as one history: the files outside the
         largest group are refused.
+    bad_files
+        What to do with an export that cannot be used (see Raises): ``"raise"`` the
+        :class:`~bessx.errors.ExportError`, or ``"skip"`` the file with a
+        :class:`SkippedFileWarning` naming it and the reason, and read the others (an
+        error only when none is left). Problems found only when the data are read are
+        raised either way.
 
     Returns
     -------
@@ -517,27 +544,41 @@ def open_exports(
         return _open_archive(files[0], timezone, topology, interval, chunks, variables)
     timezone = timezone or schema.DEFAULT_TIMEZONE
     patterns = columns or ColumnPatterns()
+    if bad_files not in BAD_FILE_POLICIES:
+        raise ValueError(f"bad_files must be one of {BAD_FILE_POLICIES}, not {bad_files!r}")
+    skip = bad_files == "skip"
+
+    def scan(path: Path) -> ExportFile | ExportError:
+        try:
+            return scan_export(path, timezone, parquet, patterns)
+        except ExportError as error:
+            if not skip:
+                raise
+            return error
+
     # both engines parse footers with the GIL released: two threads measured 1.2-1.5x faster
     with ThreadPoolExecutor(max_workers=2) as pool:
-        exports = list(pool.map(lambda path: scan_export(path, timezone, parquet, patterns), files))
-    exports.sort(key=lambda export: export.time[0])
-    _check_gaps(exports, max_gap_days)
-    _check_no_overlap(exports)
-    metered = {key for export in exports for key in export.columns.dc_power}
-    seen_ids = set().union(*(export.columns.soc for export in exports))
-    absent: set[str] = set()
-    if topology is None:
-        source = str(files[0].parent)
-        _check_stable_split(exports)
+        scanned = list(pool.map(scan, files))
+    skipped = [item for item in scanned if isinstance(item, ExportError)]
+    exports = sorted(
+        (item for item in scanned if isinstance(item, ExportFile)),
+        key=lambda export: export.time[0],
+    )
+    while True:  # with skip, a file refused by a check across files is left out in turn
         try:
-            topo = infer_topology(seen_ids)
-        except BessxError as error:
-            raise ExportError(source, str(error)) from None
-    else:
-        topo = read_topology(topology)
-        source = str(topology) if isinstance(topology, str | os.PathLike) else "topology"
-        absent = set(topo.table["enclosure_id"]) - seen_ids
-    check_topology(topo, metered, source)
+            if not exports:
+                raise ExportError(
+                    paths if isinstance(paths, str | os.PathLike) else files[0].parent,
+                    f"no usable export: all {len(files)} file(s) were skipped",
+                )
+            topo, source, absent, metered = _check_together(exports, topology, max_gap_days)
+            break
+        except ExportError as error:
+            refused = [export for export in exports if str(export.path) == error.path]
+            if not (skip and refused):
+                raise
+            exports.remove(refused[0])
+            skipped.append(error)
     inverters = sort_inverters({inv for inv, _ in metered} | set(topo.inverters))
     enclosure_id, n_enclosures = topo.arrays(inverters)
     plans = [_plan(export, inverters, topo, variables, parquet) for export in exports]
@@ -557,6 +598,9 @@ def open_exports(
         interval = float(np.median(steps)) / 1e9
 
     # warned only once every check at open has passed: no warning precedes an open error
+    order = {str(path): index for index, path in enumerate(files)}
+    for error in sorted(skipped, key=lambda error: order.get(error.path, len(order))):
+        warnings.warn(SkippedFileWarning(error.path, error.problem), stacklevel=2)
     if absent:
         warnings.warn(
             f"{source}: enclosure(s) {_short_list(sort_enclosures(absent))} of the topology "
@@ -614,6 +658,40 @@ def open_exports(
         f"read {len(exports)} export file(s)",
     }
     return xr.Dataset(data_vars, coords, attrs)
+
+
+def _check_together(
+    exports: list[ExportFile], topology: TopologyLike | None, max_gap_days: float
+) -> tuple[Topology, str, set[str], set[tuple[str, int]]]:
+    """The checks across files, and the topology: (topology, its name, absent ids, metered)."""
+    _check_gaps(exports, max_gap_days)
+    _check_no_overlap(exports)
+    metered = {key for export in exports for key in export.columns.dc_power}
+    seen_ids = set().union(*(export.columns.soc for export in exports))
+    absent: set[str] = set()
+    if topology is None:
+        source = str(exports[0].path.parent)
+        _check_stable_split(exports)
+        try:
+            topo = infer_topology(seen_ids)
+        except BessxError as error:
+            raise ExportError(_first_with_bad_names(exports, source), str(error)) from None
+    else:
+        topo = read_topology(topology)
+        source = str(topology) if isinstance(topology, str | os.PathLike) else "topology"
+        absent = set(topo.table["enclosure_id"]) - seen_ids
+    check_topology(topo, metered, source)
+    return topo, source, absent, metered
+
+
+def _first_with_bad_names(exports: list[ExportFile], folder: str) -> str:
+    """The first export (in time order) whose own battery-system names cannot be split."""
+    for export in exports:
+        try:
+            infer_topology(export.columns.soc)
+        except BessxError:
+            return str(export.path)
+    return folder  # each file alone is fine: only their union cannot be split
 
 
 def _open_archive(

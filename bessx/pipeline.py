@@ -1,0 +1,408 @@
+"""The analysis run of ``bessx run`` as a library function, and the outputs it writes.
+
+:func:`run` reads the exports a :class:`~bessx.config.Config` names, computes the daily
+energy and the data-quality flags in one pass over the data, and derives the outlier and
+lowest-energy tables; :func:`write_outputs` writes the selected outputs as one whole set
+(see :mod:`bessx.io.outputs`). The command line, the documentation and users' scripts all
+call these two::
+
+    from bessx.config import load_config
+    from bessx.pipeline import output_names, run, write_outputs
+
+    config = load_config("site.toml")
+    results = run(config)
+    write_outputs(results, config.out, output_names(config.outputs))
+
+Each output file is one entry of :data:`OUTPUT_FILES`: adding an output is adding an entry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, Final, TextIO
+
+import pandas as pd
+import xarray as xr
+
+from bessx import schema
+from bessx.config import OUTPUTS, Config
+from bessx.errors import BessxError, ConfigError, ExportError, one_line
+
+__all__ = [
+    "HEATMAP_DPI",
+    "LOWEST_N",
+    "OUTPUT_FILES",
+    "OUTPUT_TABLE",
+    "Output",
+    "Results",
+    "check_config",
+    "find_exports",
+    "output_names",
+    "run",
+    "write_outputs",
+]
+
+#: Enclosures listed in each lowest-energy table.
+LOWEST_N: Final = 5
+#: Resolution of the heatmap PNGs [dots per inch].
+HEATMAP_DPI: Final = 120
+
+
+@dataclass(frozen=True)
+class Results:
+    """What one run computed: the daily energy and everything derived from it.
+
+    Attributes
+    ----------
+    daily
+        :func:`bessx.daily_energy` of the exports, computed.
+    lowest_charged, lowest_discharged
+        :func:`bessx.lowest` by ``"charged"`` and ``"discharged"``, :data:`LOWEST_N` per day.
+    outliers
+        :func:`bessx.outliers` with the site's ``[outliers]`` settings.
+    quality
+        :func:`bessx.quality_table` of the data-quality flags.
+    source
+        What was read: ``data``, ``files`` (the names used), ``rows``, ``interval``,
+        ``topology`` and ``config`` when given, ``skipped`` (names left out).
+    warnings
+        The problems met while reading, one line each, skipped files included.
+    """
+
+    daily: xr.Dataset
+    lowest_charged: pd.DataFrame
+    lowest_discharged: pd.DataFrame
+    outliers: pd.DataFrame
+    quality: pd.DataFrame
+    source: dict[str, Any]
+    warnings: list[str]
+
+
+# Before reading ---------------------------------------------------------------------------
+def find_exports(config: Config) -> list[Path]:
+    """The export files of ``config.data`` (hidden files left out, with a note)."""
+    from bessx.io.exports import export_paths
+
+    if config.data is None:
+        raise ConfigError("no data: give the exports' folder (`data` in a site file)")
+    return export_paths(config.data)
+
+
+def check_config(config: Config) -> None:
+    """Check what a configuration names before any data are read: the topology file.
+
+    Raises
+    ------
+    ConfigError
+        The topology file is missing or not a valid topology.
+    """
+    from bessx.topology import read_topology
+
+    if config.topology is None:
+        return
+    if not Path(config.topology).is_file():
+        raise ConfigError(f"{config.topology}: no such topology file")
+    try:
+        read_topology(config.topology)
+    except BessxError as error:
+        raise ConfigError(str(error)) from None
+
+
+# The run ------------------------------------------------------------------------------------
+def run(
+    config: Config,
+    *,
+    client: Any | None = None,
+    progress: TextIO | None = None,
+    status: Callable[[str], object] | None = None,
+    on_warning: Callable[[warnings.WarningMessage], object] | None = None,
+    config_path: Path | None = None,
+) -> Results:
+    """Read the exports, compute the daily energy and quality flags once, derive the tables.
+
+    Parameters
+    ----------
+    config
+        What to read and how (``data``, ``timezone``, ``topology``, ``allocation``, ...).
+        With ``skip_bad_files``, an export that cannot be used is left out, named with its
+        reason in the warnings, whether it is found at open or when its data are read.
+    client
+        A ``distributed.Client`` to compute with; by default the active dask scheduler.
+    progress
+        A stream to draw a progress bar on while computing; None: no bar.
+    status
+        Called with a line saying what is being done.
+    on_warning
+        Called with each warning recorded while reading and computing, as it comes.
+    config_path
+        The site file the configuration came from, to name it in the summary.
+
+    Returns
+    -------
+    Results
+    """
+    check_config(config)
+    source: dict[str, Any] = {
+        "data": str(config.data),
+        "interval": "given" if config.interval is not None else "inferred",
+    }
+    if config.topology is not None:
+        source["topology"] = str(config.topology)
+    if config_path is not None:
+        source["config"] = str(config_path)
+    recorder = _Recorder(on_warning)
+    with recorder:
+        files = find_exports(config)
+        if client is not None:  # remote workers do not share our working folder
+            files = [path.resolve() for path in files]
+        while True:
+            try:
+                return _analyse(config, files, source, client, progress, status, recorder)
+            except ExportError as error:  # found only when the data are read
+                if not config.skip_bad_files or error.path not in map(str, files):
+                    raise
+                from bessx.io.exports import SkippedFileWarning
+
+                files = [path for path in files if str(path) != error.path]
+                warnings.warn(SkippedFileWarning(error.path, error.problem), stacklevel=1)
+                if not files:
+                    raise ExportError(config.data, "no usable export: all were skipped") from None
+                if status is not None:
+                    status(f"reading again without {Path(error.path).name}")
+
+
+class _Recorder:
+    """Records warnings; :meth:`flush` keeps bessx's in :attr:`messages` and passes all on."""
+
+    def __init__(self, on_warning: Callable[[warnings.WarningMessage], object] | None) -> None:
+        self.on_warning = on_warning
+        self.messages: list[str] = []
+        self.skipped: list[str] = []  # the paths of the exports left out
+        self._records: list[warnings.WarningMessage] = []
+        self._done = 0
+        self._context = warnings.catch_warnings(record=True)
+
+    def __enter__(self) -> _Recorder:
+        records = self._context.__enter__()
+        assert records is not None  # record=True gives the list the warnings go to
+        self._records = records
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        try:
+            self.flush()
+        finally:
+            self._context.__exit__(*exc_info)
+
+    def flush(self) -> None:
+        from bessx.io.exports import SkippedFileWarning
+
+        for record in self._records[self._done :]:
+            if record.category.__module__.split(".")[0] == "bessx":
+                message = one_line(str(record.message))
+                if message in self.messages:  # a retry without a bad file repeats the notes
+                    continue
+                self.messages.append(message)
+                if isinstance(record.message, SkippedFileWarning):
+                    self.skipped.append(record.message.path)
+            if self.on_warning is not None:
+                self.on_warning(record)
+        self._done = len(self._records)
+
+
+def _analyse(
+    config: Config,
+    files: list[Path],
+    source: dict[str, Any],
+    client: Any | None,
+    progress: TextIO | None,
+    status: Callable[[str], object] | None,
+    recorder: _Recorder,
+) -> Results:
+    from bessx.energy import daily_energy
+    from bessx.io.exports import open_exports
+    from bessx.outliers import outliers
+    from bessx.quality import quality, quality_table
+    from bessx.tables import lowest
+
+    say = status or (lambda message: None)
+    say(f"reading {len(files)} export file(s) from {config.data}")
+    history = open_exports(
+        files,
+        timezone=config.timezone,
+        topology=config.topology,
+        interval=config.interval,
+        variables=("dc_power", "soc"),
+        columns=config.columns,
+        bad_files="skip" if config.skip_bad_files else "raise",
+    )
+    recorder.flush()
+    skipped = [path for path in files if str(path) in recorder.skipped]
+    used = [path for path in files if str(path) not in recorder.skipped]
+    options = {"max_gap": config.max_gap, "dc_power_limit_kw": config.dc_power_limit_kw}
+    lazy = daily_energy(
+        history,
+        allocation=config.allocation,
+        exclude=config.quality.exclude,
+        quality=config.quality.settings(),
+        **options,
+    )
+    flags = quality(history, settings=config.quality.settings(), **options)
+    say(
+        f"computing the daily energy of {history.sizes[schema.INVERTER]} inverters "
+        f"over {lazy.sizes[schema.DAY]} local day(s)"
+    )
+    # one graph: the exports are read once for both
+    counts = [name for name in ("samples", "soc_samples") if name in flags]
+    both = _compute(xr.merge([lazy, flags[counts]], combine_attrs="override"), client, progress)
+    daily = both.drop_vars([*counts, "flag", "soc_flag"], errors="ignore")
+    flagged = quality_table(both[counts].assign_attrs(flags.attrs))
+    settings = {k: v for k, v in dataclasses.asdict(config.outliers).items() if v is not None}
+    counted = {key: settings[key] for key in ("min_coverage",) if key in settings}
+    recorder.flush()
+    return Results(
+        daily=daily,
+        lowest_charged=lowest(daily, LOWEST_N, by="charged", **counted),
+        lowest_discharged=lowest(daily, LOWEST_N, by="discharged", **counted),
+        outliers=outliers(daily, **settings),
+        quality=flagged,
+        source={
+            **source,
+            "files": [path.name for path in used],
+            "rows": history.sizes[schema.TIME],
+            **({"skipped": [path.name for path in skipped]} if skipped else {}),
+        },
+        warnings=list(recorder.messages),
+    )
+
+
+def _compute(lazy: xr.Dataset, client: Any | None, progress: TextIO | None) -> xr.Dataset:
+    """Compute once, with a progress bar on ``progress`` when given.
+
+    With a ``client``, the computation runs on it (it is the default scheduler inside its
+    ``with`` block; the bar is distributed's).
+    """
+    if client is None:
+        if progress is not None:
+            from dask.diagnostics import ProgressBar
+
+            with ProgressBar(minimum=0.5, out=progress):
+                return lazy.compute()
+        return lazy.compute()
+    with client.as_current():
+        if progress is not None:
+            from distributed import progress as draw
+
+            persisted = lazy.persist()
+            with contextlib.redirect_stdout(progress):  # distributed draws on stdout
+                draw(persisted)
+            return persisted.compute()
+        return lazy.compute()
+
+
+# The outputs ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Output:
+    """One output file: its name, the ``outputs`` choice that selects it, its writer."""
+
+    name: str
+    selected_by: str
+    write: Callable[[Results, Path], object]
+
+
+def _csv(table: Callable[[Results], pd.DataFrame], results: Results, path: Path) -> None:
+    from bessx.tables import write_csv
+
+    write_csv(table(results), path)
+
+
+def _daily_table(results: Results) -> pd.DataFrame:
+    from bessx.tables import to_frame
+
+    return to_frame(results.daily)
+
+
+def _netcdf(results: Results, path: Path) -> None:
+    from bessx.io.archive import to_netcdf
+
+    to_netcdf(results.daily, path)
+
+
+def _heatmap(results: Results, path: Path, *, relative: bool = False) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bessx.plot import heatmap
+
+    axes = heatmap(results.daily, "discharged", outliers=results.outliers, relative=relative)
+    try:
+        axes.figure.savefig(path, dpi=HEATMAP_DPI, format="png")
+    finally:
+        plt.close(axes.figure)
+
+
+def _summary(results: Results, path: Path) -> None:
+    from bessx.report import summary_markdown
+
+    text = summary_markdown(
+        results.daily,
+        lowest_charged=results.lowest_charged,
+        lowest_discharged=results.lowest_discharged,
+        outliers=results.outliers,
+        warnings=results.warnings,
+        source=results.source,
+        quality=results.quality,
+    )
+    path.write_text(text, encoding="utf-8")
+
+
+#: Every output file, in the order they are written.
+OUTPUT_TABLE: Final[tuple[Output, ...]] = (
+    Output("daily_energy.csv", "csv", partial(_csv, _daily_table)),
+    Output("daily_energy.nc", "netcdf", _netcdf),
+    Output("lowest_charged.csv", "lowest", partial(_csv, lambda r: r.lowest_charged)),
+    Output("lowest_discharged.csv", "lowest", partial(_csv, lambda r: r.lowest_discharged)),
+    Output("outliers.csv", "outliers", partial(_csv, lambda r: r.outliers)),
+    Output("quality.csv", "quality", partial(_csv, lambda r: r.quality)),
+    Output("heatmap_discharged.png", "heatmap", _heatmap),
+    Output("heatmap_discharged_relative.png", "heatmap", partial(_heatmap, relative=True)),
+    Output("summary.md", "summary", _summary),
+)
+#: The files each choice of :data:`bessx.config.OUTPUTS` writes.
+OUTPUT_FILES: Final[dict[str, tuple[str, ...]]] = {
+    choice: tuple(item.name for item in OUTPUT_TABLE if item.selected_by == choice)
+    for choice in OUTPUTS
+}
+
+
+def output_names(outputs: Sequence[str]) -> list[str]:
+    """The files the ``outputs`` choices write, in the order they are written."""
+    return [item.name for item in OUTPUT_TABLE if item.selected_by in outputs]
+
+
+def write_outputs(results: Results, out: Path, names: Sequence[str]) -> list[Path]:
+    """Write the outputs ``names`` of a run as one whole set in ``out``; their paths.
+
+    The set becomes current in one atomic step (:func:`bessx.io.outputs.write_set`); hold
+    :func:`bessx.io.outputs.locked` around the run when other runs may write to ``out``.
+    """
+    from bessx.io.outputs import write_set
+
+    writers = {item.name: partial(item.write, results) for item in OUTPUT_TABLE}
+    unknown = sorted(set(names) - set(writers))
+    if unknown:
+        raise ValueError(f"unknown output(s) {unknown}; choose from {list(writers)}")
+    return write_set(
+        out,
+        {name: writers[name] for name in names},
+        known=[item.name for item in OUTPUT_TABLE],
+    )
