@@ -22,6 +22,7 @@ two footer parses per file).
 from __future__ import annotations
 
 import itertools
+import os
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,16 +45,16 @@ from bessx.energy import (
     local_days,
 )
 from bessx.errors import BessxError, ExportError, first_line
-from bessx.io.engines import get_engine
+from bessx.io.engines import UnreadableData, get_engine
 from bessx.io.exports import (
+    BAD_FILE_POLICIES,
     MAX_GAP_DAYS,
     ColumnMap,
     ColumnPatterns,
     ExportFile,
     ExportWarning,
-    _check_gaps,
-    _check_no_overlap,
-    _check_stable_split,
+    SkippedFileWarning,
+    _check_together,
     _column_map,
     _note_missing,
     check_repeats,
@@ -75,7 +76,6 @@ from bessx.quality import (
 from bessx.topology import (
     Topology,
     TopologyLike,
-    check_topology,
     infer_topology,
     read_topology,
     sort_inverters,
@@ -156,6 +156,9 @@ def _load(path: Path, settings: Settings) -> tuple[ExportFile, np.ndarray]:
         scan, matrix = engine.load(path, _pick(settings.patterns, path))
     except ExportError:
         raise
+    except UnreadableData as error:
+        cause = error.__cause__ or error
+        raise ExportError(path, f"cannot read its data ({first_line(cause)})") from None
     except Exception as error:  # each engine has its own errors for a broken file
         raise ExportError(path, f"not a readable parquet file ({first_line(error)})") from None
     export = export_from_scan(path, scan, settings.timezone, settings.patterns)
@@ -352,6 +355,8 @@ def combine(
     allocation: str = "equal",
     max_gap_days: float = MAX_GAP_DAYS,
     source: str = "",
+    skip: bool = False,
+    skipped: Sequence[ExportError] = (),
 ) -> tuple[xr.Dataset, xr.Dataset]:
     """Join per-file summaries into the daily energy and the quality flags.
 
@@ -365,12 +370,26 @@ def combine(
         provisional interval differs from the history's, or SOC columns mapped to another
         DC input than the history's topology says.
     ExportError
-        As :func:`bessx.open_exports`.
+        As :func:`bessx.open_exports`; with ``skip``, a file refused by a check across
+        files is left out instead (``skipped`` lists the files already left out: each gets
+        a :class:`~bessx.io.exports.SkippedFileWarning`).
     """
     summaries = sorted(summaries, key=lambda summary: summary.first)
     exports = [_proxy(summary, settings.patterns) for summary in summaries]
-    _check_gaps(exports, max_gap_days)
-    _check_no_overlap(exports)
+    skipped = list(skipped)
+    while True:  # with skip, a file refused by a check across files is left out in turn
+        try:
+            if not exports:
+                raise ExportError(source or "exports", "no usable export: all were skipped")
+            topo, source, absent, metered = _check_together(exports, topology, max_gap_days)
+            break
+        except ExportError as error:
+            paths = [str(export.path) for export in exports]
+            refused = [index for index, path in enumerate(paths) if path == error.path]
+            if not (skip and refused):
+                raise
+            del exports[refused[0]], summaries[refused[0]]
+            skipped.append(error)
     if any(np.isnan(summary.interval) for summary in summaries):
         raise NotOnePass("a file with a single sample")
     for before, after in itertools.pairwise(summaries):
@@ -380,21 +399,6 @@ def combine(
     if any(summary.interval != interval for summary in summaries):
         raise NotOnePass("files with another provisional interval")
 
-    metered = {key for summary in summaries for key in summary.dc_keys}
-    seen_ids = set().union(*(summary.soc_ids for summary in summaries))
-    absent: set[str] = set()
-    if topology is None:
-        source = source or str(Path(summaries[0].path).parent)
-        _check_stable_split(exports)
-        try:
-            topo = infer_topology(seen_ids)
-        except BessxError as error:
-            raise ExportError(source, str(error)) from None
-    else:
-        topo = read_topology(topology)
-        source = str(topology) if isinstance(topology, str | Path) else "topology"
-        absent = set(topo.table["enclosure_id"]) - seen_ids
-    check_topology(topo, metered, source)
     inverters = sort_inverters({inv for inv, _ in metered} | set(topo.inverters))
     layout = _Layout.of(topo, inverters)
     for summary in summaries:
@@ -402,6 +406,8 @@ def combine(
             raise NotOnePass(f"{Path(summary.path).name}: SOC columns on other DC inputs")
 
     _note_missing(exports, inverters, topo, _PLANT_VARIABLES, absent)
+    for error in skipped:
+        warnings.warn(SkippedFileWarning(error.path, error.problem), stacklevel=3)
     if absent:
         warnings.warn(
             f"{source}: enclosure(s) {', '.join(sorted(absent))} of the topology appear in no "
@@ -420,6 +426,7 @@ def combine(
         "timezone": settings.timezone,
         "interval_seconds": interval,
         "source_files": len(summaries),
+        "source_samples": sum(summary.rows for summary in summaries),
         "history": f"{pd.Timestamp.now('UTC'):%Y-%m-%dT%H:%M:%SZ} bessx.daily_from_exports: "
         f"read {len(summaries)} export file(s)",
     }
@@ -614,6 +621,7 @@ def daily_from_exports(
     engine: str = "auto",
     columns: ColumnPatterns | None = None,
     max_gap_days: float = MAX_GAP_DAYS,
+    bad_files: str = "raise",
     cache: Any | None = None,
 ) -> tuple[xr.Dataset, xr.Dataset]:
     """Daily energy and quality flags of a folder of exports, reading each file once.
@@ -626,7 +634,7 @@ def daily_from_exports(
     ----------
     paths
         A folder, glob pattern or list of exports, as for :func:`bessx.open_exports`.
-    timezone, topology, interval, engine, columns, max_gap_days
+    timezone, topology, interval, engine, columns, max_gap_days, bad_files
         As for :func:`bessx.open_exports`.
     allocation, max_gap, dc_power_limit_kw, exclude, quality
         As for :func:`bessx.daily_energy` and :func:`bessx.quality`.
@@ -670,20 +678,44 @@ def daily_from_exports(
             zip(topo.table["enclosure_id"], topo.table["dc_input"].astype(int), strict=True)
         ),
     )
+    if bad_files not in BAD_FILE_POLICIES:
+        raise ValueError(f"bad_files must be one of {BAD_FILE_POLICIES}, not {bad_files!r}")
+    skip = bad_files == "skip"
     found = {path: cache.get(path, settings) for path in files} if cache is not None else {}
     missing = [path for path in files if found.get(path) is None]
-    computed = dask.compute(*[delayed(summarise_export)(path, settings) for path in missing])
+    computed = dask.compute(*[delayed(_summarise_or_refuse)(path, settings) for path in missing])
+    skipped = [item for item in computed if isinstance(item, ExportError)]
+    if skipped and not skip:
+        raise skipped[0]  # the first bad file in order, whichever task failed first
     for path, summary in zip(missing, computed, strict=True):
-        found[path] = summary
-        if cache is not None:
-            cache.put(path, settings, summary)
+        if isinstance(summary, Summary):
+            found[path] = summary
+            if cache is not None:
+                cache.put(path, settings, summary)
     if cache is not None:
         cache.prune(files, settings)
-    options = {"allocation": allocation, "max_gap_days": max_gap_days}
+    usable = [path for path in files if isinstance(found.get(path), Summary)]
+    named = str(paths) if isinstance(paths, str | os.PathLike) else str(files[0].parent)
+    options = {"allocation": allocation, "max_gap_days": max_gap_days, "source": named}
     try:
-        return combine([found[path] for path in files], settings, topology=topology, **options)
+        return combine(
+            [found[path] for path in usable],
+            settings,
+            topology=topology,
+            skip=skip,
+            skipped=skipped,
+            **options,
+        )
     except NotOnePass:
-        return _classic(files, settings, topology, allocation, max_gap_days)
+        return _classic(files, settings, topology, allocation, max_gap_days, bad_files)
+
+
+def _summarise_or_refuse(path: Path, settings: Settings) -> Summary | ExportError:
+    """:func:`summarise_export`, with a file's error returned rather than raised."""
+    try:
+        return summarise_export(path, settings)
+    except ExportError as error:
+        return error
 
 
 def _classic(
@@ -692,6 +724,7 @@ def _classic(
     topology: TopologyLike | None,
     allocation: str,
     max_gap_days: float,
+    bad_files: str = "raise",
 ) -> tuple[xr.Dataset, xr.Dataset]:
     """The two-pass path: :func:`open_exports`, then daily energy and flags in one compute."""
     from bessx.energy import daily_energy
@@ -707,6 +740,7 @@ def _classic(
         engine=settings.engine,
         columns=settings.patterns,
         max_gap_days=max_gap_days,
+        bad_files=bad_files,
     )
     options = {
         "max_gap": settings.max_gap,

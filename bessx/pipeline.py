@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -30,7 +30,6 @@ from typing import Any, Final, TextIO
 import pandas as pd
 import xarray as xr
 
-from bessx import schema
 from bessx.config import OUTPUTS, Config
 from bessx.errors import BessxError, ConfigError, ExportError, one_line
 
@@ -123,6 +122,7 @@ def run(
     status: Callable[[str], object] | None = None,
     on_warning: Callable[[warnings.WarningMessage], object] | None = None,
     config_path: Path | None = None,
+    cache: Path | None = None,
 ) -> Results:
     """Read the exports, compute the daily energy and quality flags once, derive the tables.
 
@@ -142,6 +142,9 @@ def run(
         Called with each warning recorded while reading and computing, as it comes.
     config_path
         The site file the configuration came from, to name it in the summary.
+    cache
+        A folder for the per-file summaries (:class:`bessx.cache.SummaryCache`): a re-run
+        reads only new or changed exports. None: no cache.
 
     Returns
     -------
@@ -163,7 +166,9 @@ def run(
             files = [path.resolve() for path in files]
         while True:
             try:
-                return _analyse(config, files, source, client, progress, status, recorder)
+                return _analyse(
+                    config, files, source, client, progress, status, recorder, cache
+                )
             except ExportError as error:  # found only when the data are read
                 if not config.skip_bad_files or error.path not in map(str, files):
                     raise
@@ -225,45 +230,36 @@ def _analyse(
     progress: TextIO | None,
     status: Callable[[str], object] | None,
     recorder: _Recorder,
+    cache_folder: Path | None,
 ) -> Results:
-    from bessx.energy import daily_energy
-    from bessx.io.exports import open_exports
+    from bessx.cache import SummaryCache
+    from bessx.onepass import daily_from_exports
     from bessx.outliers import outliers
-    from bessx.quality import quality, quality_table
+    from bessx.quality import quality_table
     from bessx.tables import lowest
 
     say = status or (lambda message: None)
     say(f"reading {len(files)} export file(s) from {config.data}")
-    history = open_exports(
-        files,
-        timezone=config.timezone,
-        topology=config.topology,
-        interval=config.interval,
-        variables=("dc_power", "soc"),
-        columns=config.columns,
-        bad_files="skip" if config.skip_bad_files else "raise",
-    )
+    cache = None if cache_folder is None else SummaryCache(cache_folder)
+    with _progress(client, progress):
+        daily, flags = daily_from_exports(
+            files,
+            timezone=config.timezone,
+            topology=config.topology,
+            interval=config.interval,
+            allocation=config.allocation,
+            max_gap=config.max_gap,
+            dc_power_limit_kw=config.dc_power_limit_kw,
+            exclude=config.quality.exclude,
+            quality=config.quality.settings(),
+            columns=config.columns,
+            bad_files="skip" if config.skip_bad_files else "raise",
+            cache=cache,
+        )
     recorder.flush()
     skipped = [path for path in files if str(path) in recorder.skipped]
     used = [path for path in files if str(path) not in recorder.skipped]
-    options = {"max_gap": config.max_gap, "dc_power_limit_kw": config.dc_power_limit_kw}
-    lazy = daily_energy(
-        history,
-        allocation=config.allocation,
-        exclude=config.quality.exclude,
-        quality=config.quality.settings(),
-        **options,
-    )
-    flags = quality(history, settings=config.quality.settings(), **options)
-    say(
-        f"computing the daily energy of {history.sizes[schema.INVERTER]} inverters "
-        f"over {lazy.sizes[schema.DAY]} local day(s)"
-    )
-    # one graph: the exports are read once for both
-    counts = [name for name in ("samples", "soc_samples") if name in flags]
-    both = _compute(xr.merge([lazy, flags[counts]], combine_attrs="override"), client, progress)
-    daily = both.drop_vars([*counts, "flag", "soc_flag"], errors="ignore")
-    flagged = quality_table(both[counts].assign_attrs(flags.attrs))
+    flagged = quality_table(flags)
     settings = {k: v for k, v in dataclasses.asdict(config.outliers).items() if v is not None}
     counted = {key: settings[key] for key in ("min_coverage",) if key in settings}
     recorder.flush()
@@ -276,35 +272,24 @@ def _analyse(
         source={
             **source,
             "files": [path.name for path in used],
-            "rows": history.sizes[schema.TIME],
+            "rows": int(daily.attrs["source_samples"]),
             **({"skipped": [path.name for path in skipped]} if skipped else {}),
         },
         warnings=list(recorder.messages),
     )
 
 
-def _compute(lazy: xr.Dataset, client: Any | None, progress: TextIO | None) -> xr.Dataset:
-    """Compute once, with a progress bar on ``progress`` when given.
-
-    With a ``client``, the computation runs on it (it is the default scheduler inside its
-    ``with`` block; the bar is distributed's).
-    """
-    if client is None:
-        if progress is not None:
+@contextlib.contextmanager
+def _progress(client: Any | None, progress: TextIO | None) -> Iterator[None]:
+    """Compute on ``client`` when given, with a progress bar on ``progress`` when given."""
+    with contextlib.ExitStack() as stack:
+        if client is not None:
+            stack.enter_context(client.as_current())
+        elif progress is not None:
             from dask.diagnostics import ProgressBar
 
-            with ProgressBar(minimum=0.5, out=progress):
-                return lazy.compute()
-        return lazy.compute()
-    with client.as_current():
-        if progress is not None:
-            from distributed import progress as draw
-
-            persisted = lazy.persist()
-            with contextlib.redirect_stdout(progress):  # distributed draws on stdout
-                draw(persisted)
-            return persisted.compute()
-        return lazy.compute()
+            stack.enter_context(ProgressBar(minimum=0.5, out=progress))
+        yield
 
 
 # The outputs ------------------------------------------------------------------------------

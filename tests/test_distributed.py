@@ -49,7 +49,7 @@ def test_one_pass_reads_the_files_on_the_workers(tmp_path_factory, client):
     names = {
         task["key"][0] if isinstance(task["key"], tuple) else task["key"] for task in tasks.data
     }
-    assert any("summarise_export" in str(name) for name in names), names
+    assert any("summarise" in str(name) for name in names), names
     with pytest.warns(bessx.ExportWarning), dask.config.set(scheduler="threads"):
         local = daily_from_exports(folder, allocation="soc")
     xr.testing.assert_identical(daily.assign_attrs(history=""), local[0].assign_attrs(history=""))

@@ -62,6 +62,10 @@ class Scan(NamedTuple):
     timezone: str | None
 
 
+class UnreadableData(Exception):
+    """The footer of an export was read, but not its data (raised by :attr:`Engine.load`)."""
+
+
 #: ``pick(names, refusal) -> columns``: the columns :attr:`Engine.load` should read, chosen
 #: once the footer is parsed (it may raise to refuse the file).
 Picker = Callable[[tuple[str, ...], Callable[[str], "str | None"]], Sequence[str]]
@@ -158,7 +162,10 @@ def _pyarrow_load(path: Path, pick: Picker) -> tuple[Scan, np.ndarray]:
         return REFUSALS.get(_arrow_kind(arrow_schema.field(name).type))
 
     columns = list(pick(names, refusal))
-    table = parquet.read(columns=[time_name, *columns], use_threads=False)
+    try:
+        table = parquet.read(columns=[time_name, *columns], use_threads=False)
+    except Exception as error:  # the footer was fine: the data pages are broken
+        raise UnreadableData(error) from error
     time, timezone = table.column(0), time_type.tz
     if timezone is not None:
         time = time.cast(pa.timestamp(time_type.unit, "UTC"))
@@ -242,7 +249,10 @@ def _polars_load(path: Path, pick: Picker) -> tuple[Scan, np.ndarray]:
         return REFUSALS.get(_polars_kind(polars_schema[name]))
 
     columns = list(pick(names, refusal))
-    frame = lazy.select([time_name, *columns]).collect()
+    try:
+        frame = lazy.select([time_name, *columns]).collect()
+    except Exception as error:  # the footer was fine: the data pages are broken
+        raise UnreadableData(error) from error
     time, timezone = frame.to_series(0), time_type.time_zone
     if timezone is not None:
         time = time.dt.convert_time_zone("UTC").dt.replace_time_zone(None)

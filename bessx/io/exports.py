@@ -654,6 +654,7 @@ def open_exports(
         "timezone": timezone,
         "interval_seconds": interval,
         "source_files": len(exports),
+        "source_samples": len(time),
         "history": f"{pd.Timestamp.now('UTC'):%Y-%m-%dT%H:%M:%SZ} bessx.open_exports: "
         f"read {len(exports)} export file(s)",
     }
