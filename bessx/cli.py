@@ -70,6 +70,8 @@ __all__ = [
     "main",
 ]
 
+#: Where ``bessx run`` keeps the per-file summaries, in the output folder (``--cache``).
+CACHE_FOLDER: Final = Path(".bessx") / "cache"
 _DEMO_FILES: Final = ("topology.csv", "faults.json")
 _DEMO_GENERATOR: Final = "bessx.synthetic.write_plant"
 _DEBUG_HINT: Final = "rerun with --debug to see the traceback"
@@ -244,8 +246,13 @@ def _run(
     address: str | None = None,
     config_path: Path | None = None,
     wait: bool = False,
+    cache: Path | bool = True,
 ) -> Results:
-    """Check, lock the output folder, run the analysis, write its outputs, print."""
+    """Check, lock the output folder, run the analysis, write its outputs, print.
+
+    ``cache`` is the summaries' folder: True for :data:`CACHE_FOLDER` in the output folder,
+    False for none. It may not lie in the data folder: the exports are never written.
+    """
     from bessx.io.outputs import check_out, locked
     from bessx.pipeline import check_config, find_exports, output_names, run, write_outputs
 
@@ -256,6 +263,9 @@ def _run(
     names = output_names(config.outputs)
     inputs = [path for path in (config.topology, config_path) if path is not None]
     check_out(config.out, names, files, inputs)
+    cache_folder = config.out / CACHE_FOLDER if cache is True else cache or None
+    if cache_folder is not None:
+        _check_cache(cache_folder, files)
 
     def waiting(pid: int | None) -> None:
         who = f" (pid {pid})" if pid is not None else ""
@@ -270,11 +280,20 @@ def _run(
                 status=console.status,
                 on_warning=console.show,
                 config_path=config_path,
+                cache=cache_folder,
             )
         console.status(f"writing {len(names)} output(s) to {config.out}")
         written = write_outputs(results, config.out, names)
     _print_results(results, written, config.out, console)
     return results
+
+
+def _check_cache(folder: Path, files: Sequence[Path]) -> None:
+    """Refuse a cache folder in the data folder (or holding it)."""
+    where = folder.resolve()
+    for data in {path.parent.resolve() for path in files}:
+        if where == data or data in where.parents:
+            raise UsageError(f"--cache {folder}: the cache may not be in the data folder {data}")
 
 
 def _print_results(results: Results, written: Sequence[Path], out: Path, console: _Console) -> None:
@@ -345,6 +364,7 @@ def _run_command(args: argparse.Namespace) -> int:
         address=args.scheduler,
         config_path=config_path,
         wait=args.wait,
+        cache=False if args.no_cache else (args.cache or True),
     )
     return EXIT_OK
 

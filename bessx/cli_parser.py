@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Final, NoReturn
 
 from bessx import __version__
@@ -250,6 +251,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--wait",
         action="store_true",
         help="wait for another run writing to --out to finish, instead of stopping",
+    )
+    cache = run.add_mutually_exclusive_group()
+    cache.add_argument(
+        "--cache",
+        type=Path,
+        metavar="DIR",
+        help="keep the per-file summaries in DIR (default: OUT/.bessx/cache): a re-run "
+        "reads only new or changed exports",
+    )
+    cache.add_argument(
+        "--no-cache", action="store_true", help="read every export, keep no summaries"
     )
     _add_parallel_options(run)
     run.add_argument("--quiet", action="store_true", help="print nothing but warnings and errors")

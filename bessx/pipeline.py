@@ -166,9 +166,7 @@ def run(
             files = [path.resolve() for path in files]
         while True:
             try:
-                return _analyse(
-                    config, files, source, client, progress, status, recorder, cache
-                )
+                return _analyse(config, files, source, client, progress, status, recorder, cache)
             except ExportError as error:  # found only when the data are read
                 if not config.skip_bad_files or error.path not in map(str, files):
                     raise

@@ -161,3 +161,56 @@ def test_entries_are_small(folder, tmp_path):
     sizes = [entry.stat().st_size for entry in (tmp_path / "cache").glob("*.summary")]
     exports = [path.stat().st_size for path in folder.glob("*.parquet")]
     assert np.max(sizes) < 0.1 * np.min(exports)
+
+
+# bessx run keeps the cache in its output folder ---------------------------------------------
+@pytest.fixture
+def loads(monkeypatch):
+    """Count the exports the engines read."""
+    from bessx.io import engines
+
+    count = {"n": 0}
+    for name, engine in list(engines.ENGINES.items()):
+
+        def load(path, pick, original=engine.load):
+            count["n"] += 1
+            return original(path, pick)
+
+        monkeypatch.setitem(
+            engines.ENGINES, name, engines.Engine(name, engine.scan, engine.read, load)
+        )
+    return count
+
+
+def run_cli(*args) -> None:
+    from bessx.cli import main
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExportWarning)
+        assert main(["run", *map(str, args), "--quiet"]) == 0
+
+
+def test_bessx_run_rereads_only_what_changed(folder, source, tmp_path, loads):
+    out = tmp_path / "out"
+    run_cli(folder, "--out", out)
+    assert loads["n"] == 3
+    assert (out / ".bessx" / "cache").is_dir()
+    run_cli(folder, "--out", out)
+    assert loads["n"] == 3, "a warm run reads no export"
+    shutil.copy2(sorted(source.glob("*.parquet"))[3], folder)
+    run_cli(folder, "--out", out)
+    assert loads["n"] == 4, "one new day: one export read"
+    run_cli(folder, "--out", tmp_path / "fresh", "--no-cache")
+    assert loads["n"] == 8
+    assert not (tmp_path / "fresh" / ".bessx" / "cache").exists()
+    for name in ("daily_energy.csv", "quality.csv", "lowest_discharged.csv", "outliers.csv"):
+        assert (out / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
+
+
+def test_the_cache_is_never_in_the_data_folder(folder, tmp_path, capsys):
+    from bessx.cli import main
+
+    code = main(["run", str(folder), "--out", str(tmp_path / "out"), "--cache", str(folder / "c")])
+    assert code == 2
+    assert "may not be in the data folder" in capsys.readouterr().err
+    assert not (folder / "c").exists()
