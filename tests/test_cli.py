@@ -106,7 +106,7 @@ def leftovers(*folders: Path) -> list[str]:
 
 
 #: What an output folder's .bessx may hold between runs.
-STATE_ENTRIES = {"lock", "current", "previous", "sets"}
+STATE_ENTRIES = {"lock", "current", "previous", "sets", "cache"}
 
 
 def read_csv(path: Path) -> pd.DataFrame:
