@@ -84,7 +84,13 @@ DEMO_DAYS: Final = 7
 DEMO_INVERTERS: Final = 72
 
 _STAGING_PREFIX: Final = ".bessx-tmp-"
-_DEMO_FILES: Final = ("topology.csv", "faults.json")
+_DEMO_FILES: Final = (
+    "topology.csv",
+    "faults.json",
+    "health_truth.json",
+    "health_truth_daily.csv",
+    "health_truth_enclosures.csv",
+)
 _DEMO_GENERATOR: Final = "bessx.synthetic.write_plant"
 _DEBUG_HINT: Final = "rerun with --debug to see the traceback"
 
