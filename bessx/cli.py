@@ -66,13 +66,15 @@ EXIT_INTERRUPTED: Final = 130
 
 #: The files each name of :data:`bessx.config.OUTPUTS` writes, in the order they are written.
 OUTPUT_FILES: Final[dict[str, tuple[str, ...]]] = {
-    "csv": ("daily_energy.csv",),
+    "csv": ("daily_energy.csv", "health.csv"),
     "netcdf": ("daily_energy.nc",),
     "lowest": ("lowest_charged.csv", "lowest_discharged.csv"),
     "outliers": ("outliers.csv",),
-    "heatmap": ("heatmap_discharged.png",),
+    "heatmap": ("heatmap_discharged.png", "capacity_trend.png"),
     "summary": ("summary.md",),
 }
+#: The files that need the battery health of :func:`bessx.health`.
+HEALTH_FILES: Final = ("health.csv", "capacity_trend.png", "summary.md")
 #: Enclosures listed in each lowest-energy table.
 LOWEST_N: Final = 5
 #: Resolution of the heatmap PNG [dots per inch].
@@ -174,10 +176,13 @@ outputs (in --out, default ./bessx-out):
   outliers.csv             enclosures that underperform their peers, with the evidence
   heatmap_discharged.png   energy discharged, enclosure x day, outliers marked
   summary.md               what was read, coverage, plant totals, the tables, warnings
-  The daily energy is computed once; the outputs are written into a hidden staging
-  folder in --out and moved into place only when all are complete, so a failed run
-  leaves earlier results untouched. The exports are never modified, and --out may not
-  be the data folder.
+  health.csv               battery health per 30-day window and DC input: usable
+                           capacity, round-trip efficiency, cycles, SOC spread, fade
+  capacity_trend.png       usable capacity over time, the fastest-fading DC input marked
+  The daily energy (and the battery health, in the same pass) is computed once; the
+  outputs are written into a hidden staging folder in --out and moved into place only
+  when all are complete, so a failed run leaves earlier results untouched. The exports
+  are never modified, and --out may not be the data folder.
 
 parallelism:
   by default dask's threaded scheduler on this machine; --workers N starts a local
@@ -648,6 +653,17 @@ class _Analysis:
     outliers: pd.DataFrame
     source: dict[str, Any]
     warnings: list[str]
+    health: xr.Dataset | None = None
+
+
+def _compute_with_health(
+    lazy: xr.Dataset, lazy_health: xr.Dataset, client: Any | None, console: _Console
+) -> tuple[xr.Dataset, xr.Dataset]:
+    """Compute the daily energy and the battery health in one pass over the exports."""
+    both = _compute(xr.merge([lazy, lazy_health], combine_attrs="drop_conflicts"), client, console)
+    daily = both[list(lazy.data_vars)].drop_attrs(deep=False).assign_attrs(lazy.attrs)
+    health = both[list(lazy_health.data_vars)].drop_attrs(deep=False)
+    return daily, health.assign_attrs(lazy_health.attrs)
 
 
 def _analyse(
@@ -660,12 +676,14 @@ def _analyse(
     console: _Console,
 ) -> _Analysis:
     from bessx.energy import daily_energy
+    from bessx.health import health
     from bessx.io.exports import open_exports
     from bessx.outliers import outliers
     from bessx.tables import lowest
 
     if address is not None:  # remote workers do not share our working folder
         files = [path.resolve() for path in files]
+    needs_health = any(name in HEALTH_FILES for name in _output_names(config.outputs))
     recorder = _Warnings(console)
     with recorder.recording():
         with _dask_client(workers, address, console) as client:
@@ -675,7 +693,13 @@ def _analyse(
                 timezone=config.timezone,
                 topology=config.topology,
                 interval=config.interval,
-                variables=("dc_power", "soc") if config.allocation == "soc" else ("dc_power",),
+                variables=(
+                    ("dc_power", "soc", "plant_power")
+                    if needs_health
+                    else ("dc_power", "soc")
+                    if config.allocation == "soc"
+                    else ("dc_power",)
+                ),
                 columns=_column_patterns(config),
             )
             recorder.flush()
@@ -684,12 +708,25 @@ def _analyse(
                 f"computing the daily energy of {history.sizes[schema.INVERTER]} inverters "
                 f"over {lazy.sizes[schema.DAY]} local day(s)"
             )
-            daily = _compute(lazy, client, console)
+            if needs_health:
+                daily, battery_health = _compute_with_health(
+                    lazy, health(history, max_gap=config.max_gap), client, console
+                )
+            else:
+                daily, battery_health = _compute(lazy, client, console), None
         found = outliers(daily, **_outlier_options(config))
         lowest_charged = lowest(daily, LOWEST_N, by="charged")
         lowest_discharged = lowest(daily, LOWEST_N, by="discharged")
     source = {**source, "rows": history.sizes[schema.TIME]}
-    return _Analysis(daily, lowest_charged, lowest_discharged, found, source, recorder.messages)
+    return _Analysis(
+        daily,
+        lowest_charged,
+        lowest_discharged,
+        found,
+        source,
+        recorder.messages,
+        battery_health,
+    )
 
 
 # Writing ------------------------------------------------------------------------------------
@@ -723,10 +760,31 @@ def _write_summary(analysis: _Analysis, path: Path) -> None:
         warnings=analysis.warnings,
         source=analysis.source,
     )
+    if analysis.health is not None:
+        from bessx.health import summary_section
+
+        text += "\n" + summary_section(analysis.health)
     path.write_text(text, encoding="utf-8")
 
 
+def _write_capacity_trend(analysis: _Analysis, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bessx.plot_health import capacity_trend
+
+    assert analysis.health is not None
+    axes = capacity_trend(analysis.health)
+    try:
+        axes.figure.savefig(path, dpi=HEATMAP_DPI, format="png")
+    finally:
+        plt.close(axes.figure)
+
+
 def _writers(analysis: _Analysis) -> dict[str, Callable[[Path], object]]:
+    from bessx.health import to_frame as health_frame
     from bessx.io.archive import to_netcdf
     from bessx.tables import to_frame
 
@@ -738,6 +796,8 @@ def _writers(analysis: _Analysis) -> dict[str, Callable[[Path], object]]:
         "outliers.csv": lambda path: _write_csv(analysis.outliers, path),
         "heatmap_discharged.png": lambda path: _write_heatmap(analysis, path),
         "summary.md": lambda path: _write_summary(analysis, path),
+        "health.csv": lambda path: _write_csv(health_frame(analysis.health), path),
+        "capacity_trend.png": lambda path: _write_capacity_trend(analysis, path),
     }
 
 

@@ -58,6 +58,8 @@ TREND_CONFIDENCE: Final = 0.95
 _Z_975: Final = 1.959963984540054
 _DAYS_PER_YEAR: Final = 365.25
 _SECONDS_PER_HOUR: Final = 3600.0
+#: An enclosure swings normally when its SOC swing is within this of its siblings' (ratio).
+_STEADY_SWING: Final = 0.1
 _NS_PER_SECOND: Final = 1_000_000_000
 
 #: Per-day partial quantities of :func:`daily_health_partials`, in output order. The first
@@ -933,6 +935,35 @@ def summary_section(health: xr.Dataset) -> str:
         )
     else:
         lines.append("- **Largest SOC spread**: no DC input with two enclosures and SOC data.")
+    offset = result["soc_offset"].mean(WINDOW)
+    swing = result["soc_swing_ratio"].mean(WINDOW)
+    # an offset with a normal swing sits in the reading (calibration), not in the energy
+    steady = abs(offset).where(abs(swing - 1.0) <= _STEADY_SWING)
+    if steady.notnull().any():
+        stacked = steady.stack(slot=(schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE))
+        furthest = stacked.idxmax("slot").item()
+        where = dict(
+            zip((schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE), furthest, strict=True)
+        )
+        name = result["enclosure_id"].sel(where).item()
+        lines.append(
+            f"- **Largest SOC offset with a normal swing**: {name}"
+            f" ({_dc_label(furthest[0], furthest[1])}), "
+            f"{float(offset.sel(where)):+.1f} percentage points from its siblings' mean, swing "
+            f"{float(swing.sel(where)):.2f} × theirs (an offset of the SOC reading)."
+        )
+    ratio = result["soc_swing_ratio"].mean(WINDOW)
+    if ratio.notnull().any():
+        stacked = ratio.stack(slot=(schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE))
+        smallest = stacked.idxmin("slot").item()
+        where = dict(
+            zip((schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE), smallest, strict=True)
+        )
+        lines.append(
+            f"- **Smallest SOC swing**: {result['enclosure_id'].sel(where).item()} "
+            f"({_dc_label(smallest[0], smallest[1])}), {float(ratio.sel(where)):.2f} × its "
+            "siblings' (a weak enclosure, or one that takes a smaller share of the DC input)."
+        )
     if "conversion_efficiency" in result:
         conversion = result["conversion_efficiency"].median(WINDOW)
         lines.append(

@@ -314,3 +314,50 @@ def test_theil_sen_matches_a_slow_reference() -> None:
         )
     # the interval holds the true slope for most series
     assert np.nanmean((low <= -0.7) & (-0.7 <= high)) > 0.8
+
+
+# Plot and command line ------------------------------------------------------------------------
+def test_capacity_trend_plot(estimated: Estimated) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bessx.plot_health import capacity_trend
+
+    axes = capacity_trend(estimated.health)
+    try:
+        fast = estimated.fault("fast_fade")
+        assert f"fastest fade {fast.inverter} DC input {fast.dc_input}" in axes.get_title()
+        labels = [text.get_text() for text in axes.get_legend().get_texts()]
+        assert any(label.startswith("95 % interval") for label in labels)
+        assert len(axes.lines) == 2 * INVERTERS - 1 + 3  # others, legend proxy, points, trend
+    finally:
+        plt.close(axes.figure)
+
+
+def test_run_writes_health_outputs(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import matplotlib.image as mpimg
+
+    plant = synthetic.write_plant(tmp_path / "exports", START, 8, inverters=2, seed=3)
+    out = tmp_path / "results"
+    result = subprocess.run(
+        [sys.executable, "-m", "bessx", "run", plant.folder, "--out", out, "--quiet"],
+        cwd=Path(bessx.__file__).parents[1],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(out / "health.csv")
+    expected = to_frame(bessx.health(open_quietly(plant.folder)))
+    assert len(frame) == 4  # one 30-day window, 4 DC inputs
+    assert frame.columns.tolist() == expected.columns.tolist()
+    numbers = expected.select_dtypes("number").columns
+    np.testing.assert_allclose(frame[numbers], expected[numbers], rtol=1e-12)
+    assert mpimg.imread(out / "capacity_trend.png").shape[2] in (3, 4)
+    summary = (out / "summary.md").read_text()
+    assert "## Battery health" in summary and "**Fastest fade**" in summary
