@@ -361,3 +361,17 @@ def test_run_writes_health_outputs(tmp_path: Path) -> None:
     assert mpimg.imread(out / "capacity_trend.png").shape[2] in (3, 4)
     summary = (out / "summary.md").read_text()
     assert "## Battery health" in summary and "**Fastest fade**" in summary
+
+
+def test_methodology_example_runs() -> None:
+    """The worked example of docs/methodology.md (section "Battery health") is a doctest."""
+    import doctest
+
+    text = (Path(__file__).parents[1] / "docs" / "methodology.md").read_text()
+    section = text[text.index("# Battery health") :]
+    parser = doctest.DocTestParser()
+    test = parser.get_doctest(section, {}, "methodology", "docs/methodology.md", 0)
+    assert len(test.examples) > 5
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
