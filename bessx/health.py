@@ -759,6 +759,11 @@ def health(
     return result
 
 
+def _positive(values: xr.DataArray) -> xr.DataArray:
+    """``values`` where positive, NaN elsewhere: a denominator that never divides by 0."""
+    return values.where(values > 0)
+
+
 def _estimates(windowed: xr.DataArray, used: xr.DataArray, has_plant: bool) -> xr.Dataset:
     """Window estimates from the partials (quantity, window, day, inverter, dc_input, enc)."""
 
@@ -771,24 +776,24 @@ def _estimates(windowed: xr.DataArray, used: xr.DataArray, has_plant: bool) -> x
 
     segment_energy = total(part("segment_energy"))
     segment_drop = total(part("segment_drop"))
-    usable = (100.0 * segment_energy / segment_drop).where(segment_drop > 0)
+    usable = 100.0 * segment_energy / segment_drop.where(segment_drop > 0)
 
     complete = part("complete") == 1
     discharged = part("discharged")
     charged = part("charged")
     complete_charged = total(charged.where(complete))
     stored_change = usable * total(part("soc_change").where(complete)) / 100.0
-    round_trip = ((total(discharged.where(complete)) + stored_change) / complete_charged).where(
+    round_trip = (total(discharged.where(complete)) + stored_change) / complete_charged.where(
         complete_charged > 0
     )
-    cycles = total(discharged) / usable
+    cycles = total(discharged) / usable.where(usable > 0)
     spread = part("soc_spread").mean("day")
 
     offset = part("soc_offset", per_enclosure=True).mean("day").where(used)
     swing = total(part("soc_swing", per_enclosure=True)).where(used)
     n_used = used.sum(schema.ENCLOSURE)
     siblings = (swing.sum(schema.ENCLOSURE) - swing) / (n_used - 1)
-    swing_ratio = (swing / siblings).where((n_used > 1) & (siblings > 0))
+    swing_ratio = swing / siblings.where((n_used > 1) & (siblings > 0))
 
     result = xr.Dataset(
         {
@@ -812,8 +817,9 @@ def _estimates(windowed: xr.DataArray, used: xr.DataArray, has_plant: bool) -> x
         dc_charged = part("active_charged").sum((schema.INVERTER, schema.DC_INPUT))
         conversion = xr.concat(
             [
-                total(plant_discharged.where(day_ok)) / total(dc_discharged.where(day_ok)),
-                total(dc_charged.where(day_ok)) / total(plant_charged.where(day_ok)),
+                total(plant_discharged.where(day_ok))
+                / _positive(total(dc_discharged.where(day_ok))),
+                total(dc_charged.where(day_ok)) / _positive(total(plant_charged.where(day_ok))),
             ],
             dim=DIRECTION,
         )
@@ -903,7 +909,7 @@ def summary_section(health: xr.Dataset) -> str:
             "in the last."
         )
     else:
-        lines.append("- **Fastest fade**: not enough windows with discharge segments.")
+        lines.append("- **Fastest fade**: no trend (it needs two windows with a usable capacity).")
     efficiency = (
         result["round_trip_efficiency"].median(WINDOW).stack(dc=(schema.INVERTER, schema.DC_INPUT))
     )

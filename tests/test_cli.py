@@ -29,6 +29,7 @@ import matplotlib.pyplot as plt
 from bessx import __version__
 from bessx.cli import EXIT_DATA, EXIT_USAGE, HEATMAP_DPI, OUTPUT_FILES, _Staging, main
 from bessx.energy import daily_energy
+from bessx.health import health, summary_section
 from bessx.io.archive import open_daily
 from bessx.io.exports import ExportWarning, open_exports
 from bessx.outliers import outliers
@@ -147,7 +148,7 @@ def test_run_writes_every_output(run, work):
     assert sorted(path.name for path in out.iterdir()) == ALL_OUTPUTS
     assert leftovers(out, work) == []
     assert "Traceback" not in result.stderr
-    assert "Wrote 7 file(s)" in result.stdout
+    assert f"Wrote {len(ALL_OUTPUTS)} file(s)" in result.stdout
 
 
 def test_reading_warnings_are_one_line_each(run, api):
@@ -224,6 +225,7 @@ def test_summary_file_is_summary_markdown_of_the_api(run, api, plant):
             "interval": "inferred",
         },
     )
+    expected += "\n" + summary_section(health(api["history"]))
     assert (out / "summary.md").read_text(encoding="utf-8") == expected
 
 
