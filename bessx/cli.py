@@ -767,6 +767,13 @@ def _write_summary(analysis: _Analysis, path: Path) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def _write_health_csv(analysis: _Analysis, path: Path) -> None:
+    from bessx.health import to_frame
+
+    assert analysis.health is not None
+    _write_csv(to_frame(analysis.health), path)
+
+
 def _write_capacity_trend(analysis: _Analysis, path: Path) -> None:
     import matplotlib
 
@@ -784,7 +791,6 @@ def _write_capacity_trend(analysis: _Analysis, path: Path) -> None:
 
 
 def _writers(analysis: _Analysis) -> dict[str, Callable[[Path], object]]:
-    from bessx.health import to_frame as health_frame
     from bessx.io.archive import to_netcdf
     from bessx.tables import to_frame
 
@@ -796,7 +802,7 @@ def _writers(analysis: _Analysis) -> dict[str, Callable[[Path], object]]:
         "outliers.csv": lambda path: _write_csv(analysis.outliers, path),
         "heatmap_discharged.png": lambda path: _write_heatmap(analysis, path),
         "summary.md": lambda path: _write_summary(analysis, path),
-        "health.csv": lambda path: _write_csv(health_frame(analysis.health), path),
+        "health.csv": lambda path: _write_health_csv(analysis, path),
         "capacity_trend.png": lambda path: _write_capacity_trend(analysis, path),
     }
 

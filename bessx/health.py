@@ -32,7 +32,6 @@ from dask.base import tokenize
 from bessx import schema
 from bessx.energy import (
     daily_power_sums,
-    daily_soc_throughput,
     day_aligned_chunks,
     hold_seconds,
     local_days,
@@ -284,13 +283,29 @@ def daily_health_partials(
 
     flat_power = np.asarray(power, dtype=np.float64).reshape(n, m)
     flat_power = np.where(np.abs(flat_power) <= MAX_ABS_POWER_KW, flat_power, np.nan)
-    flat_soc = np.asarray(soc, dtype=np.float64).reshape(n, m, n_slots)
-    flat_soc = np.where((flat_soc >= 0.0) & (flat_soc <= 100.0), flat_soc, np.nan)
     slot_used = np.asarray(used, dtype=bool).reshape(m, n_slots)
     n_used = slot_used.sum(axis=-1)
-
-    # NaN in a used slot propagates; unused slots count as 0.
-    soc_total = np.where(slot_used, flat_soc, 0.0).sum(axis=-1)
+    # One contiguous (n, m) array per enclosure slot: reductions over 2-3 slots are then a few
+    # elementwise operations instead of slow reductions along a short last axis.
+    by_slot = np.moveaxis(np.asarray(soc, dtype=np.float64).reshape(n, m, n_slots), -1, 0).copy()
+    with np.errstate(invalid="ignore"):
+        by_slot[(by_slot < 0.0) | (by_slot > 100.0)] = np.nan
+    # An unused slot repeats the DC input's first used slot, so that it changes no maximum
+    # or minimum; it is weighted 0 in sums (a DC input without enclosures reads 0).
+    slot_weight = slot_used.T.astype(np.float64)
+    first_used = np.argmax(slot_used, axis=1)
+    first_values = by_slot[first_used, :, np.arange(m)].T
+    first_values[:, n_used == 0] = 0.0
+    for slot in range(n_slots):
+        unused = ~slot_used[:, slot]
+        by_slot[slot][:, unused] = first_values[:, unused]
+    soc_total = by_slot[0] * slot_weight[0]
+    highest = by_slot[0].copy()
+    lowest = by_slot[0].copy()
+    for slot in range(1, n_slots):
+        soc_total += by_slot[slot] * slot_weight[slot]
+        np.maximum(highest, by_slot[slot], out=highest)
+        np.minimum(lowest, by_slot[slot], out=lowest)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_soc = soc_total / np.where(n_used > 0, n_used, np.nan)
 
@@ -320,8 +335,6 @@ def daily_health_partials(
     put("complete", np.where(np.isnan(sums[2]), np.nan, complete.astype(np.float64)))
     put("soc_change", soc_change)
 
-    highest = np.where(slot_used, flat_soc, -np.inf).max(axis=-1)
-    lowest = np.where(slot_used, flat_soc, np.inf).min(axis=-1)
     spread = np.where(n_used >= 2, highest - lowest, np.nan)
     with np.errstate(invalid="ignore"):
         daily_spread = np.fmax.reduceat(spread, starts, axis=0)
@@ -347,16 +360,28 @@ def daily_health_partials(
     plant_complete[np.isnan(plant_sums[2])] = np.nan
     put("plant_complete", np.repeat(plant_complete[:, np.newaxis], m, axis=1))
 
-    with np.errstate(invalid="ignore", divide="ignore"):
-        siblings = (soc_total[..., np.newaxis] - flat_soc) / (n_used - 1)[:, np.newaxis]
-    offset = np.where(slot_used & (n_used >= 2)[:, np.newaxis], flat_soc - siblings, np.nan)
-    finite = np.isfinite(offset)
-    offset_sum = np.add.reduceat(np.where(finite, offset, 0.0), starts, axis=0)
-    offset_count = np.add.reduceat(finite, starts, axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        put("soc_offset", _on_days(offset_sum / offset_count, present, n_days))
-    swing = daily_soc_throughput(flat_soc, day_index)[0]
-    put("soc_swing", np.where(slot_used, swing, np.nan))
+    # The offset s_e - mean of the siblings = (n s_e - total) / (n - 1) is linear: its daily
+    # mean comes from daily sums over the samples where every enclosure of the input is valid.
+    valid = np.isfinite(soc_total)
+    valid_count = np.add.reduceat(valid, starts, axis=0)
+    total_sum = np.add.reduceat(np.where(valid, soc_total, 0.0), starts, axis=0)
+    crossing = np.flatnonzero(np.diff(day_index))
+    offset = np.empty((len(starts), m, n_slots))
+    swing = np.empty((len(starts), m, n_slots))
+    for slot in range(n_slots):
+        slot_sum = np.add.reduceat(np.where(valid, by_slot[slot], 0.0), starts, axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            offset[..., slot] = (n_used * slot_sum - total_sum) / ((n_used - 1) * valid_count)
+        # downward swing: the decreases between consecutive samples of the same day
+        step = np.empty((n, m))
+        np.subtract(by_slot[slot][1:], by_slot[slot][:-1], out=step[:-1])
+        step[-1] = 0.0
+        step[crossing] = 0.0
+        np.fmin(step, 0.0, out=step)
+        swing[..., slot] = -np.add.reduceat(step, starts, axis=0)
+    enclosure = slot_used & (n_used >= 2)[:, np.newaxis]
+    put("soc_offset", _on_days(np.where(enclosure, offset, np.nan), present, n_days))
+    put("soc_swing", _on_days(np.where(slot_used, swing, np.nan), present, n_days))
 
     return out.reshape(len(PARTIALS), n_days, n_inverters, n_inputs, n_slots)
 

@@ -1206,9 +1206,7 @@ def plan_faults(
             )
         )
     if "soc_offset" in kinds:
-        avoid = {avoid_slot} | {
-            layout.dc_slot(f.inverter, f.dc_input) for f in health_faults if f.inverter
-        }
+        avoid = {avoid_slot} | {_fault_slot(layout, fault) for fault in health_faults}
         candidates = [e for e in health_enclosures if layout.enclosure_dc[e] not in avoid]
         enclosure = (candidates or health_enclosures)[0]
         inverter, dc_input = dc_name(int(layout.enclosure_dc[enclosure]))
@@ -1239,6 +1237,13 @@ def plan_faults(
             )
         )
     return (*planned, *health_faults)
+
+
+def _fault_slot(layout: _Layout, fault: Fault) -> int:
+    """DC input slot of a fault that names its inverter and DC input."""
+    if fault.inverter is None or fault.dc_input is None:
+        raise ConfigError(f"fault {fault.kind!r} needs an inverter and a DC input")
+    return layout.dc_slot(fault.inverter, fault.dc_input)
 
 
 def health_truth(
@@ -1281,9 +1286,9 @@ def health_truth(
     offset = np.zeros(len(layout.enclosure_ids))
     for fault in faults:
         if fault.kind == "fast_fade":
-            fade[layout.dc_slot(fault.inverter, fault.dc_input)] = FAST_FADE_PCT_PER_YEAR
+            fade[_fault_slot(layout, fault)] = FAST_FADE_PCT_PER_YEAR
         elif fault.kind == "lossy_dc_input":
-            round_trip[layout.dc_slot(fault.inverter, fault.dc_input)] = LOSSY_ROUND_TRIP
+            round_trip[_fault_slot(layout, fault)] = LOSSY_ROUND_TRIP
         elif fault.kind == "soc_offset":
             offset[layout.enclosure_ids.index(fault.enclosure_id)] = SOC_OFFSET_PCT
     one_way = np.sqrt(round_trip)
