@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,6 +18,8 @@ __all__ = ["capacity_trend"]
 
 _HIGHLIGHT = "#d62728"
 _OTHERS = "#9a9a9a"
+#: Beyond this many other DC inputs, their range and median are drawn instead of lines.
+_MAX_OTHER_LINES = 20
 
 
 def capacity_trend(health: xr.Dataset, *, ax: Axes | None = None) -> Axes:
@@ -33,9 +36,10 @@ def capacity_trend(health: xr.Dataset, *, ax: Axes | None = None) -> Axes:
     -------
     matplotlib.axes.Axes
         Grey lines: each DC input's usable capacity [% of its first window] at the middle of
-        each window. The fastest-fading DC input (most negative ``capacity_trend``) is drawn
-        in red with its Theil-Sen line and the band between the lines of the 95 % interval's
-        slopes (through the same median intercept). The title gives its trend and usable
+        each window (for more than 20 DC inputs, their range and median). The fastest-fading
+        DC input (most negative ``capacity_trend``) is drawn in red with its Theil-Sen line
+        and the band between the lines of the 95 % interval's slopes (through the same median
+        intercept). The title gives its trend and usable
         capacity in the first and last window.
     """
     import matplotlib.dates as mdates
@@ -63,10 +67,27 @@ def capacity_trend(health: xr.Dataset, *, ax: Axes | None = None) -> Axes:
 
     trend = loaded["capacity_trend"].stack(dc=(schema.INVERTER, schema.DC_INPUT))
     fastest = int(np.nanargmin(trend.values)) if np.isfinite(trend.values).any() else None
-    for row in range(relative.shape[0]):
-        if row != fastest and finite[row].any():
-            ax.plot(middles, relative[row], color=_OTHERS, linewidth=0.8, alpha=0.6, marker=".")
-    ax.plot([], [], color=_OTHERS, linewidth=0.8, label="other DC inputs")
+    others = [row for row in range(relative.shape[0]) if row != fastest and finite[row].any()]
+    if len(others) > _MAX_OTHER_LINES:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # windows without any estimate
+            low_band = np.nanmin(relative[others], axis=0)
+            high_band = np.nanmax(relative[others], axis=0)
+            median = np.nanmedian(relative[others], axis=0)
+        ax.fill_between(
+            middles,
+            low_band,
+            high_band,
+            color=_OTHERS,
+            alpha=0.3,
+            linewidth=0,
+            label=f"other {len(others)} DC inputs: range",
+        )
+        ax.plot(middles, median, color=_OTHERS, linewidth=1.5, label="... and median")
+    else:
+        for row in others:
+            ax.plot(middles, relative[row], color=_OTHERS, linewidth=0.8, alpha=0.7)
+        ax.plot([], [], color=_OTHERS, linewidth=0.8, label="other DC inputs")
 
     title = "Usable capacity per DC input"
     if fastest is not None:

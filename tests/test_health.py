@@ -56,6 +56,10 @@ class Estimated:
         (fault,) = [fault for fault in self.plant.faults if fault.kind == kind]
         return fault
 
+    @property
+    def inverters(self) -> list[str]:
+        return [str(name) for name in self.health["inverter"].values]
+
     def series(self, name: str) -> pd.Series:
         return self.health[name].to_series()
 
@@ -332,6 +336,21 @@ def test_capacity_trend_plot(estimated: Estimated) -> None:
         labels = [text.get_text() for text in axes.get_legend().get_texts()]
         assert any(label.startswith("95 % interval") for label in labels)
         assert len(axes.lines) == 2 * INVERTERS - 1 + 3  # others, legend proxy, points, trend
+    finally:
+        plt.close(axes.figure)
+    names = ["usable_capacity", "capacity_trend", "capacity_trend_low", "capacity_trend_high"]
+    copies = [
+        estimated.health[names].assign_coords(
+            inverter=[f"{name}x{k}" for name in estimated.inverters]
+        )
+        for k in range(3)
+    ]
+    wide = xr.concat(copies, "inverter", data_vars="all", coords="minimal", compat="override")
+    axes = capacity_trend(wide)
+    try:
+        labels = [text.get_text() for text in axes.get_legend().get_texts()]
+        assert "other 23 DC inputs: range" in labels
+        assert len(axes.lines) == 3  # median, points, trend
     finally:
         plt.close(axes.figure)
 
