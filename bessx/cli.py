@@ -684,6 +684,11 @@ def _analyse(
     if address is not None:  # remote workers do not share our working folder
         files = [path.resolve() for path in files]
     needs_health = any(name in HEALTH_FILES for name in _output_names(config.outputs))
+    variables: tuple[str, ...] = ("dc_power",)
+    if config.allocation == "soc" or needs_health:
+        variables += ("soc",)
+    if needs_health:
+        variables += ("plant_power",)
     recorder = _Warnings(console)
     with recorder.recording():
         with _dask_client(workers, address, console) as client:
@@ -693,13 +698,7 @@ def _analyse(
                 timezone=config.timezone,
                 topology=config.topology,
                 interval=config.interval,
-                variables=(
-                    ("dc_power", "soc", "plant_power")
-                    if needs_health
-                    else ("dc_power", "soc")
-                    if config.allocation == "soc"
-                    else ("dc_power",)
-                ),
+                variables=variables,
                 columns=_column_patterns(config),
             )
             recorder.flush()
