@@ -178,8 +178,8 @@ def _discharge_segments(
     :data:`DISCHARGE_THRESHOLD_KW`, cut at local midnight. Its energy is the sample-and-hold
     energy of the run; its SOC drop is the mean SOC at its first sample minus that at the
     sample after its last one (the SOC of a sample precedes that sample's energy). A segment
-    counts when its drop is at least ``min_swing`` and it holds no sample followed by a gap
-    (``joined`` False) and its successor is in the block.
+    counts when its drop is at least ``min_swing``, it holds no sample followed by a gap
+    (``joined`` False) and its successor sample is on the same local day.
     """
     n, m = power.shape
     discharging = power > DISCHARGE_THRESHOLD_KW
@@ -205,7 +205,10 @@ def _discharge_segments(
     segment_breaks = np.add.reduceat(broken.T.ravel().astype(np.int64), first_at)
     column, first_row = np.divmod(first_at, n)
     last_row = last_at % n
-    has_successor = last_row < n - 1
+    # The successor must be in the same local day, so that a block of whole days decides
+    # alone (numpy and dask agree whatever the chunks): a segment running to midnight is not
+    # used.
+    has_successor = ~day_end[last_row]
     soc_by_column = mean_soc.T
     drop = (
         soc_by_column[column, first_row]
@@ -598,7 +601,8 @@ def health(
     :math:`P > 5` kW within one local day; its energy
     :math:`E_k = \sum_{i=a}^{b} P_i \Delta t_i` and its drop
     :math:`\delta_k = \bar s_a - \bar s_{b+1}` (the SOC of a sample precedes its energy).
-    Segments with :math:`\delta_k \ge` ``min_swing`` and no gap give
+    Segments with :math:`\delta_k \ge` ``min_swing``, no gap and a successor sample on
+    the same day (a segment running to midnight is not used) give
 
     .. math:: U_w = 100 \, \frac{\sum_k E_k}{\sum_k \delta_k}.
 

@@ -12,10 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import bessx
 from bessx import synthetic
-from bessx.health import summary_section, theil_sen, to_frame
+from bessx.health import PARTIALS, daily_health_partials, summary_section, theil_sen, to_frame
 from bessx.testing import assert_lazy, make_dataset, raise_if_dask_computes
 
 SEEDS = (0, 1, 2)
@@ -394,3 +396,48 @@ def test_methodology_example_runs() -> None:
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
+
+
+# Properties of the kernel ---------------------------------------------------------------------
+@settings(max_examples=25)
+@given(seed=st.integers(0, 2**32 - 1), split_day=st.integers(1, 3))
+def test_partials_do_not_depend_on_block_boundaries(seed: int, split_day: int) -> None:
+    """Days computed in one block or in two give the same partials (random SOC and power)."""
+    rng = np.random.default_rng(seed)
+    per_day = 60
+    n_days = 4
+    n = per_day * n_days
+    power = rng.choice([-600.0, 0.0, 2.0, 700.0], size=(n, 2, 2)) + rng.normal(0, 1, (n, 2, 2))
+    power[rng.random(power.shape) < 0.02] = np.nan
+    power[rng.random(power.shape) < 0.01] = 9_000.0
+    cut = split_day * per_day
+    power[cut - 3 : cut, 0, 1] = 700.0  # discharging up to the cut, into the next day
+    power[cut - 3 : cut + 2, 1, 0] = 700.0
+    walk = np.cumsum(-0.005 * np.nan_to_num(np.where(np.abs(power) < 5000, power, 0)), axis=0)
+    soc = 50.0 + walk[..., None] + rng.normal(0, 0.5, (n, 2, 2, 3))
+    soc[rng.random(soc.shape) < 0.02] = np.nan
+    used = np.array([[[True, True, False], [True, True, True]], [[True, False, False]] * 2])
+    plant = np.nansum(power, axis=(1, 2)) * 0.98
+    hold = np.full(n, 600.0)
+    joined = rng.random(n) > 0.02
+    joined[-1] = False
+    day_index = np.repeat(np.arange(n_days), per_day)
+    day_seconds = np.full(n_days, per_day * 600.0)
+    arguments = dict(min_swing=5.0, plant_threshold=10.0)
+    whole = daily_health_partials(
+        power, soc, plant, hold, joined, day_index, day_seconds, used, **arguments
+    )
+    # the first block's last sample has its successor in the second block
+    first = daily_health_partials(
+        power[:cut], soc[:cut], plant[:cut], hold[:cut], joined[:cut], day_index[:cut],
+        day_seconds[:split_day], used, **arguments,
+    )  # fmt: skip
+    second = daily_health_partials(
+        power[cut:], soc[cut:], plant[cut:], hold[cut:], joined[cut:],
+        day_index[cut:] - split_day, day_seconds[split_day:], used, **arguments,
+    )  # fmt: skip
+    np.testing.assert_allclose(
+        np.concatenate([first, second], axis=1), whole, rtol=1e-12, atol=1e-9
+    )
+    assert np.all(np.isfinite(whole[PARTIALS.index("segments")]))
+    assert whole[PARTIALS.index("segments")].sum() > 0
