@@ -411,9 +411,10 @@ def test_partials_do_not_depend_on_block_boundaries(seed: int, split_day: int) -
     power[rng.random(power.shape) < 0.02] = np.nan
     power[rng.random(power.shape) < 0.01] = 9_000.0
     cut = split_day * per_day
-    power[cut - 3 : cut, 0, 1] = 700.0  # discharging up to the cut, into the next day
-    power[cut - 3 : cut + 2, 1, 0] = 700.0
-    walk = np.cumsum(-0.005 * np.nan_to_num(np.where(np.abs(power) < 5000, power, 0)), axis=0)
+    power[cut - 5 : cut, 0, 1] = 700.0  # discharging up to the cut, into the next day
+    power[cut - 5 : cut + 2, 1, 0] = 700.0
+    power[10:20, 0, 0] = 700.0
+    walk = np.cumsum(-0.002 * np.nan_to_num(np.where(np.abs(power) < 5000, power, 0)), axis=0)
     soc = 50.0 + walk[..., None] + rng.normal(0, 0.5, (n, 2, 2, 3))
     soc[rng.random(soc.shape) < 0.02] = np.nan
     used = np.array([[[True, True, False], [True, True, True]], [[True, False, False]] * 2])
@@ -421,6 +422,9 @@ def test_partials_do_not_depend_on_block_boundaries(seed: int, split_day: int) -
     hold = np.full(n, 600.0)
     joined = rng.random(n) > 0.02
     joined[-1] = False
+    clean = np.r_[8:22, cut - 7 : cut + 4]  # around the forced discharges: no gap, SOC valid
+    joined[clean] = True
+    soc[clean] = 50.0 + walk[clean, ..., None]
     day_index = np.repeat(np.arange(n_days), per_day)
     day_seconds = np.full(n_days, per_day * 600.0)
     arguments = dict(min_swing=5.0, plant_threshold=10.0)
