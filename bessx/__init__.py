@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 from bessx import accessor as _accessor  # noqa: F401  (registers Dataset.bess)
 from bessx.energy import daily_energy
 from bessx.errors import BessxError, ConfigError, ExportError
+from bessx.health import health
 from bessx.io.archive import open_daily, open_history, to_netcdf
 from bessx.io.exports import ExportWarning, open_exports
 from bessx.outliers import outliers
@@ -25,6 +26,7 @@ __all__ = [
     "QualitySettings",
     "__version__",
     "daily_energy",
+    "health",
     "heatmap",
     "lowest",
     "open_daily",

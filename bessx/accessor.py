@@ -9,6 +9,7 @@ from typing import Any
 import xarray as xr
 
 from bessx.energy import daily_energy
+from bessx.health import health
 from bessx.io.archive import to_netcdf
 from bessx.outliers import outliers
 from bessx.plot import heatmap
@@ -31,6 +32,7 @@ class BessAccessor:
     """Battery-storage analysis of a bessx Dataset: ``ds.bess.daily_energy()`` and friends.
 
     On the history read by :func:`bessx.open_exports`: ``daily_energy``, ``quality``,
+    ``health``,
     ``to_netcdf``.
     On the daily energy: ``to_frame``, ``lowest``, ``outliers``, ``heatmap``, ``to_netcdf``.
     """
@@ -47,3 +49,4 @@ class BessAccessor:
     quality = _forward(quality)
     heatmap = _forward(heatmap)
     to_netcdf = _forward(to_netcdf)
+    health = _forward(health)

@@ -72,7 +72,13 @@ __all__ = [
 
 #: Where ``bessx run`` keeps the per-file summaries, in the output folder (``--cache``).
 CACHE_FOLDER: Final = Path(".bessx") / "cache"
-_DEMO_FILES: Final = ("topology.csv", "faults.json")
+_DEMO_FILES: Final = (
+    "topology.csv",
+    "faults.json",
+    "health_truth.json",
+    "health_truth_daily.csv",
+    "health_truth_enclosures.csv",
+)
 _DEMO_GENERATOR: Final = "bessx.synthetic.write_plant"
 _DEBUG_HINT: Final = "rerun with --debug to see the traceback"
 

@@ -45,7 +45,7 @@ from bessx.quality import EXCLUDABLE, QualitySettings
 #: Energy allocation rules from a DC input to its enclosures.
 ALLOCATIONS: Final = ("equal", "soc")
 #: The outputs the command line can write.
-OUTPUTS: Final = ("csv", "netcdf", "lowest", "outliers", "quality", "heatmap", "summary")
+OUTPUTS: Final = ("csv", "netcdf", "lowest", "outliers", "quality", "heatmap", "health", "summary")
 
 
 class _Rejected(Exception):
@@ -512,7 +512,7 @@ class Config(_Checked):
     >>> Config(max_gap=5).max_gap
     5.0
     >>> Config(allocation="soc").outputs
-    ('csv', 'netcdf', 'lowest', 'outliers', 'quality', 'heatmap', 'summary')
+    ('csv', 'netcdf', 'lowest', 'outliers', 'quality', 'heatmap', 'health', 'summary')
     """
 
     _settings: ClassVar = SETTINGS

@@ -72,6 +72,8 @@ class Results:
         ``topology`` and ``config`` when given, ``skipped`` (names left out).
     warnings
         The problems met while reading, one line each, skipped files included.
+    health
+        :func:`bessx.health` of the exports, computed; None when no health output was asked.
     """
 
     daily: xr.Dataset
@@ -81,6 +83,7 @@ class Results:
     quality: pd.DataFrame
     source: dict[str, Any]
     warnings: list[str]
+    health: xr.Dataset | None = None
 
 
 # Before reading ---------------------------------------------------------------------------
@@ -258,6 +261,11 @@ def _analyse(
     skipped = [path for path in files if str(path) in recorder.skipped]
     used = [path for path in files if str(path) not in recorder.skipped]
     flagged = quality_table(flags)
+    battery_health = None
+    if "health" in config.outputs:
+        say("estimating the battery health")
+        with _progress(client, progress):
+            battery_health = _health(config, used).compute()
     settings = {k: v for k, v in dataclasses.asdict(config.outliers).items() if v is not None}
     counted = {key: settings[key] for key in ("min_coverage",) if key in settings}
     recorder.flush()
@@ -267,6 +275,7 @@ def _analyse(
         lowest_discharged=lowest(daily, LOWEST_N, by="discharged", **counted),
         outliers=outliers(daily, **settings),
         quality=flagged,
+        health=battery_health,
         source={
             **source,
             "files": [path.name for path in used],
@@ -275,6 +284,28 @@ def _analyse(
         },
         warnings=list(recorder.messages),
     )
+
+
+def _health(config: Config, files: list[Path]) -> xr.Dataset:
+    """The battery health of the usable exports, lazy (a second read of the SOC and power).
+
+    Health needs each sample's state of charge and plant power, which the per-file
+    summaries do not keep; its own pass reads them.
+    """
+    from bessx.health import health
+    from bessx.io.exports import open_exports
+
+    with warnings.catch_warnings():  # the first pass reported the exports' notes
+        warnings.simplefilter("ignore")
+        history = open_exports(
+            files,
+            timezone=config.timezone,
+            topology=config.topology,
+            interval=config.interval,
+            variables=("dc_power", "soc", "plant_power"),
+            columns=config.columns,
+        )
+    return health(history, max_gap=config.max_gap)
 
 
 @contextlib.contextmanager
@@ -333,6 +364,32 @@ def _heatmap(results: Results, path: Path, *, relative: bool = False) -> None:
         plt.close(axes.figure)
 
 
+def _health_csv(results: Results, path: Path) -> None:
+    from bessx.health import to_frame
+    from bessx.tables import write_csv
+
+    if results.health is None:
+        raise ValueError("no battery health in these results: ask for the 'health' output")
+    write_csv(to_frame(results.health), path)
+
+
+def _capacity_trend(results: Results, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bessx.plot_health import capacity_trend
+
+    if results.health is None:
+        raise ValueError("no battery health in these results: ask for the 'health' output")
+    axes = capacity_trend(results.health)
+    try:
+        axes.figure.savefig(path, dpi=HEATMAP_DPI, format="png")
+    finally:
+        plt.close(axes.figure)
+
+
 def _summary(results: Results, path: Path) -> None:
     from bessx.report import summary_markdown
 
@@ -345,6 +402,10 @@ def _summary(results: Results, path: Path) -> None:
         source=results.source,
         quality=results.quality,
     )
+    if results.health is not None:
+        from bessx.health import summary_section
+
+        text += "\n" + summary_section(results.health)
     path.write_text(text, encoding="utf-8")
 
 
@@ -358,6 +419,8 @@ OUTPUT_TABLE: Final[tuple[Output, ...]] = (
     Output("quality.csv", "quality", partial(_csv, lambda r: r.quality)),
     Output("heatmap_discharged.png", "heatmap", _heatmap),
     Output("heatmap_discharged_relative.png", "heatmap", partial(_heatmap, relative=True)),
+    Output("health.csv", "health", _health_csv),
+    Output("capacity_trend.png", "health", _capacity_trend),
     Output("summary.md", "summary", _summary),
 )
 #: The files each choice of :data:`bessx.config.OUTPUTS` writes.

@@ -1,4 +1,4 @@
-"""A synthetic battery plant written in the SCADA export format.
+r"""A synthetic battery plant written in the SCADA export format.
 
 The real exports are private, so tests, benchmarks and the walkthrough run on this stand-in.
 :func:`write_plant` writes one wide parquet file per local calendar day, exactly as
@@ -28,13 +28,24 @@ Plant model
   operating, 0.8 kW idle). The plant active power is the sum of the DC inputs with 1.5 %
   conversion losses (AC = 0.985 DC when discharging, DC / 0.985 when charging) plus
   20 kW noise; the external setpoint is the healthy plant's target, rounded to 10 kW.
-* **State of charge.** Enclosures hold 1,400 kWh. A cycle charges an enclosure by about
-  78 % of its capacity (its gain times 78 %) and discharges it by the same amount, with
-  a 95 % round trip on the DC side (charge efficiency and discharge efficiency both
-  ``sqrt(0.95)``), so the discharged DC energy is 95 % of the charged one. The SOC [%]
-  integrates the enclosure's power sample and hold (the SOC of a sample includes the
-  energy of all earlier samples of the day) from a fixed per-enclosure base of 7-11 %, and
-  every day ends where it started. The plant SOC is the mean enclosure SOC.
+* **State of charge.** An enclosure's capacity (the energy stored between 0 and 100 % SOC)
+  is the same for all enclosures of a DC input: 1,400 kWh times 0.98-1.02 at
+  ``COMMISSIONING_DATE`` (2022-07-01), fading linearly by 1-3 % of that per year (drawn per
+  DC input; constant within a day). Each DC input has one-way DC-side efficiencies
+  :math:`\eta_{ch} = \eta_{dis} = \sqrt{\eta_{rt}}` with a round trip :math:`\eta_{rt}`
+  of 0.94-0.96. Discharging an enclosure with power :math:`P > 0` draws
+  :math:`P / \eta_{dis}` from storage, charging with :math:`|P|` stores
+  :math:`\eta_{ch} |P|`, and the SOC [%] is 100 times the stored energy over the capacity,
+  sample and hold (the SOC of a sample includes the energy of all earlier samples of the
+  day), from a fixed per-enclosure base of 7-11 %. The dispatcher charges an enclosure by
+  its gain times 78 % of its present capacity and discharges the same, so every day ends
+  where it started and SOC stays within about 7-94 %: power scales with the capacity
+  (``capacity / 1400 kWh``), discharge power with :math:`\eta_{dis} / \sqrt{0.95}`,
+  charge power with :math:`\sqrt{0.95} / \eta_{ch}`. The usable capacity of a DC input
+  with :math:`n` enclosures of capacity :math:`C`, the energy it delivers at the DC input
+  from 100 % to 0 % mean SOC, is :math:`n C \eta_{dis}`. SOC readings are quantised to
+  0.1 %. The plant SOC is the mean enclosure SOC reading. :func:`health_truth` returns
+  these truths and :func:`write_plant` writes them next to the exports.
 * **Other signals.** Temperatures, cell voltages, state of health, auxiliary power and
   status words per enclosure, inverter, block side and plant fill the columns the analysis
   does not use. They vary slowly and are quantised, so that a full-plant day compresses to
@@ -44,7 +55,7 @@ Plant model
 
 Faults
 ------
-With ``faults=True`` all five kinds below are injected (a collection of names injects only
+With ``faults=True`` all eight kinds below are injected (a collection of names injects only
 those), at places chosen deterministically from the seed among the existing inverters and
 days. Each one is returned as a :class:`Fault` and written to ``faults.json``.
 
@@ -65,6 +76,17 @@ days. Each one is returned as a :class:`Fault` and written to ``faults.json``.
     On one day, 50 consecutive rows (30 min) are absent from the file.
 ``"duplicate_row"``
     On one day, one row appears twice in a row: same timestamp, same values.
+
+``"fast_fade"``
+    One DC input (not the dead or the weak one) fades by 12 % per year.
+``"lossy_dc_input"``
+    Another DC input has a DC round-trip efficiency of 0.88.
+``"soc_offset"``
+    One enclosure (not on the dead, fast-fading or lossy DC input) reads its SOC
+    4 percentage points high all the time.
+
+The three health faults affect every day and draw from their own random stream, so adding
+them leaves the places of the others unchanged.
 
 Row-level faults fall between 06:00 and 20:00 local time (never in the repeated DST hour).
 Single-day faults are put on different days when there are enough days.
@@ -100,9 +122,13 @@ from bessx.schema import (
 
 __all__ = [
     "FAULT_KINDS",
+    "HEALTH_FAULT_KINDS",
+    "HEALTH_TRUTH_FILES",
     "Fault",
+    "HealthTruth",
     "SyntheticPlant",
     "day_frame",
+    "health_truth",
     "inverter_names",
     "plan_faults",
     "plant_topology",
@@ -116,7 +142,18 @@ FAULT_KINDS: Final = (
     "nan_stretch",
     "missing_rows",
     "duplicate_row",
+    "fast_fade",
+    "lossy_dc_input",
+    "soc_offset",
 )
+#: The battery-health truths :func:`write_plant` writes next to the exports.
+HEALTH_TRUTH_FILES: Final = (
+    "health_truth.json",
+    "health_truth_daily.csv",
+    "health_truth_enclosures.csv",
+)
+#: The faults that change the batteries' health (capacity, efficiency, SOC reading).
+HEALTH_FAULT_KINDS: Final = ("fast_fade", "lossy_dc_input", "soc_offset")
 TIMESTAMP_LAYOUTS: Final = ("index", "column")
 
 SAMPLE_SECONDS: Final = 36
@@ -127,6 +164,19 @@ CYCLE_SOC_SWING: Final = 0.78
 ROUND_TRIP_EFFICIENCY: Final = 0.95
 CONVERSION_EFFICIENCY: Final = 0.985
 WEAK_FRACTION: Final = 0.7
+#: Capacities fade linearly from this date: capacity(d) = capacity_0 (1 - r (d - d0) / 365.25 d).
+COMMISSIONING_DATE: Final = dt.date(2022, 7, 1)
+#: Fade rate r of a healthy DC input [% of its commissioning capacity per year], drawn uniformly.
+HEALTHY_FADE_PCT_PER_YEAR: Final = (1.0, 3.0)
+FAST_FADE_PCT_PER_YEAR: Final = 12.0
+#: DC-side round-trip efficiency of a healthy DC input, drawn uniformly; split evenly into
+#: one-way charge and discharge efficiencies (each the square root).
+HEALTHY_ROUND_TRIP: Final = (0.94, 0.96)
+LOSSY_ROUND_TRIP: Final = 0.88
+#: Commissioning capacity of an enclosure relative to ENCLOSURE_CAPACITY_KWH, per DC input.
+CAPACITY_SPREAD: Final = (0.98, 1.02)
+SOC_OFFSET_PCT: Final = 4.0
+SOC_STEP_PCT: Final = 0.1
 
 _SIX_ENCLOSURE_POSITIONS: Final = (0, 3, 5)  # of every 8 inverters: 27 of 72
 _BLOCKS: Final = (1, 2, 3, 4)
@@ -264,6 +314,87 @@ class SyntheticPlant:
     faults: tuple[Fault, ...]
     dates: tuple[str, ...] = ()
     seed: int = 0
+
+
+@dataclass(frozen=True)
+class HealthTruth:
+    r"""The synthetic batteries' true health, per DC input (and per enclosure for offsets).
+
+    Arrays run over the DC inputs in topology order (inverter by inverter, DC input 1 then 2)
+    or, for ``soc_offset``, over the enclosures in topology order.
+
+    Attributes
+    ----------
+    inverters, dc_inputs
+        Inverter name and DC input number of each DC input.
+    n_enclosures
+        Number of enclosures on each DC input.
+    enclosure_capacity
+        Capacity of each of the DC input's enclosures at :data:`COMMISSIONING_DATE` [kWh]
+        (the energy stored between 0 and 100 % SOC).
+    fade_pct_per_year
+        Linear fade rate [% of the commissioning capacity per year].
+    charge_efficiency, discharge_efficiency
+        One-way DC-side efficiencies [1]: charging with :math:`|P|` stores
+        :math:`\eta_{ch}|P|`; discharging with :math:`P` draws :math:`P / \eta_{dis}`.
+    enclosure_ids, soc_offset
+        Each enclosure and the constant offset of its SOC reading [percentage points].
+    """
+
+    inverters: tuple[str, ...]
+    dc_inputs: np.ndarray
+    n_enclosures: np.ndarray
+    enclosure_capacity: np.ndarray
+    fade_pct_per_year: np.ndarray
+    charge_efficiency: np.ndarray
+    discharge_efficiency: np.ndarray
+    enclosure_ids: tuple[str, ...]
+    soc_offset: np.ndarray
+
+    @property
+    def round_trip_efficiency(self) -> np.ndarray:
+        """DC-side round-trip efficiency [1]: charge times discharge efficiency."""
+        return self.charge_efficiency * self.discharge_efficiency
+
+    def capacity_factor(self, date: str | dt.date | pd.Timestamp) -> np.ndarray:
+        """Capacity on ``date`` relative to commissioning [1], per DC input."""
+        years = (_as_date(date) - COMMISSIONING_DATE).days / 365.25
+        return 1.0 - self.fade_pct_per_year / 100.0 * years
+
+    def usable_capacity(self, date: str | dt.date | pd.Timestamp) -> np.ndarray:
+        r"""Usable capacity on ``date`` [kWh] per DC input: the energy delivered at the DC
+        input by discharging all its enclosures from 100 % to 0 %,
+        :math:`n\,C\,\eta_{dis}`."""
+        capacity = self.enclosure_capacity * self.capacity_factor(date)
+        return self.n_enclosures * capacity * self.discharge_efficiency
+
+    def to_dict(self, start: str | dt.date | pd.Timestamp) -> dict[str, object]:
+        """JSON-ready record, with the usable capacity on ``start``."""
+        usable = self.usable_capacity(start)
+        return {
+            "commissioning_date": COMMISSIONING_DATE.isoformat(),
+            "soc_step_pct": SOC_STEP_PCT,
+            "conversion_efficiency": CONVERSION_EFFICIENCY,
+            "dc_inputs": [
+                {
+                    "inverter": inverter,
+                    "dc_input": int(self.dc_inputs[i]),
+                    "n_enclosures": int(self.n_enclosures[i]),
+                    "enclosure_capacity_kwh": float(self.enclosure_capacity[i]),
+                    "fade_pct_per_year": float(self.fade_pct_per_year[i]),
+                    "charge_efficiency": float(self.charge_efficiency[i]),
+                    "discharge_efficiency": float(self.discharge_efficiency[i]),
+                    "round_trip_efficiency": float(self.round_trip_efficiency[i]),
+                    "usable_capacity_kwh_at_start": float(usable[i]),
+                }
+                for i, inverter in enumerate(self.inverters)
+            ],
+            "soc_offsets": [
+                {"enclosure_id": enclosure_id, "offset_pct": float(offset)}
+                for enclosure_id, offset in zip(self.enclosure_ids, self.soc_offset, strict=True)
+                if offset != 0.0
+            ],
+        }
 
 
 # Topology --------------------------------------------------------------------------------
@@ -498,16 +629,6 @@ def _dispatch(hours: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return profile
 
 
-def _soc_change(profile: np.ndarray) -> np.ndarray:
-    """SOC change since midnight [%] of an enclosure with gain 1, sample and hold."""
-    energy_kwh = profile * ENCLOSURE_POWER_KW * _HOURS_PER_SAMPLE
-    stored_kwh = np.where(
-        energy_kwh < 0, energy_kwh * _STAGE_EFFICIENCY, energy_kwh / _STAGE_EFFICIENCY
-    )
-    change = -100.0 * np.cumsum(stored_kwh) / ENCLOSURE_CAPACITY_KWH
-    return np.concatenate([[0.0], change[:-1]])
-
-
 def _smooth(values: np.ndarray, samples: int) -> np.ndarray:
     """Trailing moving average over ``samples`` samples (a cheap thermal lag)."""
     total = np.cumsum(np.concatenate([np.zeros(samples), values]))
@@ -577,11 +698,28 @@ def day_frame(
     >>> frame.index.name, str(frame.index.dtype)
     ('Timestamp', 'datetime64[ns]')
     """
+    frame, _ = _day_frame_and_truth(
+        date, topology=topology, seed=seed, faults=faults, timestamps=timestamps, tz_aware=tz_aware
+    )
+    return frame
+
+
+def _day_frame_and_truth(
+    date: str | dt.date | pd.Timestamp,
+    *,
+    topology: pd.DataFrame | None = None,
+    seed: int = 0,
+    faults: Iterable[Fault] = (),
+    timestamps: Literal["index", "column"] = "index",
+    tz_aware: bool = False,
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """:func:`day_frame` and the day's truths of :func:`_daily_truth`."""
     if timestamps not in TIMESTAMP_LAYOUTS:
         raise ConfigError(f"timestamps must be one of {TIMESTAMP_LAYOUTS}, got {timestamps!r}")
     day = _as_date(date)
     iso_day = day.isoformat()
-    layout = _layout(plant_topology() if topology is None else topology)
+    topology = plant_topology() if topology is None else topology
+    layout = _layout(topology)
     todays = [fault for fault in faults if iso_day in fault.dates]
     unknown = {fault.kind for fault in todays} - set(FAULT_KINDS)
     if unknown:
@@ -639,10 +777,28 @@ def day_frame(
     inverter_rows = inverter_rows.reshape(n_inv, -1, n_rows)
     enclosure_rows = enclosure_rows[:-1].reshape(n_enc, -1, n_rows)
 
+    # Enclosure power [kW]: the dispatcher moves each enclosure by its gain times
+    # CYCLE_SOC_SWING of its present capacity and balances every day, so power scales with
+    # the capacity, discharge power with the discharge efficiency and charge power with the
+    # inverse of the charge efficiency (both relative to the nominal ones).
+    truth = health_truth(topology, seed=seed, faults=todays)
+    on_dc = layout.enclosure_dc
+    capacity_kwh = (truth.enclosure_capacity * truth.capacity_factor(day))[on_dc]
+    charge_eff = truth.charge_efficiency[on_dc]
+    discharge_eff = truth.discharge_efficiency[on_dc]
+    capacity_ratio = capacity_kwh / ENCLOSURE_CAPACITY_KWH
+    scale = np.where(
+        profile > 0,
+        (capacity_ratio * discharge_eff / _STAGE_EFFICIENCY)[:, np.newaxis],
+        (capacity_ratio * _STAGE_EFFICIENCY / charge_eff)[:, np.newaxis],
+    )
+    enclosure_power = scale * np.outer(gain * ENCLOSURE_POWER_KW, profile)
+
     # DC inputs [kW]: the sum of their enclosures' power plus measurement noise.
-    input_gain = np.bincount(layout.enclosure_dc, weights=gain, minlength=layout.n_dc)
+    members = np.zeros((layout.n_dc, n_enc))
+    members[on_dc, np.arange(n_enc)] = 1.0
     noise_kw = np.where(operating, 2.0, 0.8).astype(np.float32)
-    dc_power = np.outer(input_gain * ENCLOSURE_POWER_KW, profile).astype(np.float32)
+    dc_power = (members @ enclosure_power).astype(np.float32)
     dc_power += noise.standard_normal(dc_power.shape, dtype=np.float32) * noise_kw
     for slot in dead_dc:
         quiet = noise.standard_normal(n_rows, dtype=np.float32) * np.float32(_DEAD_NOISE_KW)
@@ -654,9 +810,23 @@ def day_frame(
     )
 
     # Enclosures: SOC [%] and slow, quantised companions.
-    soc = np.add.outer(soc_base, np.zeros(n_rows)) + np.outer(gain, _soc_change(profile))
+    # Discharging with P draws P / eta_dis from storage, charging with |P| stores eta_ch |P|;
+    # a sample's SOC includes the energy of all earlier samples of the day (sample and hold).
+    drawn_kwh = (
+        np.where(
+            enclosure_power > 0,
+            enclosure_power / discharge_eff[:, np.newaxis],
+            enclosure_power * charge_eff[:, np.newaxis],
+        )
+        * _HOURS_PER_SAMPLE
+    )
+    drawn_before = np.cumsum(drawn_kwh, axis=1)
+    drawn_before[:, 1:] = drawn_before[:, :-1].copy()
+    drawn_before[:, 0] = 0.0
+    soc = soc_base[:, np.newaxis] - 100.0 * drawn_before / capacity_kwh[:, np.newaxis]
     soc[soc_flat] = np.round(soc_base[soc_flat])[:, None]
-    soc32 = soc.astype(np.float32)
+    soc_reading = soc + truth.soc_offset[:, np.newaxis]
+    soc32 = _quantise(soc_reading, SOC_STEP_PCT)
     enclosure_rows[:, 0] = soc32
     cell_temperature = np.add.outer(temperature_offset, 22.0 + 0.3 * ambient + 9.0 * activity)
     enclosure_rows[:, 1] = _quantise(cell_temperature + 1.5, 0.5)
@@ -739,7 +909,37 @@ def day_frame(
         ints = ints[:, keep]
         utc_ns = utc_ns[keep]
         local = local[keep]
-    return _assemble(layout, floats, ints, utc_ns, local, timestamps, tz_aware)
+    frame = _assemble(layout, floats, ints, utc_ns, local, timestamps, tz_aware)
+    return frame, _daily_truth(layout, soc_reading)
+
+
+def _daily_truth(layout: _Layout, soc_reading: np.ndarray) -> dict[str, np.ndarray]:
+    """The day's true SOC spread per DC input and SOC offset per enclosure [%].
+
+    Computed from the SOC readings before quantisation, as :func:`bessx.health` defines them:
+    the day's maximum over samples of the spread (max - min) among a DC input's enclosures,
+    and each enclosure's mean over the day of its SOC minus the mean SOC of its siblings.
+    """
+    n_dc = layout.n_dc
+    order = np.argsort(layout.enclosure_dc, kind="stable")
+    slots = layout.enclosure_dc[order]
+    readings = soc_reading[order]
+    present, starts, counts = np.unique(slots, return_index=True, return_counts=True)
+    spread = np.full(n_dc, np.nan)
+    spread[present] = (
+        np.maximum.reduceat(readings, starts, axis=0)
+        - np.minimum.reduceat(readings, starts, axis=0)
+    ).max(axis=1)
+    totals = np.add.reduceat(readings, starts, axis=0)
+    n_of = np.zeros(n_dc, dtype=np.intp)
+    n_of[present] = counts
+    total_of = np.zeros((n_dc, readings.shape[1]))
+    total_of[present] = totals
+    n_enclosure = n_of[layout.enclosure_dc]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        siblings = (total_of[layout.enclosure_dc] - soc_reading) / (n_enclosure - 1)[:, None]
+    offset = np.where(n_enclosure > 1, (soc_reading - siblings).mean(axis=1), np.nan)
+    return {"soc_spread": spread, "soc_offset": offset}
 
 
 def _assemble(
@@ -967,6 +1167,60 @@ def plan_faults(
                 _iso_local(local, last),
             )
         )
+    health_rng = _rng(seed, 6)
+    health_slots = [int(slot) for slot in health_rng.permutation(powered)]
+    health_enclosures = [int(e) for e in health_rng.permutation(len(layout.enclosure_ids))]
+    taken_slots = {avoid_slot, weak_slot}
+
+    def health_slot() -> int:
+        free = [slot for slot in health_slots if slot not in taken_slots]
+        slot = (free or health_slots)[0]
+        taken_slots.add(slot)
+        return slot
+
+    health_faults: list[Fault] = []
+    if "fast_fade" in kinds:
+        inverter, dc_input = dc_name(health_slot())
+        health_faults.append(
+            Fault(
+                "fast_fade",
+                inverter,
+                dc_input,
+                None,
+                tuple(iso),
+                f"DC input {dc_input} of {inverter} loses {FAST_FADE_PCT_PER_YEAR:g} % of its "
+                "capacity per year",
+            )
+        )
+    if "lossy_dc_input" in kinds:
+        inverter, dc_input = dc_name(health_slot())
+        health_faults.append(
+            Fault(
+                "lossy_dc_input",
+                inverter,
+                dc_input,
+                None,
+                tuple(iso),
+                f"DC input {dc_input} of {inverter} has a DC round-trip efficiency of "
+                f"{LOSSY_ROUND_TRIP:.0%}",
+            )
+        )
+    if "soc_offset" in kinds:
+        avoid = {avoid_slot} | {_fault_slot(layout, fault) for fault in health_faults}
+        candidates = [e for e in health_enclosures if layout.enclosure_dc[e] not in avoid]
+        enclosure = (candidates or health_enclosures)[0]
+        inverter, dc_input = dc_name(int(layout.enclosure_dc[enclosure]))
+        health_faults.append(
+            Fault(
+                "soc_offset",
+                inverter,
+                dc_input,
+                layout.enclosure_ids[enclosure],
+                tuple(iso),
+                f"the SOC of enclosure {layout.enclosure_ids[enclosure]} reads "
+                f"{SOC_OFFSET_PCT:g} percentage points high",
+            )
+        )
     if "duplicate_row" in kinds:
         day_index = int(single_days[2 % n_days])
         first, _, local = rows_between(days[day_index], row_draws[3], 1)
@@ -982,13 +1236,112 @@ def plan_faults(
                 _iso_local(local, first),
             )
         )
-    return tuple(planned)
+    return (*planned, *health_faults)
+
+
+def _fault_slot(layout: _Layout, fault: Fault) -> int:
+    """DC input slot of a fault that names its inverter and DC input."""
+    if fault.inverter is None or fault.dc_input is None:
+        raise ConfigError(f"fault {fault.kind!r} needs an inverter and a DC input")
+    return layout.dc_slot(fault.inverter, fault.dc_input)
+
+
+def health_truth(
+    topology: pd.DataFrame, *, seed: int = 0, faults: Iterable[Fault] = ()
+) -> HealthTruth:
+    """The true capacity, fade, efficiencies and SOC offsets of the synthetic plant.
+
+    Parameters
+    ----------
+    topology
+        Enclosure map as returned by :func:`plant_topology`.
+    seed
+        Random seed of the plant.
+    faults
+        The plant's faults; ``fast_fade``, ``lossy_dc_input`` and ``soc_offset`` change the
+        truth (see the module docstring).
+
+    Returns
+    -------
+    HealthTruth
+        Per DC input: commissioning capacity of each enclosure (1,400 kWh times 0.98-1.02),
+        fade rate (1-3 %/year, 12 %/year for ``fast_fade``), one-way efficiencies (the square
+        root of a round trip of 0.94-0.96, 0.88 for ``lossy_dc_input``); per enclosure:
+        the offset of its SOC reading (4 percentage points for ``soc_offset``, else 0).
+
+    Examples
+    --------
+    >>> truth = health_truth(plant_topology(1))
+    >>> truth.inverters, truth.n_enclosures.tolist()
+    (('1APCS1', '1APCS1'), [3, 3])
+    >>> bool(((truth.round_trip_efficiency > 0.94) & (truth.round_trip_efficiency < 0.96)).all())
+    True
+    """
+    layout = _layout(topology)
+    rng = _rng(seed, 5)
+    n_dc = layout.n_dc
+    capacity = ENCLOSURE_CAPACITY_KWH * rng.uniform(*CAPACITY_SPREAD, n_dc)
+    fade = rng.uniform(*HEALTHY_FADE_PCT_PER_YEAR, n_dc)
+    round_trip = rng.uniform(*HEALTHY_ROUND_TRIP, n_dc)
+    offset = np.zeros(len(layout.enclosure_ids))
+    for fault in faults:
+        if fault.kind == "fast_fade":
+            fade[_fault_slot(layout, fault)] = FAST_FADE_PCT_PER_YEAR
+        elif fault.kind == "lossy_dc_input":
+            round_trip[_fault_slot(layout, fault)] = LOSSY_ROUND_TRIP
+        elif fault.kind == "soc_offset":
+            offset[layout.enclosure_ids.index(fault.enclosure_id)] = SOC_OFFSET_PCT
+    one_way = np.sqrt(round_trip)
+    slots = np.arange(n_dc)
+    return HealthTruth(
+        inverters=tuple(layout.inverters[slot // 2] for slot in slots),
+        dc_inputs=slots % 2 + 1,
+        n_enclosures=np.bincount(layout.enclosure_dc, minlength=n_dc),
+        enclosure_capacity=capacity,
+        fade_pct_per_year=fade,
+        charge_efficiency=one_way,
+        discharge_efficiency=one_way.copy(),
+        enclosure_ids=layout.enclosure_ids,
+        soc_offset=offset,
+    )
 
 
 # Writing ---------------------------------------------------------------------------------
 def _check_inverter_count(n: int) -> None:
     if not 1 <= int(n) <= MAX_INVERTERS:
         raise ConfigError(f"inverters must be between 1 and {MAX_INVERTERS}, got {n}")
+
+
+def _write_health_truth(
+    target: Path,
+    truth: HealthTruth,
+    dates: Sequence[dt.date],
+    spreads: np.ndarray,
+    offsets: np.ndarray,
+) -> None:
+    """``health_truth.json`` (constants) and the daily truths, two CSV files."""
+    record = truth.to_dict(dates[0])
+    (target / "health_truth.json").write_text(json.dumps(record, indent=2) + "\n")
+    n_dc = len(truth.inverters)
+    iso = np.array([day.isoformat() for day in dates])
+    usable = np.array([truth.usable_capacity(day) for day in dates])
+    pd.DataFrame(
+        {
+            "date": np.repeat(iso, n_dc),
+            "inverter": np.tile(truth.inverters, len(dates)),
+            "dc_input": np.tile(truth.dc_inputs, len(dates)),
+            "usable_capacity_kwh": usable.ravel(),
+            "soc_spread_pct": spreads.ravel(),
+        }
+    ).to_csv(target / "health_truth_daily.csv", index=False, float_format="%.6f")
+    n_enc = len(truth.enclosure_ids)
+    pd.DataFrame(
+        {
+            "date": np.repeat(iso, n_enc),
+            "enclosure_id": np.tile(truth.enclosure_ids, len(dates)),
+            "soc_offset_pct": offsets.ravel(),
+        }
+    ).to_csv(target / "health_truth_enclosures.csv", index=False, float_format="%.6f")
 
 
 def write_plant(
@@ -1030,8 +1383,13 @@ def write_plant(
     Returns
     -------
     SyntheticPlant
-        Folder, files, topology and the injected faults. ``topology.csv`` and
-        ``faults.json`` are written next to the exports.
+        Folder, files, topology and the injected faults. ``topology.csv``,
+        ``faults.json`` and the battery-health truths are written next to the exports:
+        ``health_truth.json`` (per DC input: commissioning capacity, fade rate, efficiencies,
+        usable capacity on the first day; the SOC offsets; see :func:`health_truth`),
+        ``health_truth_daily.csv`` (per date and DC input: usable capacity [kWh], SOC spread
+        [%]) and ``health_truth_enclosures.csv`` (per date and enclosure: mean SOC offset
+        from its siblings [%]), as :func:`bessx.health` defines them.
 
     Raises
     ------
@@ -1060,8 +1418,10 @@ def write_plant(
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
     files = []
+    truth = health_truth(topology, seed=seed, faults=planned)
+    spreads, offsets = [], []
     for day in dates:
-        frame = day_frame(
+        frame, daily_truth = _day_frame_and_truth(
             day,
             topology=topology,
             seed=seed,
@@ -1073,6 +1433,8 @@ def write_plant(
         table = pa.Table.from_pandas(frame, preserve_index=timestamps == "index")
         pq.write_table(table, path)
         files.append(path)
+        spreads.append(daily_truth["soc_spread"])
+        offsets.append(daily_truth["soc_offset"])
 
     topology.to_csv(target / "topology.csv", index=False)
     record = {
@@ -1086,6 +1448,7 @@ def write_plant(
         "faults": [asdict(fault) for fault in planned],
     }
     (target / "faults.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    _write_health_truth(target, truth, dates, np.array(spreads), np.array(offsets))
     return SyntheticPlant(
         folder=target,
         files=sorted(files),

@@ -30,6 +30,7 @@ import bessx as bessx_package
 from bessx import __version__
 from bessx.cli import EXIT_DATA, EXIT_USAGE, HEATMAP_DPI, OUTPUT_FILES, main
 from bessx.energy import daily_energy
+from bessx.health import health, summary_section
 from bessx.io.archive import open_daily
 from bessx.io.exports import ExportWarning, open_exports
 from bessx.io.outputs import locked, write_set
@@ -291,6 +292,7 @@ def test_summary_file_is_summary_markdown_of_the_api(run, api, plant):
         },
         quality=api["quality"],
     )
+    expected += "\n" + summary_section(health(api["history"]))
     assert (out / "summary.md").read_text(encoding="utf-8") == expected
 
 

@@ -219,6 +219,11 @@ def faults_of(plant: synthetic.SyntheticPlant, kind: str) -> list[synthetic.Faul
     return [fault for fault in plant.faults if fault.kind == kind]
 
 
+def row_faults(plant: synthetic.SyntheticPlant) -> list[synthetic.Fault]:
+    """The faults that touch some rows of one day."""
+    return [fault for fault in plant.faults if fault.start is not None]
+
+
 def test_fault_record(faulty: synthetic.SyntheticPlant) -> None:
     kinds = [fault.kind for fault in faulty.faults]
     assert kinds == [
@@ -228,8 +233,11 @@ def test_fault_record(faulty: synthetic.SyntheticPlant) -> None:
         "nan_stretch",
         "missing_rows",
         "duplicate_row",
+        "fast_fade",
+        "lossy_dc_input",
+        "soc_offset",
     ]
-    single = [fault.dates[0] for fault in faulty.faults[2:]]
+    single = [fault.dates[0] for fault in row_faults(faulty)]
     assert len(set(single)) == 3  # nan stretch, missing rows, duplicate: distinct days
     assert len(faults_of(faulty, "dead_dc_input")[0].dates) == 3
     assert faults_of(faulty, "weak_enclosure")[0].dates == faulty.dates
@@ -324,7 +332,7 @@ def test_duplicate_row(faulty: synthetic.SyntheticPlant) -> None:
 
 
 def test_other_days_are_clean(faulty: synthetic.SyntheticPlant) -> None:
-    touched = {fault.dates[0] for fault in faulty.faults[2:]}
+    touched = {fault.dates[0] for fault in row_faults(faulty)}
     for date in set(faulty.dates) - touched:
         frame = frame_of(faulty, date)
         expected = 2300 if date == SPRING_DAY else 2400
@@ -417,3 +425,64 @@ def test_inputs_not_mutated() -> None:
     faults = synthetic.plan_faults(topology, ["2022-10-01"], seed=1)
     synthetic.day_frame("2022-10-01", topology=topology, seed=1, faults=faults)
     pd.testing.assert_frame_equal(topology, before)
+
+
+# Battery health physics -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def aged(tmp_path_factory: pytest.TempPathFactory) -> synthetic.SyntheticPlant:
+    faults = {*synthetic.HEALTH_FAULT_KINDS, "weak_enclosure"}
+    return synthetic.write_plant(
+        tmp_path_factory.mktemp("aged"), "2023-01-10", 2, inverters=3, seed=5, faults=faults
+    )
+
+
+def test_health_truth_files(aged: synthetic.SyntheticPlant) -> None:
+    record = json.loads((aged.folder / "health_truth.json").read_text())
+    assert record["commissioning_date"] == synthetic.COMMISSIONING_DATE.isoformat()
+    inputs = pd.DataFrame(record["dc_inputs"])
+    assert len(inputs) == 6
+    (fast,) = faults_of(aged, "fast_fade")
+    (lossy,) = faults_of(aged, "lossy_dc_input")
+    (offset,) = faults_of(aged, "soc_offset")
+    by_input = inputs.set_index(["inverter", "dc_input"])
+    assert by_input.loc[(fast.inverter, fast.dc_input), "fade_pct_per_year"] == 12.0
+    assert by_input.loc[(lossy.inverter, lossy.dc_input), "round_trip_efficiency"] == (
+        pytest.approx(0.88)
+    )
+    assert record["soc_offsets"] == [{"enclosure_id": offset.enclosure_id, "offset_pct": 4.0}]
+    daily = pd.read_csv(aged.folder / "health_truth_daily.csv")
+    assert len(daily) == 2 * 6
+    first = daily[daily["date"] == aged.dates[0]]
+    np.testing.assert_allclose(first["usable_capacity_kwh"], inputs["usable_capacity_kwh_at_start"])
+    enclosures = pd.read_csv(aged.folder / "health_truth_enclosures.csv")
+    assert len(enclosures) == 2 * len(aged.topology)
+
+
+def test_soc_follows_dc_energy(aged: synthetic.SyntheticPlant) -> None:
+    """Discharged DC energy = mean SOC drop x usable capacity; charged = drop / round trip."""
+    record = json.loads((aged.folder / "health_truth.json").read_text())
+    (weak,) = faults_of(aged, "weak_enclosure")
+    (offset,) = faults_of(aged, "soc_offset")
+    frame = frame_of(aged, aged.dates[0])
+    topology = aged.topology
+    for row in record["dc_inputs"]:
+        power = frame[dc_column(frame, row["inverter"], row["dc_input"])].to_numpy()
+        ids = topology["enclosure_id"][
+            (topology["inverter"] == row["inverter"]) & (topology["dc_input"] == row["dc_input"])
+        ]
+        readings = frame[[soc_column(frame, eid) for eid in ids]].to_numpy()
+        np.testing.assert_allclose(readings, np.round(readings, 1), atol=1e-5)  # 0.1 % steps
+        soc = readings.mean(axis=1)
+        discharging = power > 5.0
+        first = int(np.argmax(discharging))
+        last = first + int(np.argmin(discharging[first:]))  # first idle sample after
+        discharged = power[first:last].sum() * 36 / 3600
+        drop = soc[first] - soc[last]
+        usable = row["usable_capacity_kwh_at_start"]
+        assert discharged == pytest.approx(drop / 100 * usable, rel=2e-3)
+        charged = -power[power < -5.0].sum() * 36 / 3600
+        total_dis = power[power > 5.0].sum() * 36 / 3600
+        assert total_dis / charged == pytest.approx(row["round_trip_efficiency"], abs=2e-3)
+    assert weak.enclosure_id != offset.enclosure_id
+    readings = frame[soc_column(frame, offset.enclosure_id)]
+    assert readings.max() < 100.0
