@@ -176,3 +176,13 @@ def test_prefix_plant_links_the_first_days(tmp_path: Path) -> None:
     assert prefix_plant(source, 3) == source
     with pytest.raises(ValueError, match="fewer"):
         prefix_plant(source, 4)
+
+
+def test_report_renders_the_suite_as_markdown(suite: dict) -> None:
+    from bench import report
+
+    text = report.render(suite)
+    assert "| `bessx` |" in text
+    assert "bessx run incremental 2+1 d" in text
+    assert text.count("\n| python -c") == 1  # the import target
+    assert all(row["cpu_value"] is not None for row in report._targets(suite)[:2])
