@@ -426,12 +426,14 @@ def compare_approaches(
 
 
 # Whole processes --------------------------------------------------------------------------------
-def _process_summary(runs: list[dict[str, Any]], description: str) -> dict[str, Any]:
+def _process_summary(
+    runs: list[dict[str, Any]], description: str, *folders: Path
+) -> dict[str, Any]:
     good = [run for run in runs if "error" not in run]
     summary: dict[str, Any] = {
         "description": description,
         "runs": len(runs),
-        "errors": [_without_paths(run["error"], _BENCH_PARENT) for run in runs if "error" in run],
+        "errors": [_without_paths(run["error"], *folders) for run in runs if "error" in run],
     }
     if good:
         times = [run["seconds"] for run in good]
@@ -532,7 +534,10 @@ def compare_processes(
         shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(working, ignore_errors=True)
 
-    results = {name: _process_summary(runs[name], descriptions[name]) for name in descriptions}
+    results = {
+        name: _process_summary(runs[name], descriptions[name], source, scratch)
+        for name in descriptions
+    }
     results[f"bessx run warm {longest} d"]["same_csv_as_cold"] = all(same_output)
     return results
 
