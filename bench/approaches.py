@@ -82,13 +82,24 @@ def dc_label(column: str) -> str:
 
 
 # 1. the floor ---------------------------------------------------------------------------------
-def pyarrow_floor(folder: Path) -> Outcome:
-    """``pyarrow.dataset`` read of Timestamp + the DC input columns, nothing else."""
-    import pyarrow.dataset as pads
+def one_parse_floor(folder: Path) -> Outcome:
+    """``polars.read_parquet`` of Timestamp + the DC input columns per file, 2 files at a time.
 
-    dataset = pads.dataset([str(path) for path in export_files(folder)], format="parquet")
-    table = dataset.to_table(columns=[TIMESTAMP, *dc_columns(dataset.schema.names)])
-    return Outcome(table.num_rows)
+    Each footer is parsed once (the column names come from the first file's schema); the
+    frames are counted and dropped: what just getting the needed values into memory costs.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    import polars as pl
+
+    files = export_files(folder)
+    columns = [TIMESTAMP, *dc_columns(pl.read_parquet_schema(files[0]))]
+
+    def rows(path: Path) -> int:
+        return pl.read_parquet(path, columns=columns).height
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return Outcome(sum(pool.map(rows, files)))
 
 
 # 2-4. bessx -----------------------------------------------------------------------------------
@@ -170,43 +181,12 @@ def bessx_totals(frame: Any) -> Totals:
     )
 
 
-# 5. polars ------------------------------------------------------------------------------------
+# 5. polars and duckdb -------------------------------------------------------------------------
 def polars_lazy(folder: Path) -> Outcome:
     """One lazy query: localise, hold to the next sample (capped), clip, sum per local day."""
-    import polars as pl
+    from bench.polars_pipeline import daily_sums
 
-    scan = pl.scan_parquet(export_files(folder))
-    power = dc_columns(scan.collect_schema().names())
-    wall = pl.col(TIMESTAMP)
-
-    # The autumn change repeats an hour of naive local time; its second pass (after the
-    # clock steps back within the date) is standard time.
-    stepped_back = (wall.diff() < pl.duration(seconds=0)).fill_null(False)
-    second_pass = stepped_back.cum_sum().over(wall.dt.date()) > 0
-    ambiguous = pl.when(second_pass).then(pl.lit("latest")).otherwise(pl.lit("earliest"))
-    local = wall.dt.replace_time_zone(TIMEZONE, ambiguous=ambiguous, non_existent="raise")
-
-    step = pl.col("local").diff().shift(-1).dt.total_nanoseconds() / 1e9
-    interval = pl.col("step").filter(pl.col("step") > 0).median()
-    capped = pl.col("step").is_null() | (pl.col("step") > MAX_GAP * pl.col("interval"))
-    hold_hours = pl.when(capped).then(pl.col("interval")).otherwise(pl.col("step")) / 3600.0
-
-    hours = pl.col("hold_hours")
-    daily = (
-        scan.select(wall, *power)
-        .with_columns(local=local)
-        .with_columns(step=step)
-        .with_columns(interval=interval)
-        .with_columns(hold_hours=hold_hours)
-        .group_by(pl.col("local").dt.date().alias("day"))
-        .agg(
-            *((pl.col(c).clip(lower_bound=0) * hours).sum().alias(f"d|{c}") for c in power),
-            *((pl.col(c).clip(upper_bound=0) * -hours).sum().alias(f"c|{c}") for c in power),
-        )
-        .sort("day")
-        .collect()
-    )
-    return Outcome((daily, power))
+    return Outcome(daily_sums(folder))
 
 
 def polars_totals(result: Any) -> Totals:
@@ -216,6 +196,83 @@ def polars_totals(result: Any) -> Totals:
         np.array([dc_label(column) for column in power]),
         daily.select(f"d|{c}" for c in power).to_numpy().astype(np.float64),
         daily.select(f"c|{c}" for c in power).to_numpy().astype(np.float64),
+    )
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def duckdb_sql(folder: Path) -> Outcome:
+    """One SQL query over the files: the polars pipeline's rule, in window functions.
+
+    Rows keep file order (``filename``, ``file_row_number``), as in the polars scan. DuckDB
+    reads an ambiguous wall time (the repeated autumn hour) as standard time, the later
+    instant; a row of the hour's first pass takes the earlier one, found as the instant of
+    the wall time an hour before plus an hour (equal to the first away from the change).
+    """
+    import duckdb
+
+    files = [str(path) for path in export_files(folder)]
+    connection = duckdb.connect()
+    names = [
+        row[0]
+        for row in connection.execute(
+            "SELECT name FROM parquet_schema($file)", {"file": files[0]}
+        ).fetchall()
+    ]
+    power = dc_columns(names)
+    sums = ",\n".join(
+        [f"sum(greatest({_quoted(c)}, 0) * hold_hours) AS {_quoted('d|' + c)}" for c in power]
+        + [f"sum(least({_quoted(c)}, 0) * -hold_hours) AS {_quoted('c|' + c)}" for c in power]
+    )
+    query = f"""
+    WITH raw AS (
+        SELECT {TIMESTAMP}::TIMESTAMP AS wall, {", ".join(map(_quoted, power))},
+               filename, file_row_number
+        FROM read_parquet($files, filename = true, file_row_number = true)
+    ), stepped AS (
+        SELECT *, coalesce(wall < lag(wall) OVER rows_in_order, false) AS stepped_back
+        FROM raw WINDOW rows_in_order AS (ORDER BY filename, file_row_number)
+    ), passes AS (
+        SELECT *, sum(stepped_back::INTEGER) OVER (
+            PARTITION BY wall::DATE ORDER BY filename, file_row_number
+            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) > 0 AS second_pass
+        FROM stepped
+    ), localised AS (
+        SELECT *, CASE WHEN second_pass THEN timezone('{TIMEZONE}', wall)
+                  ELSE least(timezone('{TIMEZONE}', wall),
+                             timezone('{TIMEZONE}', wall - INTERVAL 1 HOUR) + INTERVAL 1 HOUR)
+                  END AS instant
+        FROM passes
+    ), steps AS (
+        SELECT *, epoch(lead(instant) OVER (ORDER BY filename, file_row_number))
+                  - epoch(instant) AS step
+        FROM localised
+    ), nominal AS (
+        SELECT median(step) AS interval FROM steps WHERE step > 0
+    ), held AS (
+        SELECT steps.*, CASE WHEN step IS NULL OR step > {MAX_GAP} * interval THEN interval
+                        ELSE step END / 3600.0 AS hold_hours
+        FROM steps, nominal
+    )
+    SELECT wall::DATE AS day,
+    {sums}
+    FROM held GROUP BY day ORDER BY day
+    """
+    daily = connection.execute(query, {"files": files}).fetchnumpy()
+    connection.close()
+    return Outcome((daily, power))
+
+
+def duckdb_totals(result: Any) -> Totals:
+    daily, power = result
+    return Totals(
+        np.array([str(day)[:10] for day in daily["day"]]),
+        np.array([dc_label(column) for column in power]),
+        np.column_stack([daily[f"d|{c}"] for c in power]).astype(np.float64),
+        np.column_stack([daily[f"c|{c}"] for c in power]).astype(np.float64),
     )
 
 
@@ -305,10 +362,10 @@ APPROACHES: Final = {
     approach.name: approach
     for approach in (
         Approach(
-            "pyarrow_floor",
-            "pyarrow.dataset read of Timestamp + the 144 DC input columns (no energy)",
-            ("pyarrow.dataset",),
-            pyarrow_floor,
+            "floor",
+            "one-parse floor: polars.read_parquet of Timestamp + 144 DC columns, 2 threads",
+            ("polars",),
+            one_parse_floor,
             None,
             check="floor",
         ),
@@ -348,6 +405,13 @@ APPROACHES: Final = {
             ("polars",),
             polars_lazy,
             polars_totals,
+        ),
+        Approach(
+            "duckdb",
+            "duckdb SQL over the files: the same rule in window functions, group by day",
+            ("duckdb",),
+            duckdb_sql,
+            duckdb_totals,
         ),
         Approach(
             "pandas",

@@ -2,7 +2,8 @@
 
 ``python -m bench.child APPROACH FOLDER REPORT.json [TOTALS.npz]``
 
-Imports the approach's libraries (timed apart), times ``run(folder)``, records the peak
+Imports the approach's libraries (timed apart), times ``run(folder)`` (wall and CPU seconds,
+user + system over all threads), records the peak
 resident set size of this process (``VmHWM``, see :func:`_peak_rss_mb`; for approaches that
 start worker processes, also the largest sum over the process tree, sampled every 20 ms),
 then, untimed, writes the approach's daily totals per DC input to ``TOTALS.npz`` and the
@@ -71,6 +72,11 @@ def _peak_rss_mb() -> tuple[float, float]:
     return (int(match[1]) / 1024 if match else ru_maxrss), ru_maxrss
 
 
+def _cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main(argv: list[str]) -> int:
     name, folder, report_path, *rest = argv
     approach = APPROACHES[name]
@@ -83,16 +89,21 @@ def main(argv: list[str]) -> int:
     sampler = _TreeSampler() if approach.multiprocess else None
     if sampler is not None:
         sampler.start()
+    cpu_began = _cpu_seconds(resource.RUSAGE_SELF)
     began = time.perf_counter()
     outcome = approach.run(Path(folder))
     seconds = time.perf_counter() - began
+    cpu_seconds = _cpu_seconds(resource.RUSAGE_SELF) - cpu_began
     peak_rss, ru_maxrss = _peak_rss_mb()
     tree_peak = sampler.stop() / 2**20 if sampler is not None else None
     if outcome.cleanup is not None:
         outcome.cleanup()
+    # worker processes count once they are gone (reaped): after the clean-up
+    workers_cpu = _cpu_seconds(resource.RUSAGE_CHILDREN) if approach.multiprocess else 0.0
 
     report = {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds + workers_cpu,
         "import_seconds": imported - started,
         "peak_rss_mb": peak_rss,
         "ru_maxrss_mb": ru_maxrss,

@@ -3,12 +3,17 @@
 Plants are written once by :func:`bessx.synthetic.write_plant` into
 ``<root>/<days>d/`` (full width, 72 inverters) or ``<root>/<days>d-<n>inv/`` and reused
 while their manifest (``bench-plant.json``, written last) matches the request and every file
-it lists is still there with the same size.
+it lists is still there with the same size. :func:`prefix_plant` gives the first days of a
+longer plant as a folder of hard links (no copy, and the same pages in the page cache), so
+that one written plant serves every period of a run and the day after the longest one is
+there to be added (the incremental mode of ``python -m bench --suite``).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import time
 from pathlib import Path
 from typing import Final
@@ -85,6 +90,44 @@ def ensure_plant(
     (folder / MANIFEST).write_text(json.dumps(record, indent=1) + "\n")
     size_mb = sum(record["files"].values()) / 1e6
     log(f"  {days} files, {size_mb:,.0f} MB in {time.perf_counter() - started:.1f} s")
+    return folder
+
+
+def link_files(files: list[Path], folder: Path) -> None:
+    """Hard-link ``files`` into ``folder`` under their names (a copy where links fail)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        target = folder / path.name
+        try:
+            os.link(path, target)
+        except OSError:  # another file system, or links not supported
+            shutil.copy2(path, target)
+
+
+def prefix_plant(source: Path, days: int) -> Path:
+    """The first ``days`` files of the plant in ``source``, as a folder next to it.
+
+    ``<source>-first<days>``: hard links to the source's files, with a manifest naming them,
+    reused while it matches. ``source`` itself when it has exactly ``days`` files.
+    """
+    files = export_files(source)
+    if days > len(files):
+        raise ValueError(f"{source.name} has {len(files)} files, fewer than {days}")
+    if days == len(files):
+        return source
+    wanted = {path.name: path.stat().st_size for path in files[:days]}
+    folder = source.with_name(f"{source.name}-first{days}")
+    manifest = folder / MANIFEST
+    try:
+        if json.loads(manifest.read_text()).get("files") == wanted and all(
+            (folder / name).is_file() for name in wanted
+        ):
+            return folder
+    except (OSError, ValueError):
+        pass
+    shutil.rmtree(folder, ignore_errors=True)
+    link_files(files[:days], folder)
+    manifest.write_text(json.dumps({"source": source.name, "files": wanted}, indent=1) + "\n")
     return folder
 
 

@@ -2,7 +2,10 @@
 
 Each repetition of each approach runs in a fresh Python process (:mod:`bench.child`);
 repetitions go round-robin over the approaches, so that a noisy neighbour on a shared
-machine slows all of them alike rather than one.
+machine slows all of them alike rather than one. ``--suite`` runs everything the targets
+need in one go: the approaches in process at two periods, the whole ``bessx run`` process
+cold, warm and with one new day against the polars process, and the import of bessx; it
+prints every ratio beside its target.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import argparse
 import json
 import os
 import platform
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -22,21 +27,38 @@ from typing import Any, Final
 
 import numpy as np
 
+from bench import processes
 from bench.approaches import APPROACHES, Totals
-from bench.data import DATA_ROOT, FULL_WIDTH, START, ensure_plant, warm_page_cache
+from bench.data import (
+    DATA_ROOT,
+    FULL_WIDTH,
+    START,
+    ensure_plant,
+    export_files,
+    link_files,
+    prefix_plant,
+    warm_page_cache,
+)
 
 REFERENCE: Final = "bessx"
-FLOOR: Final = "pyarrow_floor"
+FLOOR: Final = "floor"
+POLARS: Final = "polars"
+#: The approaches ``--suite`` runs in process, at every in-process period.
+SUITE_APPROACHES: Final = ("floor", "bessx", "polars", "duckdb")
+SUITE_DAYS: Final = (30, 365)
+SUITE_PROCESS_DAYS: Final = (120, 365)
 RTOL: Final = 1e-9
 ATOL_KWH: Final = 1e-9
 DEFAULT_OUT: Final = Path("bench") / "results.json"
 DEFAULT_MEMORY_OUT: Final = Path("bench") / "results-memory.json"
+DEFAULT_SUITE_OUT: Final = Path("bench") / "results-suite.json"
 _PACKAGES: Final = (
     "bessx",
     "numpy",
     "pandas",
     "pyarrow",
     "polars",
+    "duckdb",
     "xarray",
     "dask",
     "distributed",
@@ -78,7 +100,8 @@ def parser() -> argparse.ArgumentParser:
         "--days",
         type=_day_counts,
         default=None,
-        help="days of data (default 30); with --memory a list such as 7,30,90,365 (default 7,30)",
+        help="days of data (default 30); with --memory a list such as 7,30,90,365 (default 7,30); "
+        "with --suite the in-process periods (default 30,365)",
     )
     cli.add_argument("--repeat", type=int, default=3, help="runs per approach (default 3)")
     cli.add_argument("--only", type=_names, default=None, help="comma-separated approaches")
@@ -87,6 +110,19 @@ def parser() -> argparse.ArgumentParser:
         "--memory",
         action="store_true",
         help="run bessx alone for every --days count: wall time and peak RSS scaling",
+    )
+    cli.add_argument(
+        "--suite",
+        action="store_true",
+        help="everything the targets need: approaches in process at --days (default 30,365), "
+        "whole processes at --process-days (default 120,365; warm and one new day at the "
+        "longest), the import of bessx; one table of ratios",
+    )
+    cli.add_argument(
+        "--process-days",
+        type=_day_counts,
+        default=None,
+        help="with --suite: periods of the whole-process runs (default 120,365)",
     )
     cli.add_argument(
         "--inverters", type=int, default=FULL_WIDTH, help="plant width (default 72, the full one)"
@@ -106,11 +142,13 @@ def run_child(name: str, folder: Path, scratch: Path, tag: str) -> dict[str, Any
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_BENCH_PARENT), env.get("PYTHONPATH")]))
     command = [sys.executable, "-m", "bench.child", name, str(folder), str(report_path)]
+    cpu_before = _children_cpu_seconds()
     started = time.perf_counter()
     finished = subprocess.run(
         [*command, str(totals_path)], env=env, capture_output=True, text=True, check=False
     )
     process_seconds = time.perf_counter() - started
+    process_cpu_seconds = _children_cpu_seconds() - cpu_before
     if finished.returncode != 0 or not report_path.is_file():
         tail = "\n".join(finished.stderr.strip().splitlines()[-15:])
         return {
@@ -118,10 +156,17 @@ def run_child(name: str, folder: Path, scratch: Path, tag: str) -> dict[str, Any
         }
     report = json.loads(report_path.read_text())
     report["process_seconds"] = process_seconds
+    report["process_cpu_seconds"] = process_cpu_seconds
     if totals_path.is_file():
         with np.load(totals_path) as saved:
             report["totals"] = Totals(**{key: saved[key] for key in Totals._fields})
     return report
+
+
+def _children_cpu_seconds() -> float:
+    """User + system seconds of all children reaped so far (one runs at a time)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _without_paths(text: str, *folders: Path) -> str:
@@ -209,8 +254,17 @@ def environment() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "memory_gb": _memory_gb(),
+        # how shared the machine was: runnable processes, averaged over 1, 5 and 15 minutes
+        "load_average_at_start": _load_average(),
         "versions": versions,
     }
+
+
+def _load_average() -> list[float] | None:
+    try:
+        return [round(load, 2) for load in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def _memory_gb() -> float | None:
@@ -235,8 +289,10 @@ def summarise(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
         times=times,
         median=statistics.median(times),
         min=min(times),
+        cpu_median=statistics.median(run["cpu_seconds"] for run in good),
         import_median=statistics.median(run["import_seconds"] for run in good),
         process_median=statistics.median(run["process_seconds"] for run in good),
+        process_cpu_median=statistics.median(run["process_cpu_seconds"] for run in good),
         peak_rss_mb=max(run["peak_rss_mb"] for run in good),
         ru_maxrss_mb=max(run["ru_maxrss_mb"] for run in good),
     )
@@ -264,11 +320,15 @@ def _format_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def comparison_table(results: dict[str, dict[str, Any]]) -> str:
-    header = ["approach", "median s", "min s", "ratio", "peak RSS MB", "import s", "agrees?"]
+    header = [
+        "approach", "median s", "min s", "CPU s", "ratio to floor", "peak RSS MB", "import s",
+        "agrees?",
+    ]  # fmt: skip
     rows = []
     for name, summary in results.items():
         if "median" not in summary:
-            rows.append([name, "failed", "", "", "", "", summary["errors"][0].splitlines()[0]])
+            failure = summary["errors"][0].splitlines()[0]
+            rows.append([name, "failed", "", "", "", "", "", failure])
             continue
         ratio = summary.get("ratio")
         rss = summary.get("tree_peak_rss_mb", summary["peak_rss_mb"])
@@ -285,6 +345,7 @@ def comparison_table(results: dict[str, dict[str, Any]]) -> str:
                 name,
                 f"{summary['median']:.2f}",
                 f"{summary['min']:.2f}",
+                f"{summary['cpu_median']:.2f}",
                 "" if ratio is None else f"{ratio:.2f}",
                 f"{rss:,.0f}" + (" (all processes)" if "tree_peak_rss_mb" in summary else ""),
                 f"{summary['import_median']:.2f}",
@@ -364,6 +425,328 @@ def compare_approaches(
     return results
 
 
+# Whole processes --------------------------------------------------------------------------------
+def _process_summary(
+    runs: list[dict[str, Any]], description: str, *folders: Path
+) -> dict[str, Any]:
+    good = [run for run in runs if "error" not in run]
+    summary: dict[str, Any] = {
+        "description": description,
+        "runs": len(runs),
+        "errors": [_without_paths(run["error"], *folders) for run in runs if "error" in run],
+    }
+    if good:
+        times = [run["seconds"] for run in good]
+        summary.update(
+            times=times,
+            median=statistics.median(times),
+            min=min(times),
+            cpu_median=statistics.median(run["cpu_seconds"] for run in good),
+            peak_rss_mb=max(run["peak_rss_mb"] for run in good),
+        )
+    return summary
+
+
+def compare_processes(
+    process_days: list[int], source: Path, repeat: int, scratch: Path, log=print
+) -> dict[str, dict[str, Any]]:
+    """Whole-process runs, round-robin: imports, cold at every period, warm and one new day.
+
+    The longest period N runs as a chain on a working folder of links to the first N files:
+    cold into a fresh output folder, warm (the same command again), then the next day's file
+    is linked in and the command runs once more (incremental); the polars process runs on
+    the N files and on the N + 1.
+    """
+    longest = max(process_days)
+    files = export_files(source)
+    if len(files) < longest + 1:
+        raise ValueError(f"the incremental mode needs {longest + 1} days, {source.name} has fewer")
+    site_file = scratch / "site.toml"
+    site_file.write_text(processes.SITE_FILE)
+    logs = scratch / "logs"
+    logs.mkdir(exist_ok=True)
+    working = scratch / f"incremental-{longest}d"
+
+    descriptions = {
+        "import bessx": 'python -c "import bessx"',
+        "python": 'python -c "pass" (the interpreter alone)',
+    }
+    for days in process_days:
+        descriptions[f"polars process {days} d"] = (
+            f"python -m bench.polars_pipeline on {days} files: polars lazy query + CSV"
+        )
+        descriptions[f"bessx run cold {days} d"] = (
+            f"bessx run (CSV only) on {days} files into a fresh output folder"
+        )
+    descriptions[f"bessx run warm {longest} d"] = (
+        "the same command again on the same folders, nothing new"
+    )
+    descriptions[f"bessx run incremental {longest}+1 d"] = (
+        f"one new day's file added to the {longest}-file folder already run, the same command"
+    )
+    descriptions[f"polars process {longest + 1} d"] = (
+        f"python -m bench.polars_pipeline on the {longest + 1} files of the incremental run"
+    )
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in descriptions}
+    same_output: list[bool] = []
+
+    def timed(name: str, command: list[str], repetition: int) -> dict[str, Any]:
+        tag = f"{name.replace(' ', '_').replace('+', 'p')}-{repetition}"
+        run = processes.timed_process(command, logs, tag)
+        runs[name].append(run)
+        shown = "failed" if "error" in run else f"{run['seconds']:.2f} s"
+        log(f"  [{repetition + 1}/{repeat}] {name:<32} {shown}")
+        return run
+
+    for repetition in range(repeat):
+        timed("import bessx", processes.import_command("bessx"), repetition)
+        timed("python", processes.import_command(None), repetition)
+        for days in process_days:
+            folder = prefix_plant(source, days)
+            csv = scratch / f"polars-{days}-{repetition}.csv"
+            timed(f"polars process {days} d", processes.polars_command(folder, csv), repetition)
+            csv.unlink(missing_ok=True)
+            if days == longest:
+                continue
+            out = scratch / f"out-{days}-{repetition}"
+            timed(
+                f"bessx run cold {days} d",
+                processes.bessx_run_command(folder, out, site_file),
+                repetition,
+            )
+            shutil.rmtree(out, ignore_errors=True)
+
+        shutil.rmtree(working, ignore_errors=True)
+        link_files(files[:longest], working)
+        out = scratch / f"out-{longest}-{repetition}"
+        command = processes.bessx_run_command(working, out, site_file)
+        timed(f"bessx run cold {longest} d", command, repetition)
+        cold_digest = processes.digest(out / processes.CSV_NAME)
+        timed(f"bessx run warm {longest} d", command, repetition)
+        same_output.append(
+            cold_digest is not None and processes.digest(out / processes.CSV_NAME) == cold_digest
+        )
+        link_files(files[longest : longest + 1], working)
+        timed(f"bessx run incremental {longest}+1 d", command, repetition)
+        csv = scratch / f"polars-{longest + 1}-{repetition}.csv"
+        timed(f"polars process {longest + 1} d", processes.polars_command(working, csv), repetition)
+        csv.unlink(missing_ok=True)
+        shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(working, ignore_errors=True)
+
+    results = {
+        name: _process_summary(runs[name], descriptions[name], source, scratch)
+        for name in descriptions
+    }
+    results[f"bessx run warm {longest} d"]["same_csv_as_cold"] = all(same_output)
+    return results
+
+
+def process_table(results: dict[str, dict[str, Any]]) -> str:
+    header = ["whole process", "median s", "min s", "CPU s", "peak RSS MB", "what"]
+    rows = []
+    for name, summary in results.items():
+        if "median" not in summary:
+            rows.append([name, "failed", "", "", "", summary["errors"][0].splitlines()[0]])
+            continue
+        rows.append(
+            [
+                name,
+                f"{summary['median']:.2f}",
+                f"{summary['min']:.2f}",
+                f"{summary['cpu_median']:.2f}",
+                f"{summary['peak_rss_mb']:,.0f}",
+                summary["description"],
+            ]
+        )
+    return _format_table(header, rows)
+
+
+# Targets ----------------------------------------------------------------------------------------
+def _target(
+    measure: str,
+    value: float | None,
+    limit: float,
+    unit: str = "",
+    *,
+    strict: bool = False,
+    cpu_value: float | None = None,
+) -> dict[str, Any]:
+    met = None if value is None else (value < limit if strict else value <= limit)
+    return {
+        "measure": measure,
+        "value": value,
+        "cpu_value": cpu_value,
+        "target": f"{'<' if strict else '≤'} {limit:g}{unit}",
+        "met": met,
+    }
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator
+
+
+def targets(
+    in_process: dict[int, dict[str, dict[str, Any]]],
+    whole: dict[str, dict[str, Any]],
+    process_days: list[int],
+) -> list[dict[str, Any]]:
+    """Issue 9's targets, each as the measured ratio (or value) beside its limit.
+
+    Ratios of times come with the same ratio of CPU seconds (``cpu_value``), which a shared
+    machine disturbs less.
+    """
+    longest_in = max(in_process)
+    shortest_in = min(in_process)
+    longest = max(process_days)
+
+    def get(results: dict[str, dict[str, Any]], name: str, key: str = "median") -> Any:
+        return results.get(name, {}).get(key)
+
+    def time_ratio(
+        measure: str,
+        results: dict[str, dict[str, Any]],
+        names: tuple[str, str],
+        limit: float,
+        strict: bool = False,
+    ) -> dict[str, Any]:
+        mine, theirs = names
+        return _target(
+            measure,
+            _ratio(get(results, mine), get(results, theirs)),
+            limit,
+            strict=strict,
+            cpu_value=_ratio(get(results, mine, "cpu_median"), get(results, theirs, "cpu_median")),
+        )
+
+    big = in_process[longest_in]
+    rows = [
+        time_ratio(
+            f"cold {longest_in} d in process: bessx / polars lazy", big, (REFERENCE, POLARS), 0.8
+        ),
+        time_ratio(
+            f"cold {longest_in} d in process: bessx / one-parse floor", big, (REFERENCE, FLOOR), 1.3
+        ),
+        _target(
+            f"peak RSS {longest_in} d in process, bessx [MB]",
+            get(big, REFERENCE, "peak_rss_mb"),
+            400,
+            " MB",
+        ),
+    ]
+    if shortest_in != longest_in:
+        rows.append(
+            _target(
+                f"peak RSS bessx {longest_in} d / {shortest_in} d",
+                _ratio(
+                    get(big, REFERENCE, "peak_rss_mb"),
+                    get(in_process[shortest_in], REFERENCE, "peak_rss_mb"),
+                ),
+                1.3,
+            )
+        )
+    rows += [
+        time_ratio(
+            f"bessx run (CSV) cold / polars process, {days} d",
+            whole,
+            (f"bessx run cold {days} d", f"polars process {days} d"),
+            1.0,
+            strict=True,
+        )
+        for days in process_days
+    ]
+    rows += [
+        time_ratio(
+            f"bessx run warm (nothing new) {longest} d / polars process {longest} d",
+            whole,
+            (f"bessx run warm {longest} d", f"polars process {longest} d"),
+            0.35,
+        ),
+        time_ratio(
+            f"bessx run one new day on {longest} d / polars process {longest + 1} d",
+            whole,
+            (f"bessx run incremental {longest}+1 d", f"polars process {longest + 1} d"),
+            0.4,
+        ),
+        _target('python -c "import bessx" [s]', get(whole, "import bessx"), 0.4, " s"),
+    ]
+    return rows
+
+
+def _shown(value: float | None, limit: str) -> str:
+    if value is None:
+        return "n/a"
+    return (
+        f"{value:,.0f} MB"
+        if limit.endswith("MB")
+        else f"{value:.2f}" + (" s" if limit.endswith(" s") else "")
+    )
+
+
+def targets_table(rows: list[dict[str, Any]]) -> str:
+    header = ["target", "measured", "CPU s ratio", "limit", "met?"]
+    body = [
+        [
+            row["measure"],
+            _shown(row["value"], row["target"]),
+            "" if row.get("cpu_value") is None else f"{row['cpu_value']:.2f}",
+            row["target"],
+            {True: "yes", False: "NO", None: "?"}[row["met"]],
+        ]
+        for row in rows
+    ]
+    return _format_table(header, body)
+
+
+def run_suite(args: argparse.Namespace, scratch: Path, log=print) -> tuple[dict[str, Any], bool]:
+    """``--suite``: the in-process comparison at every period, whole processes, targets."""
+    in_days = sorted(set(args.days or SUITE_DAYS))
+    process_days = sorted(set(args.process_days or SUITE_PROCESS_DAYS))
+    names = _selected(args.only or list(SUITE_APPROACHES), args.skip)
+    if not names:
+        parser().error("--only/--skip leave no approach to run")
+    total = max(in_days + process_days) + 1
+    source = ensure_plant(total, args.inverters, args.data_dir, log=log)
+    size = warm_page_cache(source)
+    log(f"plant: {total} days, {args.inverters} inverters, {size:,.0f} MB; page cache warmed")
+
+    in_process: dict[int, dict[str, dict[str, Any]]] = {}
+    for days in in_days:
+        log(f"in process, {days} days: {', '.join(names)} x {args.repeat}")
+        in_process[days] = compare_approaches(
+            names, prefix_plant(source, days), args.repeat, scratch, log
+        )
+    log(f"whole processes, {', '.join(map(str, process_days))} days x {args.repeat}")
+    whole = compare_processes(process_days, source, args.repeat, scratch, log)
+    target_rows = targets(in_process, whole, process_days)
+
+    for days, results in in_process.items():
+        log(f"\nin process, {days} days")
+        log(comparison_table(results))
+    log("\nwhole processes")
+    log(process_table(whole))
+    log("\ntargets")
+    log(targets_table(target_rows))
+
+    failed = any(
+        "median" not in summary or summary.get("check", {}).get("status") == "differs"
+        for results in in_process.values()
+        for summary in results.values()
+    ) or any("median" not in summary for summary in whole.values())
+    if not all(summary.get("same_csv_as_cold", True) for summary in whole.values()):
+        log("the warm re-run wrote another daily_energy.csv than the cold run")
+        failed = True
+    document = {
+        "settings": {"days": in_days, "process_days": process_days, "plant_days": total},
+        "in_process": {str(days): results for days, results in in_process.items()},
+        "processes": whole,
+        "targets": target_rows,
+    }
+    return document, failed
+
+
 def _relative_to_cwd(path: Path) -> str:
     """A path for the results file: relative when possible, never the machine's layout."""
     try:
@@ -394,7 +777,14 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="bessx-bench-") as scratch_name:
         scratch = Path(scratch_name)
-        if args.memory:
+        if args.suite:
+            if args.memory:
+                parser().error("--suite and --memory are separate runs")
+            suite, failed = run_suite(args, scratch)
+            settings.update(suite.pop("settings"))
+            document = {"environment": env, "settings": settings, **suite}
+            out = args.out or DEFAULT_SUITE_OUT
+        elif args.memory:
             day_counts = args.days or [7, 30]
             names = _selected(args.only, args.skip) if args.only else [REFERENCE]
             rows = []
@@ -432,6 +822,7 @@ def main(argv: list[str] | None = None) -> int:
                 for summary in results.values()
             )
 
+    env["load_average_at_end"] = _load_average()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(document, indent=1, default=_jsonable) + "\n")
     print(f"\nwrote {_relative_to_cwd(out)}")

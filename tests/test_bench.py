@@ -1,4 +1,5 @@
-"""The benchmark runner, end to end on a tiny plant: every approach runs and agrees."""
+"""The benchmark runner, end to end on a tiny plant: every approach runs and agrees, and the
+suite's whole-process modes (cold, warm, one new day, imports) run and give every ratio."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ if not (REPOSITORY / "bench" / "runner.py").is_file():
     pytest.skip("the bench package is only in a clone of the repository", allow_module_level=True)
 sys.path.insert(0, str(REPOSITORY))
 
-from bench import runner  # noqa: E402
+from bench import processes, runner  # noqa: E402
 from bench.approaches import APPROACHES, Totals  # noqa: E402
+from bench.data import ensure_plant, export_files, prefix_plant  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +46,10 @@ def test_every_approach_ran(results: dict) -> None:
         assert len(summary["times"]) == 1
         assert summary["median"] > 0
         assert summary["peak_rss_mb"] > 0
-    assert implementations["pyarrow_floor"]["ratio"] == pytest.approx(1.0)
+        assert summary["cpu_median"] >= 0
+        assert summary["process_cpu_median"] > 0
+    assert implementations["floor"]["ratio"] == pytest.approx(1.0)
+    assert implementations["floor"]["check"]["status"] == "floor"
 
 
 def test_approaches_agree_with_bessx(results: dict) -> None:
@@ -95,3 +100,89 @@ def test_disagreement_is_detected() -> None:
         charged=reference.charged[:1],
     )
     assert runner.compare(fewer, reference, "agree")["status"] == "differs"
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    folder = tmp_path_factory.mktemp("suite")
+    out = folder / "results-suite.json"
+    status = runner.main(
+        [
+            "--suite",
+            "--days", "1,2",
+            "--process-days", "2",
+            "--inverters", "2",
+            "--repeat", "1",
+            "--only", "floor,bessx,polars",
+            "--data-dir", str(folder / "data"),
+            "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert status == 0
+    return json.loads(out.read_text())
+
+
+def test_suite_runs_in_process_at_every_period(suite: dict) -> None:
+    assert set(suite["in_process"]) == {"1", "2"}
+    for results in suite["in_process"].values():
+        assert set(results) == {"floor", "bessx", "polars"}
+        assert results["polars"]["check"]["status"] == "agrees"
+    assert suite["settings"]["plant_days"] == 3  # the longest period and one more day
+
+
+def test_suite_runs_every_whole_process_mode(suite: dict) -> None:
+    whole = suite["processes"]
+    assert set(whole) == {
+        "import bessx",
+        "python",
+        "polars process 2 d",
+        "bessx run cold 2 d",
+        "bessx run warm 2 d",
+        "bessx run incremental 2+1 d",
+        "polars process 3 d",
+    }
+    for name, summary in whole.items():
+        assert not summary["errors"], name
+        assert summary["median"] > 0
+        assert summary["cpu_median"] > 0
+        assert summary["peak_rss_mb"] > 0
+    assert whole["bessx run warm 2 d"]["same_csv_as_cold"]
+
+
+def test_suite_reports_every_target(suite: dict) -> None:
+    measures = [row["measure"] for row in suite["targets"]]
+    assert len(measures) == 8
+    assert all(row["value"] is not None and row["met"] is not None for row in suite["targets"])
+    assert 'python -c "import bessx" [s]' in measures
+    assert str(REPOSITORY) not in json.dumps(suite)
+
+
+def test_timed_process_reports_failures(tmp_path: Path) -> None:
+    command = [sys.executable, "-c", "import sys; print('bad input'); sys.exit(3)"]
+    run = processes.timed_process(command, tmp_path, "failing")
+    assert run["returncode"] == 3
+    assert "bad input" in run["error"]
+    assert run["seconds"] > 0
+
+
+def test_prefix_plant_links_the_first_days(tmp_path: Path) -> None:
+    source = ensure_plant(3, 1, tmp_path, log=lambda line: None)
+    first = prefix_plant(source, 2)
+    assert [path.name for path in export_files(first)] == [
+        path.name for path in export_files(source)[:2]
+    ]
+    assert export_files(first)[0].stat().st_ino == export_files(source)[0].stat().st_ino
+    assert prefix_plant(source, 2) == first  # reused
+    assert prefix_plant(source, 3) == source
+    with pytest.raises(ValueError, match="fewer"):
+        prefix_plant(source, 4)
+
+
+def test_report_renders_the_suite_as_markdown(suite: dict) -> None:
+    from bench import report
+
+    text = report.render(suite)
+    assert "| `bessx` |" in text
+    assert "bessx run incremental 2+1 d" in text
+    assert text.count("\n| python -c") == 1  # the import target
+    assert all(row["cpu_value"] is not None for row in report._targets(suite)[:2])
