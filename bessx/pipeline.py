@@ -255,6 +255,7 @@ def _analyse(
             quality=config.quality.settings(),
             columns=config.columns,
             bad_files="skip" if config.skip_bad_files else "raise",
+            soc=needs_soc(config),
             cache=cache,
         )
     recorder.flush()
@@ -283,6 +284,14 @@ def _analyse(
             **({"skipped": [path.name for path in skipped]} if skipped else {}),
         },
         warnings=list(recorder.messages),
+    )
+
+
+def needs_soc(config: Config) -> bool:
+    """Whether a run reads the enclosures' SOC: for ``allocation = "soc"``, or for the SOC
+    flags of ``quality.csv`` and ``summary.md``. Without it only DC power columns are read."""
+    return config.allocation == "soc" or any(
+        output in config.outputs for output in ("quality", "summary")
     )
 
 

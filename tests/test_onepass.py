@@ -155,3 +155,17 @@ def test_implausible_samples_match_missing_ones(plant, tmp_path):
     energies = ["charged", "discharged", "coverage"]
     xr.testing.assert_equal(results["bad"][energies], results["missing"][energies])
     assert not pd.isna(results["bad"]["discharged"].sel(inverter="1APCS2").values).all()
+
+
+def test_without_soc_only_the_power_columns_are_read(plant):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExportWarning)
+        daily, flags = daily_from_exports(plant.folder, soc=False)
+        with_soc, _ = daily_from_exports(plant.folder)
+    _, expected_flags = classic(plant.files, allocation="equal", max_gap_days=730.0)
+    energies = ["charged", "discharged", "coverage", "quality_flags"]
+    xr.testing.assert_identical(daily[energies], with_soc[energies])
+    assert "soc_quality_flags" not in daily and "soc_samples" not in flags
+    xr.testing.assert_identical(flags["samples"], expected_flags["samples"])
+    with pytest.raises(ValueError, match="needs the state of charge"):
+        daily_from_exports(plant.folder, soc=False, allocation="soc")
