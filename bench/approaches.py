@@ -117,6 +117,20 @@ def _bessx_pipeline(folder: Path, engine: str) -> Any:
     return to_frame(daily_energy(ds))
 
 
+def bessx_onepass(folder: Path) -> Outcome:
+    """``daily_from_exports``: each export read once (footer, timestamps and DC columns)."""
+    import warnings
+
+    from bessx import ExportWarning
+    from bessx.onepass import daily_from_exports
+    from bessx.tables import to_frame
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExportWarning)
+        daily, _ = daily_from_exports(folder, soc=False)
+    return Outcome(to_frame(daily))
+
+
 def bessx_read(folder: Path) -> Outcome:
     """``open_exports`` + the DC input power in memory: bessx's counterpart of the floor."""
     import warnings
@@ -374,6 +388,13 @@ APPROACHES: Final = {
             "open_exports(variables=['dc_power']) -> daily_energy -> to_frame, dask threads",
             (*_BESSX_IMPORTS, "polars", "bessx.tables"),
             bessx_default,
+            bessx_totals,
+        ),
+        Approach(
+            "bessx_onepass",
+            "daily_from_exports(soc=False) -> to_frame: one pass per file, dask threads",
+            (*_BESSX_IMPORTS, "polars", "bessx.tables", "bessx.onepass"),
+            bessx_onepass,
             bessx_totals,
         ),
         Approach(

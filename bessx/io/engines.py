@@ -249,15 +249,32 @@ def _polars_load(path: Path, pick: Picker) -> tuple[Scan, np.ndarray]:
         return REFUSALS.get(_polars_kind(polars_schema[name]))
 
     columns = list(pick(names, refusal))
-    try:
-        frame = lazy.select([time_name, *columns]).collect()
+    try:  # one query: the timestamps, and the columns cast to float64 as _polars_matrix does
+        frame = lazy.select([pl.col(time_name), *_as_float64(polars_schema, columns)]).collect()
     except Exception as error:  # the footer was fine: the data pages are broken
         raise UnreadableData(error) from error
     time, timezone = frame.to_series(0), time_type.time_zone
     if timezone is not None:
         time = time.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
     scan = Scan(names, refusal, _check_rows(path, time.to_numpy()), timezone)
-    return scan, _polars_matrix(frame.drop(time_name))
+    if not columns:
+        return scan, np.empty((frame.height, 0), dtype=np.float64)
+    return scan, frame.drop(time_name).to_numpy(order="c")
+
+
+def _as_float64(polars_schema, columns: Sequence[str]) -> list:
+    """Expressions that read ``columns`` as float64; decimals through their text (correctly
+    rounded, as the pyarrow engine does)."""
+    import polars as pl
+
+    return [
+        (
+            pl.col(name).cast(pl.String)
+            if isinstance(polars_schema[name], pl.Decimal)
+            else pl.col(name)
+        ).cast(pl.Float64)
+        for name in columns
+    ]
 
 
 def _polars_matrix(frame) -> np.ndarray:
