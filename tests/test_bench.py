@@ -113,7 +113,7 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "--process-days", "2",
             "--inverters", "2",
             "--repeat", "1",
-            "--only", "floor,bessx,polars",
+            "--only", "floor,bessx,bessx_onepass,polars",
             "--data-dir", str(folder / "data"),
             "--out", str(out),
         ]
@@ -125,7 +125,7 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_suite_runs_in_process_at_every_period(suite: dict) -> None:
     assert set(suite["in_process"]) == {"1", "2"}
     for results in suite["in_process"].values():
-        assert set(results) == {"floor", "bessx", "polars"}
+        assert set(results) == {"floor", "bessx", "bessx_onepass", "polars"}
         assert results["polars"]["check"]["status"] == "agrees"
     assert suite["settings"]["plant_days"] == 3  # the longest period and one more day
 
