@@ -40,9 +40,7 @@ extensions = [
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
 templates_path = ["_templates", sphinx_autosummary_accessors.templates_path]
-# _health_section.md is the walkthrough's battery-health part, kept apart until
-# bessx.health exists
-exclude_patterns = ["_build", "jupyter_execute", "_health_section.md"]
+exclude_patterns = ["_build", "jupyter_execute"]
 autosummary_generate = True
 numpydoc_show_class_members = False
 # numpydoc turns every word of a type description into a reference; these are prose
