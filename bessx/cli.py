@@ -12,12 +12,13 @@
 calls the library and prints: the analysis lives in :mod:`bessx.pipeline`, the output sets
 and the run lock in :mod:`bessx.io.outputs`.
 
-Exit codes: :data:`EXIT_OK` (0) success, :data:`EXIT_DATA` (1) the data could not be read
+Exit codes (:mod:`bessx.cli_parser`): :data:`~bessx.cli_parser.EXIT_OK` (0) success,
+:data:`~bessx.cli_parser.EXIT_DATA` (1) the data could not be read
 or analysed (:class:`~bessx.errors.BessxError`, a missing data folder), an output could not
 be written, the output folder is in use by another run, or an unexpected error;
-:data:`EXIT_USAGE` (2) a usage or configuration error (bad flag value, bad site file, a
-missing topology file, an output folder that is the data folder); :data:`EXIT_INTERRUPTED`
-(130) Ctrl-C. Errors are one line on stderr, ``bessx: error: <file>: <problem>``;
+:data:`~bessx.cli_parser.EXIT_USAGE` (2) a usage or configuration error (bad flag value, bad site file, a
+missing topology file, an output folder that is the data folder);
+:data:`~bessx.cli_parser.EXIT_INTERRUPTED` (130) Ctrl-C. Errors are one line on stderr, ``bessx: error: <file>: <problem>``;
 ``--debug`` shows the traceback instead.
 """
 

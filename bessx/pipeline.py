@@ -62,7 +62,7 @@ class Results:
     daily
         :func:`bessx.daily_energy` of the exports, computed.
     lowest_charged, lowest_discharged
-        :func:`bessx.lowest` by ``"charged"`` and ``"discharged"``, :data:`LOWEST_N` per day.
+        :func:`bessx.lowest` by ``"charged"`` and ``"discharged"``, :data:`~bessx.pipeline.LOWEST_N` per day.
     outliers
         :func:`bessx.outliers` with the site's ``[outliers]`` settings.
     quality

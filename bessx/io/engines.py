@@ -77,7 +77,7 @@ class Engine:
     scan: Callable[[Path], Scan]
     read: Callable[[str, Sequence[str]], np.ndarray]
     #: ``load(path, pick) -> (scan, matrix)``: one footer parse for the timestamps and the
-    #: picked columns together (the matrix as :attr:`read` gives it)
+    #: picked columns together (the matrix as ``read`` gives it)
     load: Callable[[Path, Picker], tuple[Scan, np.ndarray]]
 
 

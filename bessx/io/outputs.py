@@ -116,7 +116,7 @@ def locked(
         The output folder; it is created (with its parents) if missing, and removed again
         if the run fails before any set became current in it.
     wait
-        Wait for another run to finish instead of raising :class:`FolderInUse`.
+        Wait for another run to finish instead of raising :class:`~bessx.io.outputs.FolderInUse`.
     on_wait
         Called with the other run's pid (or None) before waiting.
 
