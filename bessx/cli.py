@@ -329,8 +329,8 @@ def _print_results(results: Results, written: Sequence[Path], out: Path, console
             "Outliers: " + ", ".join(f"{kinds[kind]} {kind}" for kind in kinds.index) + "."
         )
         for row in found.itertuples(index=False):
-            where = row.enclosure_id or f"{row.inverter} DC{row.dc_input}"
-            console.result(f"  {where:<10} {row.kind:<15} {row.note}")
+            where = str(row.enclosure_id or f"{row.inverter} DC{row.dc_input}")
+            console.result(f"  {where:<10} {row.kind!s:<15} {row.note}")
     flagged = results.quality
     implausible = flagged[flagged["flag"].isin(["non_finite", "out_of_range"])]
     if not flagged.empty:

@@ -132,7 +132,11 @@ def _number_in(
 
 def _whole_number_from(low: int) -> Callable[[Any], int]:
     def check(value: Any) -> int:
-        if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low:
+        if (
+            isinstance(value, numbers.Integral)
+            and not isinstance(value, bool)
+            and int(value) >= low
+        ):
             return int(value)
         raise _Rejected()
 
@@ -297,6 +301,8 @@ class _Checked:
 
     _settings: ClassVar[Mapping[str, Any]]
     _prefix: ClassVar[str] = ""
+    # what the dataclass decorator gives every subclass: lets dataclasses.fields accept self
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
 
     def __post_init__(self) -> None:
         values = {item.name: getattr(self, item.name) for item in dataclasses.fields(self)}
@@ -535,7 +541,7 @@ class Config(_Checked):
 # The one place values are checked -----------------------------------------------------------
 def _check(
     values: Mapping[str, Any],
-    settings: Mapping[str, Any],
+    settings: Mapping[str, Setting | type[_Checked]],
     origin: str,
     base: Path | None = None,
     prefix: str = "",

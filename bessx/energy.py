@@ -454,7 +454,10 @@ def _daily_energy_block(
     if soc is not None:
         soc = masked(soc, "soc", limits)
     sums = daily_power_sums(power, hold_seconds, day_index)
-    swings = daily_soc_throughput(soc, day_index) if allocation.needs_soc else None
+    # no SOC: swings stay None, and an allocation that needs them raises
+    swings = (
+        daily_soc_throughput(soc, day_index) if allocation.needs_soc and soc is not None else None
+    )
     discharge_shares, charge_shares = allocation.shares(swings, used)
 
     n_days = sums.shape[1]
@@ -559,7 +562,12 @@ def map_day_blocks(
     compare each DC input with the fleet.
     """
     if not any(isinstance(array, da.Array) for array in (power, soc, plan.used)):
-        arguments = [np.asarray(power), plan.day_index, plan.day_seconds, np.asarray(plan.used)]
+        arguments: list[Any] = [
+            np.asarray(power),
+            plan.day_index,
+            plan.day_seconds,
+            np.asarray(plan.used),
+        ]
         arguments += [*per_sample, *([] if soc is None else [np.asarray(soc)])]
         return kernel(*arguments, **options)
 
@@ -578,7 +586,7 @@ def map_day_blocks(
     def per_sample_array(values: np.ndarray) -> da.Array:
         return da.from_array(np.asarray(values), chunks=(sample_chunks,))
 
-    arguments: list[Any] = [
+    arguments = [
         power, "tic",
         per_sample_array(block_day_index), "t",
         da.from_array(plan.day_seconds, chunks=(day_chunks,)), "t",  # per day: not aligned
@@ -780,8 +788,17 @@ def daily_energy(
     )
     coords = {name: coord for name, coord in ds.coords.items() if schema.TIME not in coord.dims}
     attrs = {**ds.attrs, "timezone": timezone, "interval_seconds": interval}
-    options = {"max_gap": max_gap, "limits": limits, "excluded": excluded}
-    return energy_dataset(daily, plan.dates, coords, attrs, flags, allocation, **options)
+    return energy_dataset(
+        daily,
+        plan.dates,
+        coords,
+        attrs,
+        flags,
+        allocation,
+        max_gap=max_gap,
+        limits=limits,
+        excluded=excluded,
+    )
 
 
 def energy_dataset(

@@ -67,7 +67,7 @@ def _lines(
     per_day = pd.Series(1, index=local_days).groupby(level=0).size()
     first, last = per_day.index[0], per_day.index[-1]
     calendar = pd.date_range(first, last, freq="D")
-    missing = calendar.difference(per_day.index)
+    missing = calendar.difference(pd.DatetimeIndex(per_day.index))
     interval = float(history.attrs["interval_seconds"])
     size_mb = sum(path.stat().st_size for path in files) / 1e6
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -45,7 +45,15 @@ KIND_STYLE = {
     "weak_enclosure": ("#ff7f0e", "<", "weak enclosure"),
     "low_coverage": ("#303030", "<", "low coverage"),
 }
-NO_DATA_STYLE = {"facecolor": "#d9d9d9", "hatch": "////", "edgecolor": "#9a9a9a"}
+
+
+class _PatchStyle(TypedDict):
+    facecolor: str
+    hatch: str
+    edgecolor: str
+
+
+NO_DATA_STYLE: _PatchStyle = {"facecolor": "#d9d9d9", "hatch": "////", "edgecolor": "#9a9a9a"}
 #: Height of one enclosure row when the figure is sized for the plot [inch].
 ROW_HEIGHT = 0.046
 #: Values beyond this multiple of the 99th percentile get the "over" colour.
@@ -166,7 +174,8 @@ def heatmap(
         height = float(np.clip(2.4 + ROW_HEIGHT * n_rows, 4.0, 40.0))
         figure = plt.figure(figsize=(width, height), layout="constrained")
         ax = figure.add_subplot()
-    figure = ax.figure
+    # the root figure: a SubFigure has no size of its own
+    figure = ax.figure.figure
 
     finite = matrix[np.isfinite(matrix)]
     if relative:
@@ -346,12 +355,11 @@ def _mark_findings(
     rows = row_of[findings["enclosure_id"].to_numpy()].to_numpy()
     column_of = pd.Series(column_of_day, index=dates)
     first = column_of.reindex(findings["first_date"].to_numpy()).fillna(0).to_numpy(int)
-    last = column_of.reindex(findings["last_date"].to_numpy())
-    last = last.fillna(n_columns - 1).to_numpy(int)
+    last = column_of.reindex(findings["last_date"].to_numpy()).fillna(n_columns - 1).to_numpy(int)
     kinds = findings["kind"].to_numpy()
     edge = blended_transform_factory(ax.transAxes, ax.transData)
-    beside = offset_copy(edge, fig=ax.figure, x=4, units="points")
-    further = offset_copy(edge, fig=ax.figure, x=10, units="points")
+    beside = offset_copy(edge, fig=ax.figure.figure, x=4, units="points")
+    further = offset_copy(edge, fig=ax.figure.figure, x=10, units="points")
 
     for kind in KINDS:
         chosen = kinds == kind

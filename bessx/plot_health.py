@@ -93,8 +93,7 @@ def capacity_trend(health: xr.Dataset, *, ax: Axes | None = None) -> Axes:
     if fastest is not None:
         inverter, dc_input = usable["dc"].values[fastest]
         label = f"{inverter} DC input {int(dc_input)}"
-        years = (middles - middles[0]) / pd.Timedelta(days=365.25)
-        years = np.asarray(years, dtype=float)
+        years = np.asarray((middles - middles[0]) / pd.Timedelta(days=365.25), dtype=float)
         slope = float(trend.values[fastest])
         low = float(loaded["capacity_trend_low"].sel(inverter=inverter, dc_input=dc_input))
         high = float(loaded["capacity_trend_high"].sel(inverter=inverter, dc_input=dc_input))

@@ -293,7 +293,7 @@ def _lowest_section(by: str, table: pd.DataFrame) -> str:
 
 def _lowest_method(table: pd.DataFrame) -> str:
     """How the lowest table was ranked, from its ``attrs``."""
-    min_coverage = table.attrs.get("min_coverage")
+    min_coverage = table.attrs.get("min_coverage", math.nan)
     counted = (
         f"days with coverage ≥ {_number(min_coverage, 3)}"
         if _finite(min_coverage) and float(min_coverage) > 0
@@ -348,11 +348,8 @@ def _outliers_section(outliers: pd.DataFrame) -> str:
     )
     rows = []
     for row in outliers.itertuples(index=False):
-        period = (
-            row.first_date
-            if row.first_date == row.last_date
-            else (f"{row.first_date} to {row.last_date}")
-        )
+        first_date, last_date = str(row.first_date), str(row.last_date)
+        period = first_date if first_date == last_date else f"{first_date} to {last_date}"
         rows.append(
             (
                 str(getattr(row, "enclosures", row.enclosure_id)),
@@ -415,8 +412,8 @@ def _quality_section(table: pd.DataFrame, daily: xr.Dataset) -> str:
     )
     rows = [
         (
-            f"{pd.Timestamp(date):%Y-%m-%d}",
-            f"all {size[where]} {where}",
+            _iso_day(date),
+            f"all {size[str(where)]} {where}",
             _code(flag),
             f"{int(group['samples'].iloc[0]):,}",
             str(group["detail"].iloc[0]),
@@ -425,13 +422,13 @@ def _quality_section(table: pd.DataFrame, daily: xr.Dataset) -> str:
     ]
     rest = table.drop(plant_wide.index).sort_values("samples", ascending=False, kind="stable")
     for row in rest.head(MAX_LISTED).itertuples(index=False):
-        where = row.enclosure_id or f"{row.inverter} DC{row.dc_input}"
+        where = str(row.enclosure_id or f"{row.inverter} DC{row.dc_input}")
         rows.append(
             (
-                f"{pd.Timestamp(row.date):%Y-%m-%d}",
+                _iso_day(row.date),
                 where,
                 _code(row.flag),
-                f"{int(row.samples):,}",
+                _count(row.samples),
                 str(row.detail),
             )
         )
@@ -481,7 +478,7 @@ def _days_with_data(daily: xr.Dataset) -> np.ndarray:
     coverage, _, _ = _dc_input_coverage(daily)
     if coverage.size == 0:
         return np.zeros(daily.sizes.get(schema.DAY, 0), dtype=bool)
-    return (coverage > 0).any(axis=1)
+    return np.any(coverage > 0, axis=1)
 
 
 def _total(energy: xr.DataArray) -> float:
@@ -550,6 +547,14 @@ def _number(value: Any, digits: int) -> str:
     if not _finite(value):
         return "?"
     return f"{float(value):.{digits}f}".rstrip("0").rstrip(".")
+
+
+def _iso_day(value: Any) -> str:
+    return f"{pd.Timestamp(value):%Y-%m-%d}"
+
+
+def _count(value: Any) -> str:
+    return f"{int(value):,}"
 
 
 def _finite(value: Any) -> bool:

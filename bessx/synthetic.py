@@ -755,7 +755,7 @@ def _day_frame_and_truth(
     soc_flat = np.zeros(n_enc, dtype=bool)
     for fault in todays:
         if fault.kind == "dead_dc_input":
-            slot = layout.dc_slot(fault.inverter, fault.dc_input)
+            slot = _fault_slot(layout, fault)
             on_input = layout.enclosure_dc == slot
             gain[on_input] = 0.0
             soc_flat |= on_input
@@ -894,7 +894,7 @@ def _day_frame_and_truth(
                 )
                 floats[plant_nan, picks] = np.nan
             else:
-                slot = layout.dc_slot(fault.inverter, fault.dc_input)
+                slot = _fault_slot(layout, fault)
                 inverter_rows[slot // 2, slot % 2, rows] = np.nan
         elif fault.kind == "missing_rows":
             rows = _fault_rows(fault, local)

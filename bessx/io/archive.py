@@ -73,7 +73,7 @@ DAILY_CHUNK_DAYS: Final = 366
 SECONDS_PER_DAY: Final = 86_400
 
 # Coarsest first: the first unit that represents every time exactly as an integer is used.
-_TIME_UNITS: Final = {
+_TIME_UNITS: Final[dict[str, np.timedelta64]] = {
     "days": np.timedelta64(1, "D"),
     "hours": np.timedelta64(1, "h"),
     "minutes": np.timedelta64(1, "m"),
@@ -181,7 +181,9 @@ def _refuse_own_source(ds: xr.Dataset, target: Path) -> None:
     sources = {ds.encoding.get("source")} | {
         var.encoding.get("source") for var in ds.variables.values()
     }
-    for source in sources - {None}:
+    for source in sources:
+        if source is None:
+            continue
         try:
             same = target.exists() and os.path.samefile(source, target)
         except OSError:
@@ -196,7 +198,7 @@ def _prepare(ds: xr.Dataset, kind: ArchiveKind, file_name: str) -> xr.Dataset:
 
     schema_attrs = schema.DAILY_ATTRS if kind == "daily" else schema.VARIABLE_ATTRS
     data_vars = {
-        name: var.assign_attrs({**schema_attrs.get(name, {}), **var.attrs})
+        name: var.assign_attrs({**schema_attrs.get(str(name), {}), **var.attrs})
         for name, var in ds.data_vars.items()
     }
     stamp = f"{pd.Timestamp.now('UTC'):%Y-%m-%dT%H:%M:%SZ}"
@@ -356,7 +358,9 @@ def _interval_seconds(ds: xr.Dataset) -> float | None:
         return interval
     if schema.TIME not in ds.indexes:
         return None
-    steps = np.diff(ds.indexes[schema.TIME].asi8)
+    # in nanoseconds whatever the index's datetime64 unit
+    time_ns = ds.indexes[schema.TIME].to_numpy().astype("datetime64[ns]").astype(np.int64)
+    steps = np.diff(time_ns)
     positive = steps[steps > 0]
     return float(np.median(positive)) / 1e9 if len(positive) else None
 

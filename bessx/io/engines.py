@@ -26,12 +26,16 @@ import importlib.util
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from bessx.errors import ExportError
 from bessx.schema import TIMESTAMP_COLUMN
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
 
 #: Names under which the timestamps may be stored: the index written by pandas is a column.
 TIMESTAMP_CANDIDATES = (TIMESTAMP_COLUMN, "__index_level_0__")
@@ -121,7 +125,7 @@ def _pyarrow_scan(path: Path) -> Scan:
     return Scan(names, refusal, _check_rows(path, column.to_numpy()), timezone)
 
 
-def _arrow_kind(column_type) -> str:
+def _arrow_kind(column_type: pa.DataType) -> str:
     """``"number"``, or the kind of a type that is not read as numbers (a key of REFUSALS)."""
     import pyarrow as pa
 
@@ -173,7 +177,7 @@ def _pyarrow_load(path: Path, pick: Picker) -> tuple[Scan, np.ndarray]:
     return scan, _arrow_matrix(table.drop_columns([time_name]))
 
 
-def _arrow_matrix(table) -> np.ndarray:
+def _arrow_matrix(table: pa.Table) -> np.ndarray:
     """An arrow table's numeric columns as a float64 ``(row, column)`` matrix, nulls NaN."""
     import pyarrow as pa
 
@@ -209,7 +213,7 @@ def _polars_scan(path: Path) -> Scan:
     return Scan(names, refusal, _check_rows(path, time.to_numpy()), timezone)
 
 
-def _polars_kind(column_type) -> str:
+def _polars_kind(column_type: pl.DataType) -> str:
     """``"number"``, or the kind of a type that is not read as numbers (a key of REFUSALS)."""
     import polars as pl
 
@@ -277,7 +281,7 @@ def _as_float64(polars_schema, columns: Sequence[str]) -> list:
     ]
 
 
-def _polars_matrix(frame) -> np.ndarray:
+def _polars_matrix(frame: pl.DataFrame) -> np.ndarray:
     """A polars frame's numeric columns as a float64 ``(row, column)`` matrix, nulls NaN."""
     import polars as pl
 

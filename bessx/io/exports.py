@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 import dask.array as da
 import numpy as np
@@ -48,6 +48,9 @@ from bessx.topology import (
     sort_enclosures,
     sort_inverters,
 )
+
+if TYPE_CHECKING:
+    from dask.typing import Key
 
 PathsLike = str | os.PathLike | Iterable[str | os.PathLike]
 
@@ -194,7 +197,7 @@ def _localize(naive: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
     later rows only, the second. Anything else cannot be resolved and is an error.
     """
     probe = naive.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
-    unresolved = probe.isna() & ~naive.isna()
+    unresolved = pd.isna(probe) & ~pd.isna(naive)
     if not unresolved.any():
         return probe
     dst = np.ones(len(naive), dtype=bool)
@@ -599,8 +602,8 @@ def open_exports(
 
     # warned only once every check at open has passed: no warning precedes an open error
     order = {str(path): index for index, path in enumerate(files)}
-    for error in sorted(skipped, key=lambda error: order.get(error.path, len(order))):
-        warnings.warn(SkippedFileWarning(error.path, error.problem), stacklevel=2)
+    for left_out in sorted(skipped, key=lambda left_out: order.get(left_out.path, len(order))):
+        warnings.warn(SkippedFileWarning(left_out.path, left_out.problem), stacklevel=2)
     if absent:
         warnings.warn(
             f"{source}: enclosure(s) {_short_list(sort_enclosures(absent))} of the topology "
@@ -768,7 +771,9 @@ def _dask_arrays(plans: list[ReadPlan], variables: tuple[str, ...]) -> dict[str,
     """One read task per file, and a cheap item-getter per variable on top of it."""
     token = tokenize([(p.path, p.dc_columns, p.soc_columns, p.n_rows) for p in plans], variables)
     read_name = f"read-exports-{token}"
-    read_layer = {(read_name, i): (read_block, plan) for i, plan in enumerate(plans)}
+    read_layer: dict[Key, Any] = {
+        (read_name, i): (read_block, plan) for i, plan in enumerate(plans)
+    }
     n_inv, n_dc, n_slots = plans[0].shape
     time_chunks = tuple(plan.n_rows for plan in plans)
     arrays = {}
@@ -776,7 +781,7 @@ def _dask_arrays(plans: list[ReadPlan], variables: tuple[str, ...]) -> dict[str,
         name = f"{var}-{token}"
         tail = {"dc_power": (n_inv, n_dc), "soc": (n_inv, n_dc, n_slots)}.get(var, ())
         zeros = (0,) * len(tail)
-        layer = {
+        layer: dict[Key, Any] = {
             (name, i, *zeros): (operator.getitem, (read_name, i), var) for i in range(len(plans))
         }
         graph = HighLevelGraph(
