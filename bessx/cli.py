@@ -13,13 +13,13 @@ calls the library and prints: the analysis lives in :mod:`bessx.pipeline`, the o
 and the run lock in :mod:`bessx.io.outputs`.
 
 Exit codes (:mod:`bessx.cli_parser`): :data:`~bessx.cli_parser.EXIT_OK` (0) success,
-:data:`~bessx.cli_parser.EXIT_DATA` (1) the data could not be read
-or analysed (:class:`~bessx.errors.BessxError`, a missing data folder), an output could not
-be written, the output folder is in use by another run, or an unexpected error;
-:data:`~bessx.cli_parser.EXIT_USAGE` (2) a usage or configuration error (bad flag value, bad site file, a
-missing topology file, an output folder that is the data folder);
-:data:`~bessx.cli_parser.EXIT_INTERRUPTED` (130) Ctrl-C. Errors are one line on stderr, ``bessx: error: <file>: <problem>``;
-``--debug`` shows the traceback instead.
+:data:`~bessx.cli_parser.EXIT_DATA` (1) the data could not be read or analysed
+(:class:`~bessx.errors.BessxError`, a missing data folder), an output could not be written,
+the output folder is in use by another run, or an unexpected error;
+:data:`~bessx.cli_parser.EXIT_USAGE` (2) a usage or configuration error (bad flag value, bad
+site file, a missing topology file, an output folder that is the data folder);
+:data:`~bessx.cli_parser.EXIT_INTERRUPTED` (130) Ctrl-C. Errors are one line on stderr,
+``bessx: error: <file>: <problem>``; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations

@@ -415,8 +415,8 @@ def combine(
 
     variables = _PLANT_VARIABLES if settings.soc else ("dc_power",)
     _note_missing(exports, inverters, topo, variables, absent)
-    for error in skipped:
-        warnings.warn(SkippedFileWarning(error.path, error.problem), stacklevel=3)
+    for left_out in skipped:
+        warnings.warn(SkippedFileWarning(left_out.path, left_out.problem), stacklevel=3)
     if absent:
         warnings.warn(
             f"{source}: enclosure(s) {', '.join(sorted(absent))} of the topology appear in no "
@@ -576,15 +576,15 @@ def _join(
         columns = layout.dc_positions(summary.dc_keys)
         slots = layout.slot_positions(summary.soc_ids if settings.soc else [])
         kept = slots >= 0
-        grid = np.ix_(rows, columns)
-        power[(slice(None), *grid)] = summary.energy
-        held_power[grid] = summary.power_held
-        power_counts[(slice(None), *grid)] = summary.power_counts
+        day_rows, dc_columns = np.ix_(rows, columns)
+        power[:, day_rows, dc_columns] = summary.energy
+        held_power[day_rows, dc_columns] = summary.power_held
+        power_counts[:, day_rows, dc_columns] = summary.power_counts
         swings[:, rows] = 0.0  # a day with samples: a missing SOC column swings by 0
-        soc_grid = np.ix_(rows, slots[kept])
-        swings[(slice(None), *soc_grid)] = summary.swings[:, :, kept]
-        held_soc[soc_grid] = summary.soc_held[:, kept]
-        soc_counts[(slice(None), *soc_grid)] = summary.soc_counts[:, :, kept]
+        soc_rows, soc_slots = np.ix_(rows, slots[kept])
+        swings[:, soc_rows, soc_slots] = summary.swings[:, :, kept]
+        held_soc[soc_rows, soc_slots] = summary.soc_held[:, kept]
+        soc_counts[:, soc_rows, soc_slots] = summary.soc_counts[:, :, kept]
         duplicates[rows] += summary.duplicates
         # the last sample holds until the next file's first, within the gap limit
         hold = interval
@@ -719,15 +719,16 @@ def daily_from_exports(
         cache.prune(files, settings)
     usable = [path for path in files if isinstance(found.get(path), Summary)]
     named = str(paths) if isinstance(paths, str | os.PathLike) else str(files[0].parent)
-    options = {"allocation": allocation, "max_gap_days": max_gap_days, "source": named}
     try:
         return combine(
             [found[path] for path in usable],
             settings,
             topology=topology,
+            allocation=allocation,
+            max_gap_days=max_gap_days,
+            source=named,
             skip=skip,
             skipped=skipped,
-            **options,
         )
     except NotOnePass:
         return _classic(files, settings, topology, allocation, max_gap_days, bad_files)

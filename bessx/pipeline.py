@@ -62,7 +62,8 @@ class Results:
     daily
         :func:`bessx.daily_energy` of the exports, computed.
     lowest_charged, lowest_discharged
-        :func:`bessx.lowest` by ``"charged"`` and ``"discharged"``, :data:`~bessx.pipeline.LOWEST_N` per day.
+        :func:`bessx.lowest` by ``"charged"`` and ``"discharged"``,
+        :data:`~bessx.pipeline.LOWEST_N` per day.
     outliers
         :func:`bessx.outliers` with the site's ``[outliers]`` settings.
     quality
@@ -367,10 +368,11 @@ def _heatmap(results: Results, path: Path, *, relative: bool = False) -> None:
     from bessx.plot import heatmap
 
     axes = heatmap(results.daily, "discharged", outliers=results.outliers, relative=relative)
+    figure = axes.figure.figure  # the root figure (a SubFigure cannot be saved)
     try:
-        axes.figure.savefig(path, dpi=HEATMAP_DPI, format="png")
+        figure.savefig(path, dpi=HEATMAP_DPI, format="png")
     finally:
-        plt.close(axes.figure)
+        plt.close(figure)
 
 
 def _health_csv(results: Results, path: Path) -> None:
@@ -392,11 +394,11 @@ def _capacity_trend(results: Results, path: Path) -> None:
 
     if results.health is None:
         raise ValueError("no battery health in these results: ask for the 'health' output")
-    axes = capacity_trend(results.health)
+    figure = capacity_trend(results.health).figure.figure
     try:
-        axes.figure.savefig(path, dpi=HEATMAP_DPI, format="png")
+        figure.savefig(path, dpi=HEATMAP_DPI, format="png")
     finally:
-        plt.close(axes.figure)
+        plt.close(figure)
 
 
 def _summary(results: Results, path: Path) -> None:

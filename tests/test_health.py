@@ -416,6 +416,7 @@ def test_partials_do_not_depend_on_block_boundaries(seed: int, split_day: int) -
     power[cut - 5 : cut, 0, 1] = 700.0  # discharging up to the cut, into the next day
     power[cut - 5 : cut + 2, 1, 0] = 700.0
     power[10:20, 0, 0] = 700.0
+    power[[9, 20], 0, 0] = 0.0  # the run is exactly rows 10-19, whatever was drawn
     walk = np.cumsum(-0.002 * np.nan_to_num(np.where(np.abs(power) < 5000, power, 0)), axis=0)
     soc = 50.0 + walk[..., None] + rng.normal(0, 0.5, (n, 2, 2, 3))
     soc[rng.random(soc.shape) < 0.02] = np.nan

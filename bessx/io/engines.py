@@ -26,7 +26,7 @@ import importlib.util
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -266,7 +266,7 @@ def _polars_load(path: Path, pick: Picker) -> tuple[Scan, np.ndarray]:
     return scan, frame.drop(time_name).to_numpy(order="c")
 
 
-def _as_float64(polars_schema, columns: Sequence[str]) -> list:
+def _as_float64(polars_schema: Any, columns: Sequence[str]) -> list[Any]:
     """Expressions that read ``columns`` as float64; decimals through their text (correctly
     rounded, as the pyarrow engine does)."""
     import polars as pl
