@@ -213,6 +213,7 @@ def _groups(template: re.Pattern[str]) -> str:
 
 
 # The settings -------------------------------------------------------------------------------
+#: The keys of the ``[outliers]`` table.
 OUTLIER_SETTINGS: Final[dict[str, Setting]] = {
     "threshold": Setting(
         "a number from 0 to 1",
@@ -241,6 +242,7 @@ OUTLIER_SETTINGS: Final[dict[str, Setting]] = {
 }
 
 _QUALITY_DEFAULTS: Final = QualitySettings()
+#: The keys of the ``[quality]`` table.
 QUALITY_SETTINGS: Final[dict[str, Setting]] = {
     "moving_kw": Setting(
         "a number > 0",
@@ -280,6 +282,7 @@ QUALITY_SETTINGS: Final[dict[str, Setting]] = {
     ),
 }
 
+#: The keys of the ``[columns]`` table.
 COLUMN_SETTINGS: Final[dict[str, Setting]] = {
     "dc_power": Setting(
         f"a regular expression with the named groups {_groups(schema.DC_POWER_PATTERN)}",

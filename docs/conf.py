@@ -96,7 +96,7 @@ intersphinx_mapping = {
 # they cannot, so only references into these packages may stay unresolved. bessx's own
 # references must all resolve.
 _EXTERNAL = (
-    r"(argparse|builtins|collections|datetime|os|pathlib|re|typing|warnings|hypothesis|"
+    r"(argparse|builtins|collections|datetime|os|pathlib|re|typing|warnings|filelock|hypothesis|"
     r"numpy|np|pandas|pd|xarray|xr|dask|da|matplotlib|distributed)"
 )
 nitpick_ignore_regex = [
@@ -106,7 +106,7 @@ nitpick_ignore_regex = [
     (r"py:class", r"(array-like|array_like|callable|path-like|scalar)"),
     (r"py:(class|obj)", r"(int|float|str|bool|bytes|None|tuple|list|dict|set|object|type)"),
     # private base classes of bessx's settings tables
-    (r"py:class", r"bessx\.config\._Checked"),
+    (r"py:class", r"(bessx\.config\.)?_Checked"),
     # autodoc splits ``tuple[str, ...]`` of a dataclass field at the comma
     (r"py:class", r"tuple\[str"),
     # autodoc splits a generic of numpy types (``tuple[np.ndarray, np.ndarray]``) at the comma
