@@ -335,3 +335,31 @@ def test_output_errors_name_the_folder_as_given(work, plant):
     assert_one_line_error(result, EXIT_DATA)
     assert error_lines(result)[0].startswith("bessx: error: blocked: ")
     assert ".bessx" not in error_lines(result)[0]
+
+
+def test_sigint_while_the_command_still_imports(monkeypatch, capsys):
+    """The console script's launcher catches a Ctrl-C that lands while bessx is imported."""
+    import builtins
+
+    import bessx_launch
+
+    real_import = builtins.__import__
+
+    def interrupted(name, *args, **kwargs):
+        if name == "bessx.cli":
+            raise KeyboardInterrupt  # Ctrl-C in the middle of importing xarray and friends
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    assert bessx_launch.main() == 130
+    assert capsys.readouterr().err == "bessx: interrupted\n"
+
+
+def test_the_launcher_runs_the_command(monkeypatch, capsys):
+    import bessx_launch
+
+    from bessx import __version__
+
+    monkeypatch.setattr(sys, "argv", ["bessx", "--version"])
+    assert bessx_launch.main() == 0
+    assert __version__ in capsys.readouterr().out
