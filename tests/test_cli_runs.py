@@ -357,7 +357,6 @@ def test_sigint_while_the_command_still_imports(monkeypatch, capsys):
 
 def test_the_launcher_runs_the_command(monkeypatch, capsys):
     import bessx_launch
-
     from bessx import __version__
 
     monkeypatch.setattr(sys, "argv", ["bessx", "--version"])
