@@ -30,3 +30,11 @@ def test_auto_engine_falls_back_to_pyarrow_without_polars(tmp_path, monkeypatch)
 
     np.testing.assert_array_equal(without["discharged"], with_polars["discharged"])
     np.testing.assert_array_equal(without["charged"], with_polars["charged"])
+
+
+def test_asking_for_a_missing_engine_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "polars", None)  # as if polars were not installed
+    with pytest.raises(ValueError, match=r"engine 'polars' is not installed: pip install"):
+        get_engine("polars")
+    with pytest.raises(ValueError, match="unknown engine"):
+        get_engine("duckdb")

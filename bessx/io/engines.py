@@ -305,7 +305,8 @@ def get_engine(name: str = "auto") -> Engine:
     """The parquet engine called ``name``; ``"auto"`` is polars when installed, else pyarrow."""
     if name == "auto":
         name = "polars" if importlib.util.find_spec("polars") else "pyarrow"
-    try:
-        return ENGINES[name]
-    except KeyError:
-        raise ValueError(f"unknown engine {name!r}; choose from 'auto', {list(ENGINES)}") from None
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}; choose from 'auto', {list(ENGINES)}")
+    if importlib.util.find_spec(name) is None:
+        raise ValueError(f"engine {name!r} is not installed: pip install 'bessx[{name}]'")
+    return ENGINES[name]
