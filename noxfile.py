@@ -45,7 +45,7 @@ def bench(session: nox.Session) -> None:
     365 days in process, whole processes at 120 and 365 days, ~2.8 GB of data written once);
     arguments after ``--`` replace it, e.g. ``nox -s bench -- --days 30``.
     """
-    session.install(".[bench]", "duckdb", "psutil")
+    session.install(".[bench]")
     session.run("python", "-m", "bench", *(session.posargs or ["--suite", "--repeat", "5"]))
 
 
