@@ -102,27 +102,14 @@ def _check_rows(path: Path, time: np.ndarray) -> np.ndarray:
     return time
 
 
+def _no_columns(names: tuple[str, ...], refusal: Callable[[str], str | None]) -> list[str]:
+    """The picker of a scan: the footer and the timestamps, no data column."""
+    return []
+
+
 # pyarrow ----------------------------------------------------------------------------------
 def _pyarrow_scan(path: Path) -> Scan:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    parquet = pq.ParquetFile(path)
-    arrow_schema = parquet.schema_arrow
-    names = tuple(arrow_schema.names)
-    time_name = _time_column(path, names)
-    time_type = arrow_schema.field(time_name).type
-    if not pa.types.is_timestamp(time_type):
-        raise ExportError(path, f"'{time_name}' holds {time_type}, not timestamps")
-
-    def refusal(name: str) -> str | None:
-        return REFUSALS.get(_arrow_kind(arrow_schema.field(name).type))
-
-    column = parquet.read(columns=[time_name], use_threads=False).column(0)
-    timezone = time_type.tz
-    if timezone is not None:
-        column = column.cast(pa.timestamp(time_type.unit, "UTC"))
-    return Scan(names, refusal, _check_rows(path, column.to_numpy()), timezone)
+    return _pyarrow_load(path, _no_columns)[0]
 
 
 def _arrow_kind(column_type: pa.DataType) -> str:
@@ -193,24 +180,7 @@ def _arrow_matrix(table: pa.Table) -> np.ndarray:
 
 # polars -----------------------------------------------------------------------------------
 def _polars_scan(path: Path) -> Scan:
-    import polars as pl
-
-    frame = pl.scan_parquet(path)
-    polars_schema = frame.collect_schema()
-    names = tuple(polars_schema.names())
-    time_name = _time_column(path, names)
-    time_type = polars_schema[time_name]
-    if not isinstance(time_type, pl.Datetime):
-        raise ExportError(path, f"'{time_name}' holds {time_type}, not timestamps")
-
-    def refusal(name: str) -> str | None:
-        return REFUSALS.get(_polars_kind(polars_schema[name]))
-
-    timezone = time_type.time_zone
-    time = frame.select(pl.col(time_name)).collect().to_series()
-    if timezone is not None:
-        time = time.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-    return Scan(names, refusal, _check_rows(path, time.to_numpy()), timezone)
+    return _polars_load(path, _no_columns)[0]
 
 
 def _polars_kind(column_type: pl.DataType) -> str:
