@@ -54,9 +54,9 @@ from bessx.io.exports import (
     ExportFile,
     ExportWarning,
     SkippedFileWarning,
-    _check_together,
     _column_map,
     _note_missing,
+    check_history,
     check_repeats,
     export_from_scan,
     export_paths,
@@ -383,21 +383,18 @@ def combine(
         a :class:`~bessx.io.exports.SkippedFileWarning`).
     """
     summaries = sorted(summaries, key=lambda summary: summary.first)
-    exports = [_proxy(summary, settings.patterns) for summary in summaries]
-    skipped = list(skipped)
-    while True:  # with skip, a file refused by a check across files is left out in turn
-        try:
-            if not exports:
-                raise ExportError(source or "exports", "no usable export: all were skipped")
-            topo, source, absent, metered = _check_together(exports, topology, max_gap_days)
-            break
-        except ExportError as error:
-            paths = [str(export.path) for export in exports]
-            refused = [index for index, path in enumerate(paths) if path == error.path]
-            if not (skip and refused):
-                raise
-            del exports[refused[0]], summaries[refused[0]]
-            skipped.append(error)
+    exports, checked, refused = check_history(
+        [_proxy(summary, settings.patterns) for summary in summaries],
+        topology,
+        max_gap_days,
+        skip=skip,
+        source=source or "exports",
+        total=len(summaries) + len(skipped),
+    )
+    topo, source, absent, metered = checked
+    kept = {str(export.path) for export in exports}
+    summaries = [summary for summary in summaries if summary.path in kept]
+    skipped = [*skipped, *refused]
     if any(np.isnan(summary.interval) for summary in summaries):
         raise NotOnePass("a file with a single sample")
     for before, after in itertools.pairwise(summaries):

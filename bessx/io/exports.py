@@ -567,21 +567,12 @@ def open_exports(
         (item for item in scanned if isinstance(item, ExportFile)),
         key=lambda export: export.time[0],
     )
-    while True:  # with skip, a file refused by a check across files is left out in turn
-        try:
-            if not exports:
-                raise ExportError(
-                    paths if isinstance(paths, str | os.PathLike) else files[0].parent,
-                    f"no usable export: all {len(files)} file(s) were skipped",
-                )
-            topo, source, absent, metered = _check_together(exports, topology, max_gap_days)
-            break
-        except ExportError as error:
-            refused = [export for export in exports if str(export.path) == error.path]
-            if not (skip and refused):
-                raise
-            exports.remove(refused[0])
-            skipped.append(error)
+    folder = paths if isinstance(paths, str | os.PathLike) else files[0].parent
+    exports, checked, refused = check_history(
+        exports, topology, max_gap_days, skip=skip, source=folder, total=len(files)
+    )
+    topo, source, absent, metered = checked
+    skipped += refused
     inverters = sort_inverters({inv for inv, _ in metered} | set(topo.inverters))
     enclosure_id, n_enclosures = topo.arrays(inverters)
     plans = [_plan(export, inverters, topo, variables, parquet) for export in exports]
@@ -662,6 +653,39 @@ def open_exports(
         f"read {len(exports)} export file(s)",
     }
     return xr.Dataset(data_vars, coords, attrs)
+
+
+def check_history(
+    exports: list[ExportFile],
+    topology: TopologyLike | None,
+    max_gap_days: float,
+    *,
+    skip: bool,
+    source: str | os.PathLike,
+    total: int,
+) -> tuple[
+    list[ExportFile],
+    tuple[Topology, str, set[str], set[tuple[str, int]]],
+    list[ExportError],
+]:
+    """The checks across files (:func:`_check_together`); with ``skip``, a file a check refuses
+    is left out in turn. Returns the exports kept, the checks' result and the refusals.
+
+    ``source`` and ``total`` (the number of files asked for) name the folder when no file is
+    left.
+    """
+    kept, refusals = list(exports), list[ExportError]()
+    while True:
+        try:
+            if not kept:
+                raise ExportError(source, f"no usable export: all {total} file(s) were skipped")
+            return kept, _check_together(kept, topology, max_gap_days), refusals
+        except ExportError as error:
+            refused = [export for export in kept if str(export.path) == error.path]
+            if not (skip and refused):
+                raise
+            kept.remove(refused[0])
+            refusals.append(error)
 
 
 def _check_together(
