@@ -35,12 +35,14 @@ def capacity_trend(health: xr.Dataset, *, ax: Axes | None = None) -> Axes:
     Returns
     -------
     matplotlib.axes.Axes
-        Grey lines: each DC input's usable capacity [% of its first window] at the middle of
-        each window (for more than 20 DC inputs, their range and median). The fastest-fading
-        DC input (most negative ``capacity_trend``) is drawn in red with its Theil-Sen line
-        and the band between the lines of the 95 % interval's slopes (through the same median
-        intercept). The title gives its trend and usable
-        capacity in the first and last window.
+        With fewer than two windows holding a usable capacity there is no trend: the axes
+        say so, with the usable capacities of the one window, and draw nothing else.
+        Otherwise grey lines: each DC input's usable capacity [% of its first window] at the
+        middle of each window (for more than 20 DC inputs, their range and median). The fastest-
+        fading DC input (most negative ``capacity_trend``) is drawn in red with its Theil-Sen
+        line and the band between the lines of the 95 % interval's slopes (through the same
+        median intercept). The title gives its trend and usable capacity in the first and last
+        window.
     """
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
@@ -61,6 +63,9 @@ def capacity_trend(health: xr.Dataset, *, ax: Axes | None = None) -> Axes:
     middles = starts + pd.to_timedelta(days / 2.0, unit="D")
     values = usable.values
     finite = np.isfinite(values)
+    if finite.any(axis=0).sum() < 2:  # no trend to draw: say so rather than show empty axes
+        length = int(health.attrs.get("window_days", days[0] if len(days) else 0))
+        return _too_short(ax, values[finite], int(finite.any(axis=0).sum()), length)
     first = np.take_along_axis(values, np.argmax(finite, axis=1)[:, None], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         relative = 100.0 * values / first
@@ -137,4 +142,22 @@ def capacity_trend(health: xr.Dataset, *, ax: Axes | None = None) -> Axes:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
     ax.grid(True, color="#e0e0e0", linewidth=0.6)
     ax.legend(loc="lower left", fontsize=9, frameon=False)
+    return ax
+
+
+def _too_short(ax: Axes, capacities: np.ndarray, windows: int, length: int) -> Axes:
+    """Axes that say why there is no capacity trend, with what the history does give."""
+    lines = [
+        f"The history holds {windows} window(s) of {length} days with a usable capacity:",
+        "a capacity trend needs at least two (a longer history, or health(window=...)).",
+    ]
+    if len(capacities):
+        low, median, high = np.percentile(capacities, [0, 50, 100])
+        lines.append(
+            f"Usable capacity per DC input: median {median:,.0f} kWh, "
+            f"range {low:,.0f} to {high:,.0f} kWh ({len(capacities)} DC inputs)."
+        )
+    ax.text(0.5, 0.5, "\n".join(lines), transform=ax.transAxes, ha="center", va="center")
+    ax.set_title("Usable capacity per DC input: no trend yet", fontsize=11)
+    ax.set_axis_off()
     return ax

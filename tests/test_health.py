@@ -448,3 +448,22 @@ def test_partials_do_not_depend_on_block_boundaries(seed: int, split_day: int) -
     )
     assert np.all(np.isfinite(whole[PARTIALS.index("segments")]))
     assert whole[PARTIALS.index("segments")].sum() > 0
+
+
+def test_capacity_trend_of_a_single_window_says_there_is_no_trend(tmp_path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bessx.plot_health import capacity_trend
+
+    plant = synthetic.write_plant(tmp_path / "exports", START, 3, inverters=2, seed=1)
+    health = bessx.health(open_quietly(plant.folder)).compute()  # one 30-day window
+    axes = capacity_trend(health)
+    try:
+        text = " ".join(item.get_text() for item in axes.texts)
+        assert "needs at least two" in text and "1 window(s) of 30 days" in text
+        assert not axes.lines and axes.get_legend() is None
+    finally:
+        plt.close(axes.figure)
