@@ -131,6 +131,32 @@ def bessx_onepass(folder: Path) -> Outcome:
     return Outcome(to_frame(daily))
 
 
+def bessx_onepass_soc(folder: Path) -> Outcome:
+    """``daily_from_exports`` with the state of charge: what a default ``bessx run`` reads."""
+    import warnings
+
+    from bessx import ExportWarning
+    from bessx.onepass import daily_from_exports
+    from bessx.tables import to_frame
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExportWarning)
+        daily, _ = daily_from_exports(folder, soc=True)
+    return Outcome(to_frame(daily))
+
+
+def bessx_health(folder: Path) -> Outcome:
+    """``health`` of ``open_exports`` (DC power, SOC, plant power): its own pass over the files."""
+    import warnings
+
+    from bessx import ExportWarning, health, open_exports
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExportWarning)
+        ds = open_exports(folder, variables=["dc_power", "soc", "plant_power"])
+    return Outcome(health(ds).compute().sizes)
+
+
 def bessx_read(folder: Path) -> Outcome:
     """``open_exports`` + the DC input power in memory: bessx's counterpart of the floor."""
     import warnings
@@ -396,6 +422,21 @@ APPROACHES: Final = {
             (*_BESSX_IMPORTS, "polars", "bessx.tables", "bessx.onepass"),
             bessx_onepass,
             bessx_totals,
+        ),
+        Approach(
+            "bessx_onepass_soc",
+            "daily_from_exports(soc=True) -> to_frame: one pass with the SOC and its flags",
+            (*_BESSX_IMPORTS, "polars", "bessx.tables", "bessx.onepass"),
+            bessx_onepass_soc,
+            bessx_totals,
+        ),
+        Approach(
+            "bessx_health",
+            "open_exports(dc_power, soc, plant_power) -> health: usable capacity, efficiency",
+            (*_BESSX_IMPORTS, "polars", "bessx.health"),
+            bessx_health,
+            None,
+            check="read",
         ),
         Approach(
             "bessx_read",
