@@ -985,7 +985,8 @@ def summary_section(health: xr.Dataset) -> str:
             f"- **Largest SOC offset with a normal swing**: {name}"
             f" ({_dc_label(furthest[0], furthest[1])}), "
             f"{float(offset.sel(where)):+.1f} percentage points from its siblings' mean, swing "
-            f"{float(swing.sel(where)):.2f} × theirs (an offset of the SOC reading)."
+            f"{float(swing.sel(where)):.2f} × theirs: a steady offset, in the SOC reading or a "
+            f"lasting imbalance (the plant's median |offset| is {float(abs(offset).median()):.1f})."
         )
     ratio = result["soc_swing_ratio"].mean(WINDOW)
     if ratio.notnull().any():
