@@ -668,7 +668,7 @@ def check_history(
     tuple[Topology, str, set[str], set[tuple[str, int]]],
     list[ExportError],
 ]:
-    """The checks across files (:func:`_check_together`); with ``skip``, a file a check refuses
+    """The checks across files (gaps, overlaps, the topology); with ``skip``, a file a check refuses
     is left out in turn. Returns the exports kept, the checks' result and the refusals.
 
     ``source`` and ``total`` (the number of files asked for) name the folder when no file is
