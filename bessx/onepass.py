@@ -104,6 +104,11 @@ class Settings:
     #: whether to read the enclosures' SOC (for ``allocation="soc"`` and the SOC flags)
     soc: bool = True
 
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The Dataset variables these settings read."""
+        return _PLANT_VARIABLES if self.soc else ("dc_power",)
+
 
 @dataclass
 class Summary:
@@ -326,7 +331,7 @@ class NotOnePass(Exception):
     """The history cannot be joined from per-file summaries exactly (see the module doc)."""
 
 
-def _proxy(summary: Summary, patterns: ColumnPatterns) -> ExportFile:
+def _proxy(summary: Summary) -> ExportFile:
     """An :class:`ExportFile` standing for a summarised file in the reader's checks."""
     columns = ColumnMap(
         {key: "" for key in summary.dc_keys}, {name: "" for name in summary.soc_ids}, {}
@@ -384,7 +389,7 @@ def combine(
     """
     summaries = sorted(summaries, key=lambda summary: summary.first)
     exports, checked, refused = check_history(
-        [_proxy(summary, settings.patterns) for summary in summaries],
+        [_proxy(summary) for summary in summaries],
         topology,
         max_gap_days,
         skip=skip,
@@ -410,8 +415,7 @@ def combine(
         if not np.array_equal(summary.soc_dc_input, layout.dc_input_of(summary.soc_ids)):
             raise NotOnePass(f"{Path(summary.path).name}: SOC columns on other DC inputs")
 
-    variables = _PLANT_VARIABLES if settings.soc else ("dc_power",)
-    _note_missing(exports, inverters, topo, variables, absent)
+    _note_missing(exports, inverters, topo, settings.variables, absent)
     for left_out in skipped:
         warnings.warn(SkippedFileWarning(left_out.path, left_out.problem), stacklevel=3)
     if absent:
@@ -588,14 +592,11 @@ def _join(
         if index + 1 < len(summaries):
             step = (summaries[index + 1].first - summary.last).astype(np.int64) / 1e9
             hold = step if step <= limit else interval
-        last_day, hours = rows[-1], np.array([hold]) / _SECONDS_PER_HOUR
-        value = summary.last_power[np.newaxis]
-        positive = np.fmax(value, 0.0, dtype=np.float64) * hours[:, np.newaxis]
-        negative = np.fmin(value, 0.0, dtype=np.float64) * hours[:, np.newaxis]
-        valid = np.isfinite(value).astype(np.float64) * np.array([hold])[:, np.newaxis]
-        power[0, last_day, columns] += positive[0]
-        power[1, last_day, columns] += negative[0]
-        power[2, last_day, columns] += valid[0]
+        # the same products as daily_power_sums forms, added last as its row-wise sum does
+        last_day, hours, value = rows[-1], hold / _SECONDS_PER_HOUR, summary.last_power
+        power[0, last_day, columns] += np.fmax(value, 0.0, dtype=np.float64) * hours
+        power[1, last_day, columns] += np.fmin(value, 0.0, dtype=np.float64) * hours
+        power[2, last_day, columns] += np.isfinite(value) * hold
         held_power[last_day, columns] += summary.last_power_received * hold
         held_soc[last_day, slots[kept]] += summary.last_soc_received[kept] * hold
 
@@ -757,7 +758,7 @@ def _classic(
         timezone=settings.timezone,
         topology=topology,
         interval=settings.interval,
-        variables=_PLANT_VARIABLES if settings.soc else ("dc_power",),
+        variables=settings.variables,
         engine=settings.engine,
         columns=settings.patterns,
         max_gap_days=max_gap_days,

@@ -85,7 +85,6 @@ POWER_FLAGS = tuple(name for name, flag in FLAGS.items() if flag.power)
 SOC_FLAGS = tuple(name for name, flag in FLAGS.items() if flag.soc)
 #: Flags whose power samples :func:`bessx.daily_energy` can be asked to exclude as well.
 EXCLUDABLE = ("stuck", "dead", "sign_anomaly")
-_IMPLAUSIBLE = FLAGS["non_finite"].mask | FLAGS["out_of_range"].mask
 _FLAG_DIM = "flag"
 _SOC_FLAG_DIM = "soc_flag"
 
@@ -686,8 +685,3 @@ def quality_table(flags: xr.Dataset) -> pd.DataFrame:
     table["flag_order"] = table["flag"].map({name: i for i, name in enumerate(FLAGS)})
     keys = ["date", "inverter_order", "dc_input", "enclosure_id", "flag_order"]
     return table.sort_values(keys, kind="stable")[columns].reset_index(drop=True)
-
-
-def implausible_mask(flags: np.ndarray) -> np.ndarray:
-    """True where a sample's flags make it implausible (excluded from every result)."""
-    return (flags & _IMPLAUSIBLE) != 0
