@@ -92,6 +92,22 @@ def _day_sums(
     return sums[:, : values.shape[1]]
 
 
+def _held_sums(mask: np.ndarray, segments: _Segments, hold_seconds: np.ndarray) -> np.ndarray:
+    """Sum the hold seconds of the samples where ``mask`` is True over each run ``(run, k)``.
+
+    The same sums as ``_day_sums(mask, segments, hold_seconds)``, bit for bit: the columns
+    that are True throughout share one sum of the hold seconds, and only the others are
+    summed one by one (on healthy data, next to none).
+    """
+    n, k = mask.shape
+    whole = _day_sums(np.ones((n, 1), dtype=bool), segments, hold_seconds)
+    sums = np.repeat(whole, k, axis=1)
+    partial = np.flatnonzero(~mask.all(axis=0))
+    if len(partial):
+        sums[:, partial] = _day_sums(mask[:, partial], segments, hold_seconds)
+    return sums
+
+
 def _scatter_days(sums: np.ndarray, present_days: np.ndarray, n_days: int) -> np.ndarray:
     """Place ``sums`` (quantity, present day, ...) on rows ``present_days``; NaN elsewhere."""
     if len(present_days) == n_days:
@@ -153,17 +169,12 @@ def daily_power_sums(
     hold_hours = hold_seconds / _SECONDS_PER_HOUR
     segments = _segments(day_index)
 
-    # One float64 buffer for the three weighted quantities: max(P, 0) and min(P, 0) are
-    # exact, products and per-day sums are float64, and no other block-sized copy is made.
-    weighted = np.fmax(flat, 0.0, dtype=np.float64)
-    weighted *= hold_hours[:, np.newaxis]
-    discharged = _day_sums(weighted, segments)
-    np.fmin(flat, 0.0, out=weighted)
-    weighted *= hold_hours[:, np.newaxis]
-    charged = 0.0 - _day_sums(weighted, segments)
-    np.copyto(weighted, np.isfinite(flat))
-    weighted *= hold_seconds[:, np.newaxis]
-    valid_seconds = _day_sums(weighted, segments)
+    # The energy of each sample P * dt in float64, then its positive and negative parts:
+    # dt > 0, so max(P * dt, 0) = max(P, 0) * dt exactly (fmax and fmin drop NaN).
+    weighted = np.multiply(flat, hold_hours[:, np.newaxis], dtype=np.float64)
+    discharged = _day_sums(np.fmax(weighted, 0.0), segments)
+    charged = 0.0 - _day_sums(np.fmin(weighted, 0.0, out=weighted), segments)
+    valid_seconds = _held_sums(np.isfinite(flat), segments, hold_seconds)
 
     no_valid_sample = valid_seconds <= 0.0
     discharged[no_valid_sample] = np.nan

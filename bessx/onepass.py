@@ -317,10 +317,10 @@ def summarise_export(path: str | Path, settings: Settings) -> Summary:
 
 def _held(received: np.ndarray, holds: np.ndarray, day_index: np.ndarray) -> np.ndarray:
     """Hold seconds of the received samples per day ``(day, column)``, summed in order."""
-    from bessx.energy import _day_sums, _scatter_days, _segments
+    from bessx.energy import _held_sums, _scatter_days, _segments
 
     segments = _segments(day_index)
-    sums = _day_sums(received, segments, holds)
+    sums = _held_sums(received, segments, holds)
     return np.nan_to_num(_scatter_days(sums[np.newaxis], segments.days, int(day_index[-1]) + 1)[0])
 
 

@@ -219,6 +219,36 @@ def _fleet_power(plausible_power: np.ndarray) -> np.ndarray:
     return np.where(count > 0, (low + high) / 2.0, np.nan)
 
 
+def _fleet_direction(
+    plausible_power: np.ndarray, above: np.ndarray, below: np.ndarray, moving_kw: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where the fleet's median power exceeds ``moving_kw`` (discharging), and where it is
+    below ``-moving_kw`` (charging): the same as comparing :func:`_fleet_power`, without
+    sorting.
+
+    ``above`` and ``below`` mark the samples above ``moving_kw`` and below ``-moving_kw``.
+    Of a row's ``k`` finite values the median is the mean of the values of ranks
+    ``(k - 1) // 2`` and ``k // 2`` (ascending). Both exceed ``moving_kw`` when at least
+    ``k - (k - 1) // 2`` values do, neither does when fewer than ``k - k // 2`` do, and a
+    mean of two floats lies between them; only rows between the two counts (an even ``k``
+    split exactly in half) need the median itself.
+    """
+    count = np.count_nonzero(np.isfinite(plausible_power), axis=1)
+    half_low, half_high = (count - 1) // 2, count // 2
+    n_above = np.count_nonzero(above, axis=1)
+    n_below = np.count_nonzero(below, axis=1)
+    up = (n_above >= count - half_low) & (count > 0)
+    down = (n_below > half_high) & (count > 0)
+    unsure = ((n_above >= count - half_high) & ~up) | ((n_below > half_low) & ~down)
+    unsure &= count > 0
+    if unsure.any():
+        rows = np.flatnonzero(unsure)
+        fleet = _fleet_power(plausible_power[rows])
+        up[rows] = fleet > moving_kw
+        down[rows] = fleet < -moving_kw
+    return up, down
+
+
 def _set(flags: np.ndarray, name: str, where: np.ndarray) -> None:
     """Set the bit of flag ``name`` in ``flags`` where ``where`` is True (in place)."""
     np.bitwise_or(flags, np.uint8(FLAGS[name].mask), out=flags, where=where)
@@ -313,14 +343,14 @@ def power_sample_flags(
     n = power.shape[0]
     flat = power.reshape(n, -1)
     flags, good = _implausible_flags(flat, "dc_power", limits)
-    fleet = _fleet_power(good)
     with np.errstate(invalid="ignore"):
-        moving = (np.abs(fleet) > settings.moving_kw)[:, np.newaxis]
-        magnitude = np.abs(good)
-        dead = moving & (magnitude <= settings.dead_kw)
-        opposite = moving & (magnitude > settings.moving_kw)
-        opposite &= np.sign(good) == -np.sign(fleet)[:, np.newaxis]
-        frozen = moving & (magnitude > settings.dead_kw)
+        above, below = good > settings.moving_kw, good < -settings.moving_kw
+        up, down = _fleet_direction(good, above, below, settings.moving_kw)
+        moving = (up | down)[:, np.newaxis]
+        quiet = np.abs(good) <= settings.dead_kw
+        dead = moving & quiet
+        opposite = (up[:, np.newaxis] & below) | (down[:, np.newaxis] & above)
+        frozen = moving & ~quiet & ~np.isnan(good)
 
     def runs(mask: np.ndarray, minutes: float, breaks: np.ndarray | None = None) -> np.ndarray:
         return long_runs(mask, day_index, settings.samples(minutes, interval_seconds), breaks)
@@ -401,22 +431,12 @@ def _gap_intervals(
 
     ``round((L_d - sum of the hold seconds of the received samples of day d) / interval)``.
     """
-    from bessx.energy import _day_sums, _scatter_days, _segments
+    from bessx.energy import _held_sums, _scatter_days, _segments
 
     segments = _segments(day_index)
     n, n_days = received.shape[0], len(day_seconds)
-    flat = received.reshape(n, -1)
-
-    def held(columns: np.ndarray) -> np.ndarray:
-        sums = _day_sums(columns, segments, hold_seconds)
-        return np.nan_to_num(_scatter_days(sums[np.newaxis], segments.days, n_days)[0])
-
-    # Every column's day is covered as fully as the samples' times allow; only columns
-    # with a missing value need their own sum.
-    covered = np.broadcast_to(held(np.ones((n, 1), dtype=bool)), (n_days, flat.shape[1])).copy()
-    partial = np.flatnonzero(~flat.all(axis=0))
-    if len(partial):
-        covered[:, partial] = held(flat[:, partial])
+    sums = _held_sums(received.reshape(n, -1), segments, hold_seconds)
+    covered = np.nan_to_num(_scatter_days(sums[np.newaxis], segments.days, n_days)[0])
     lengths = np.asarray(day_seconds, dtype=np.float64)[:, np.newaxis]
     missing = np.round(np.maximum(lengths - covered, 0.0) / interval_seconds)
     return missing.reshape(n_days, *received.shape[1:])

@@ -15,6 +15,8 @@ from bessx.quality import (
     FLAGS,
     POWER_FLAGS,
     QualitySettings,
+    _fleet_direction,
+    _fleet_power,
     long_runs,
     power_sample_flags,
     quality,
@@ -142,6 +144,24 @@ def test_sign_anomaly_is_opposite_to_the_fleet():
     assert flagged(flags[:, 1], "sign_anomaly").all()
     assert flagged(flags[:, 2], "sign_anomaly").tolist() == [True] * 4 + [False] * 6
     assert not flagged(flags[:, [0, 3, 4, 5, 6, 7, 8]], "sign_anomaly").any()
+
+
+_LEVELS = [-20.0, -10.0, -9.5, -1.0, 0.0, 1.0, 9.5, 10.0, 10.5, 20.0, np.nan]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_fleet_direction_is_the_median_compared(data):
+    """The counting rule gives the sorted median's verdict, ties and halves included."""
+    rows, columns = data.draw(st.integers(1, 12)), data.draw(st.integers(1, 9))
+    cells = st.one_of(st.sampled_from(_LEVELS), st.floats(-30, 30))
+    power = np.array(data.draw(st.lists(cells, min_size=rows * columns, max_size=rows * columns)))
+    power = power.reshape(rows, columns)
+    up, down = _fleet_direction(power, power > 10.0, power < -10.0, 10.0)
+    fleet = _fleet_power(power)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(up, fleet > 10.0)
+        np.testing.assert_array_equal(down, fleet < -10.0)
 
 
 def test_implausible_samples_do_not_move_the_fleet():
