@@ -108,6 +108,21 @@ def _held_sums(mask: np.ndarray, segments: _Segments, hold_seconds: np.ndarray) 
     return sums
 
 
+def _pair_counts(finite: np.ndarray, segments: _Segments) -> np.ndarray:
+    """Finite differences per run ``(run, k)``, as float64 counts (exact in any order).
+
+    ``finite`` marks the finite differences, the last of each run never (it would pair two
+    days): a column with every other difference finite counts its run's length less one.
+    """
+    n, k = finite.shape
+    lengths = np.diff(np.append(segments.starts, n)) - 1
+    counts = np.repeat(lengths[:, np.newaxis].astype(np.float64), k, axis=1)
+    partial = np.flatnonzero(np.count_nonzero(finite, axis=0) < n - len(segments.starts))
+    if len(partial):
+        counts[:, partial] = np.add.reduceat(finite[:, partial], segments.starts, axis=0)
+    return counts
+
+
 def _scatter_days(sums: np.ndarray, present_days: np.ndarray, n_days: int) -> np.ndarray:
     """Place ``sums`` (quantity, present day, ...) on rows ``present_days``; NaN elsewhere."""
     if len(present_days) == n_days:
@@ -227,7 +242,7 @@ def daily_soc_throughput(soc: np.ndarray, day_index: np.ndarray) -> np.ndarray:
     delta[-1] = np.nan
     delta[np.flatnonzero(day_index[1:] != day_index[:-1])] = np.nan
 
-    finite_pairs = _day_sums(np.isfinite(delta), segments)
+    finite_pairs = _pair_counts(np.isfinite(delta), segments)
     upward = _day_sums(np.fmax(delta, 0), segments)
     np.fmin(delta, 0, out=delta)
     downward = 0.0 - _day_sums(delta, segments)

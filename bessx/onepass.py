@@ -69,9 +69,9 @@ from bessx.quality import (
     SOC_FLAGS,
     QualitySettings,
     _count_per_day,
+    _soc_flags,
     flags_dataset,
     power_sample_flags,
-    soc_sample_flags,
 )
 from bessx.topology import (
     Topology,
@@ -263,14 +263,14 @@ def summarise_export(path: str | Path, settings: Settings) -> Summary:
     soc_ids = list(export.columns.soc)  # the battery systems named, read or not
     soc_dc_input = _soc_dc_inputs(tuple(soc_ids), settings.dc_input_of)
     read_ids = soc_ids if settings.soc else []
-    # the power of each SOC column's DC input (NaN where it has none)
+    # whether each SOC column's DC input carries power (False where it has none)
     position = _power_positions(
         tuple(export.columns.dc_power), tuple(read_ids), soc_dc_input[: len(read_ids)]
     )
-    soc_power = np.where(position >= 0, np.take(power, position, axis=1, mode="clip"), np.nan)
-    soc_flags = soc_sample_flags(
-        soc[:, :, np.newaxis], soc_power, day_index, interval, quality, limits
-    )[:, :, 0]
+    with np.errstate(invalid="ignore"):
+        flowing = np.abs(masked(power, "dc_power", limits)) > quality.moving_kw
+    flowing = np.take(flowing, position, axis=1, mode="clip") & (position >= 0)
+    soc_flags = _soc_flags(soc, flowing, day_index, interval, quality, limits)
 
     n_days = int(day_index[-1]) + 1
     head = slice(0, n - 1)  # every sample but the last

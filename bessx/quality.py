@@ -347,7 +347,7 @@ def power_sample_flags(
         above, below = good > settings.moving_kw, good < -settings.moving_kw
         up, down = _fleet_direction(good, above, below, settings.moving_kw)
         moving = (up | down)[:, np.newaxis]
-        quiet = np.abs(good) <= settings.dead_kw
+        quiet = (good <= settings.dead_kw) & (good >= -settings.dead_kw)
         dead = moving & quiet
         opposite = (up[:, np.newaxis] & below) | (down[:, np.newaxis] & above)
         frozen = moving & ~quiet & ~np.isnan(good)
@@ -388,11 +388,24 @@ def soc_sample_flags(
         ``stuck`` (one SOC value held for ``stuck_minutes`` while its DC input carries
         more than ``moving_kw``).
     """
-    n = soc.shape[0]
-    flags, good = _implausible_flags(soc, "soc", limits)
     with np.errstate(invalid="ignore"):
         flowing = np.abs(masked(power, "dc_power", limits)) > settings.moving_kw
-    frozen = (np.isfinite(good) & flowing[..., np.newaxis]).reshape(n, -1)
+    return _soc_flags(soc, flowing[..., np.newaxis], day_index, interval_seconds, settings, limits)
+
+
+def _soc_flags(
+    soc: np.ndarray,
+    flowing: np.ndarray,
+    day_index: np.ndarray,
+    interval_seconds: float,
+    settings: QualitySettings,
+    limits: Limits,
+) -> np.ndarray:
+    """:func:`soc_sample_flags` given ``flowing``: whether the DC input of each SOC sample
+    carries more than ``moving_kw`` (boolean, broadcastable to ``soc``)."""
+    n = soc.shape[0]
+    flags, good = _implausible_flags(soc, "soc", limits)
+    frozen = (np.isfinite(good) & flowing).reshape(n, -1)
     stuck_samples = settings.samples(settings.stuck_minutes, interval_seconds)
     stuck = _stuck(good.reshape(n, -1), frozen, day_index, stuck_samples)
     _set(flags, "stuck", stuck.reshape(soc.shape))

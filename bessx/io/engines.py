@@ -219,8 +219,13 @@ def _polars_load(path: Path, pick: Picker) -> tuple[Scan, np.ndarray]:
     if not isinstance(time_type, pl.Datetime):
         raise ExportError(path, f"'{time_name}' holds {time_type}, not timestamps")
 
+    kinds: dict[Any, str] = {}  # the kind of each dtype, worked out once per file
+
     def refusal(name: str) -> str | None:
-        return REFUSALS.get(_polars_kind(polars_schema[name]))
+        dtype = polars_schema[name]
+        if (kind := kinds.get(dtype)) is None:
+            kind = kinds[dtype] = _polars_kind(dtype)
+        return REFUSALS.get(kind)
 
     columns = list(pick(names, refusal))
     try:  # one query: the timestamps, and the columns cast to float64 as _polars_matrix does
@@ -241,14 +246,15 @@ def _as_float64(polars_schema: Any, columns: Sequence[str]) -> list[Any]:
     rounded, as the pyarrow engine does)."""
     import polars as pl
 
-    return [
-        (
-            pl.col(name).cast(pl.String)
-            if isinstance(polars_schema[name], pl.Decimal)
-            else pl.col(name)
-        ).cast(pl.Float64)
-        for name in columns
-    ]
+    def read(name: str) -> Any:
+        dtype = polars_schema[name]
+        if dtype == pl.Float64:  # as stored: no expression to build and plan
+            return name
+        if isinstance(dtype, pl.Decimal):
+            return pl.col(name).cast(pl.String).cast(pl.Float64)
+        return pl.col(name).cast(pl.Float64)
+
+    return [read(name) for name in columns]
 
 
 def _polars_matrix(frame: pl.DataFrame) -> np.ndarray:
