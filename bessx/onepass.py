@@ -470,6 +470,10 @@ class _Layout:
     inverters: list[str]
     enclosure_id: np.ndarray  # (inverter, dc_input, slot)
     n_enclosures: np.ndarray  # (inverter, dc_input)
+    #: positions already looked up: the files of a history share their columns
+    _found: dict[tuple[str, tuple[Any, ...]], np.ndarray] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(cls, topo: Topology, inverters: list[str]) -> _Layout:
@@ -482,15 +486,21 @@ class _Layout:
 
     def dc_positions(self, keys: Sequence[tuple[str, int]]) -> np.ndarray:
         """Flat (inverter, dc_input) position of each power column."""
-        index = pd.MultiIndex.from_product([self.inverters, list(schema.DC_INPUTS)])
-        return index.get_indexer(pd.MultiIndex.from_tuples(list(keys)))
+        memo = ("dc", tuple(keys))
+        if memo not in self._found:
+            index = pd.MultiIndex.from_product([self.inverters, list(schema.DC_INPUTS)])
+            self._found[memo] = index.get_indexer(pd.MultiIndex.from_tuples(list(keys)))
+        return self._found[memo]
 
     def slot_positions(self, soc_ids: Sequence[str]) -> np.ndarray:
         """Flat (inverter, dc_input, slot) position of each SOC column (-1: not in topology)."""
-        flat = self.enclosure_id.ravel()
-        used = np.flatnonzero(flat != "")
-        found = pd.Index(flat[used]).get_indexer(list(soc_ids))
-        return np.where(found >= 0, used[found], -1)
+        memo = ("soc", tuple(soc_ids))
+        if memo not in self._found:
+            flat = self.enclosure_id.ravel()
+            used = np.flatnonzero(flat != "")
+            found = pd.Index(flat[used]).get_indexer(list(soc_ids))
+            self._found[memo] = np.where(found >= 0, used[found], -1)
+        return self._found[memo]
 
     def dc_input_of(self, soc_ids: Sequence[str]) -> np.ndarray:
         positions = self.slot_positions(soc_ids)
@@ -593,9 +603,10 @@ def _join(
             step = (summaries[index + 1].first - summary.last).astype(np.int64) / 1e9
             hold = step if step <= limit else interval
         # the same products as daily_power_sums forms, added last as its row-wise sum does
-        last_day, hours, value = rows[-1], hold / _SECONDS_PER_HOUR, summary.last_power
-        power[0, last_day, columns] += np.fmax(value, 0.0, dtype=np.float64) * hours
-        power[1, last_day, columns] += np.fmin(value, 0.0, dtype=np.float64) * hours
+        last_day, value = rows[-1], summary.last_power
+        weighted = np.multiply(value, hold / _SECONDS_PER_HOUR, dtype=np.float64)
+        power[0, last_day, columns] += np.fmax(weighted, 0.0)
+        power[1, last_day, columns] += np.fmin(weighted, 0.0)
         power[2, last_day, columns] += np.isfinite(value) * hold
         held_power[last_day, columns] += summary.last_power_received * hold
         held_soc[last_day, slots[kept]] += summary.last_soc_received[kept] * hold
