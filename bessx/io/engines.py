@@ -23,7 +23,7 @@ are refused by both with the same words (see :data:`REFUSALS`).
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -212,8 +212,8 @@ def _polars_load(path: Path, pick: Picker) -> tuple[Scan, np.ndarray]:
     import polars as pl
 
     lazy = pl.scan_parquet(path, parallel="none")
-    polars_schema = lazy.collect_schema()
-    names = tuple(polars_schema.names())
+    polars_schema = _schema(lazy)
+    names = tuple(polars_schema)
     time_name = _time_column(path, names)
     time_type = polars_schema[time_name]
     if not isinstance(time_type, pl.Datetime):
@@ -238,7 +238,23 @@ def _polars_load(path: Path, pick: Picker) -> tuple[Scan, np.ndarray]:
     scan = Scan(names, refusal, _check_rows(path, time.to_numpy()), timezone)
     if not columns:
         return scan, np.empty((frame.height, 0), dtype=np.float64)
-    return scan, frame.drop(time_name).to_numpy(order="c")
+    # an eager frame of the data columns (drop() would plan and run a lazy query)
+    return scan, pl.DataFrame(frame.get_columns()[1:]).to_numpy(order="c")
+
+
+def _schema(lazy: pl.LazyFrame) -> Mapping[str, pl.DataType]:
+    """The name and dtype of every column of a scan.
+
+    polars' public ``collect_schema`` wraps the mapping in a ``Schema`` that checks every
+    entry in Python: about 1 ms for an export of 2,800 columns, a tenth of reading one. The
+    mapping underneath is the same; the public call is the fallback.
+    """
+    inner = getattr(lazy, "_ldf", None)
+    if inner is not None and callable(getattr(inner, "collect_schema", None)):
+        found = inner.collect_schema()
+        if isinstance(found, Mapping):
+            return found
+    return lazy.collect_schema()
 
 
 def _as_float64(polars_schema: Any, columns: Sequence[str]) -> list[Any]:
