@@ -20,16 +20,17 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import dask.array as da
 import numpy as np
 import pandas as pd
 import xarray as xr
-from dask.base import tokenize
+from dask.base import is_dask_collection, tokenize
 
 from bessx import schema
 from bessx.plausibility import DEFAULT_DC_POWER_LIMIT_KW, Limits, masked
 
 if TYPE_CHECKING:
+    import dask.array as da
+
     from bessx.quality import QualitySettings
 
 __all__ = [
@@ -587,7 +588,7 @@ def map_day_blocks(
     ``whole_plant`` the inverter and DC input axes are made one chunk, for kernels that
     compare each DC input with the fleet.
     """
-    if not any(isinstance(array, da.Array) for array in (power, soc, plan.used)):
+    if not any(is_dask_collection(array) for array in (power, soc, plan.used)):
         arguments: list[Any] = [
             np.asarray(power),
             plan.day_index,
@@ -596,6 +597,8 @@ def map_day_blocks(
         ]
         arguments += [*per_sample, *([] if soc is None else [np.asarray(soc)])]
         return kernel(*arguments, **options)
+
+    import dask.array as da  # here: the one pass and numpy data never need it
 
     day_index = plan.day_index
     power = da.asarray(power)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -715,7 +716,8 @@ def daily_from_exports(
     skip = bad_files == "skip"
     found = {path: cache.get(path, settings) for path in files} if cache is not None else {}
     missing = [path for path in files if found.get(path) is None]
-    computed = dask.compute(*[delayed(_summarise_or_refuse)(path, settings) for path in missing])
+    tasks = [delayed(_summarise_or_refuse)(path, settings) for path in missing]
+    computed = dask.compute(*tasks, scheduler=_scheduler())
     skipped = [item for item in computed if isinstance(item, ExportError)]
     if skipped and not skip:
         raise skipped[0]  # the first bad file in order, whichever task failed first
@@ -741,6 +743,19 @@ def daily_from_exports(
         )
     except NotOnePass:
         return _classic(files, settings, topology, allocation, max_gap_days, bad_files)
+
+
+def _scheduler() -> Any:
+    """dask's own choice (a distributed client, a configured scheduler) where there may be
+    one, else its threaded scheduler: without ``dask.distributed`` imported no client can
+    exist, and asking dask would import it (~0.2 s) only to find none."""
+    import dask
+
+    if "distributed" in sys.modules or dask.config.get("scheduler", None) is not None:
+        return None
+    from dask.threaded import get
+
+    return get
 
 
 def _summarise_or_refuse(path: Path, settings: Settings) -> Summary | ExportError:

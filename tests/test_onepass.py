@@ -169,3 +169,23 @@ def test_without_soc_only_the_power_columns_are_read(plant):
     xr.testing.assert_identical(flags["samples"], expected_flags["samples"])
     with pytest.raises(ValueError, match="needs the state of charge"):
         daily_from_exports(plant.folder, soc=False, allocation="soc")
+
+
+def test_the_file_tasks_run_under_a_configured_scheduler(plant):
+    """A scheduler set in dask's configuration is used; by default the threaded one."""
+    import dask
+    from dask.local import get_sync
+
+    calls = []
+
+    def counting(graph, keys, **options):
+        calls.append(len(keys))
+        return get_sync(graph, keys, **options)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExportWarning)
+        default, _ = daily_from_exports(plant.folder)
+        with dask.config.set(scheduler=counting):
+            configured, _ = daily_from_exports(plant.folder)
+    assert calls and calls[0] == len(plant.files)
+    xr.testing.assert_identical(without_history(configured), without_history(default))
