@@ -70,9 +70,9 @@ from bessx.quality import (
     SOC_FLAGS,
     QualitySettings,
     _count_per_day,
+    _power_flags,
     _soc_flags,
     flags_dataset,
-    power_sample_flags,
 )
 from bessx.topology import (
     Topology,
@@ -256,22 +256,24 @@ def summarise_export(path: str | Path, settings: Settings) -> Summary:
     holds = hold_seconds(time, interval, settings.max_gap) if n > 1 else np.array([np.nan])
 
     quality, limits = settings.quality, settings.limits
-    power_flags = power_sample_flags(power, day_index, interval, quality, limits)
-    plausible = masked(power, "dc_power", limits)
-    if settings.exclude:
-        bits = sum(FLAGS[name].mask for name in settings.exclude)
-        plausible = np.where((power_flags & bits) != 0, np.nan, plausible)
+    power_flags, plausible = _power_flags(power, day_index, interval, quality, limits)
     soc_ids = list(export.columns.soc)  # the battery systems named, read or not
     soc_dc_input = _soc_dc_inputs(tuple(soc_ids), settings.dc_input_of)
     read_ids = soc_ids if settings.soc else []
-    # whether each SOC column's DC input carries power (False where it has none)
+    # whether each SOC column's DC input carries power (False where it has none), by the
+    # plausible power before exclusions, as soc_sample_flags has it
     position = _power_positions(
         tuple(export.columns.dc_power), tuple(read_ids), soc_dc_input[: len(read_ids)]
     )
-    with np.errstate(invalid="ignore"):
-        flowing = np.abs(masked(power, "dc_power", limits)) > quality.moving_kw
-    flowing = np.take(flowing, position, axis=1, mode="clip") & (position >= 0)
+    flowing = np.zeros(soc.shape, dtype=bool)
+    if len(read_ids):
+        with np.errstate(invalid="ignore"):
+            flowing_dc = np.abs(plausible) > quality.moving_kw
+        flowing = np.take(flowing_dc, position, axis=1, mode="clip") & (position >= 0)
     soc_flags = _soc_flags(soc, flowing, day_index, interval, quality, limits)
+    if settings.exclude:
+        bits = sum(FLAGS[name].mask for name in settings.exclude)
+        plausible = np.where((power_flags & bits) != 0, np.nan, plausible)
 
     n_days = int(day_index[-1]) + 1
     head = slice(0, n - 1)  # every sample but the last

@@ -340,6 +340,19 @@ def power_sample_flags(
     >>> np.unique(flags[:, 1]) == FLAGS["stuck"].mask, np.unique(flags[:, 2]) == FLAGS["dead"].mask
     (array([ True]), array([ True]))
     """
+    flags, _ = _power_flags(power, day_index, interval_seconds, settings, limits)
+    return flags
+
+
+def _power_flags(
+    power: np.ndarray,
+    day_index: np.ndarray,
+    interval_seconds: float,
+    settings: QualitySettings,
+    limits: Limits,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`power_sample_flags`, and the power with its implausible samples NaN
+    (:func:`bessx.plausibility.masked`, as ``(n, k)``), which the flags need anyway."""
     n = power.shape[0]
     flat = power.reshape(n, -1)
     flags, good = _implausible_flags(flat, "dc_power", limits)
@@ -359,7 +372,7 @@ def power_sample_flags(
     _set(flags, "dead", runs(dead, settings.dead_minutes))
     _set(flags, "sign_anomaly", runs(opposite, settings.sign_minutes))
     _set(flags, "stuck", _stuck(good, frozen, day_index, stuck_samples))
-    return flags.reshape(power.shape)
+    return flags.reshape(power.shape), good
 
 
 def soc_sample_flags(
