@@ -2,6 +2,10 @@
 
 ``python -m bench.child APPROACH FOLDER REPORT.json [TOTALS.npz]``
 
+``python -m bench.child --prepare APPROACH FOLDER`` runs the approach's untimed preparation
+(see :attr:`bench.approaches.Approach.prepare`) in a process of its own, so that the timed
+process starts as fresh as any other.
+
 Imports the approach's libraries (timed apart), times ``run(folder)`` (wall and CPU seconds,
 user + system over all threads), records the peak
 resident set size of this process (``VmHWM``, see :func:`_peak_rss_mb`; for approaches that
@@ -78,6 +82,12 @@ def _cpu_seconds(who: int) -> float:
 
 
 def main(argv: list[str]) -> int:
+    if argv[0] == "--prepare":
+        name, folder = argv[1:]
+        prepare = APPROACHES[name].prepare
+        if prepare is not None:
+            prepare(Path(folder))
+        return 0
     name, folder, report_path, *rest = argv
     approach = APPROACHES[name]
 

@@ -143,6 +143,14 @@ def run_child(name: str, folder: Path, scratch: Path, tag: str) -> dict[str, Any
     totals_path = scratch / f"{tag}.npz"
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_BENCH_PARENT), env.get("PYTHONPATH")]))
+    env["BENCH_SCRATCH"] = str(scratch)
+    if APPROACHES[name].prepare is not None:  # untimed, in a process of its own
+        preparation = [sys.executable, "-m", "bench.child", "--prepare", name, str(folder)]
+        prepared = subprocess.run(preparation, env=env, capture_output=True, text=True, check=False)
+        if prepared.returncode != 0:
+            tail = "\n".join(prepared.stderr.strip().splitlines()[-15:])
+            message = f"preparation: exit code {prepared.returncode}\n{tail}"
+            return {"error": _without_paths(message, folder, scratch)}
     command = [sys.executable, "-m", "bench.child", name, str(folder), str(report_path)]
     cpu_before = _children_cpu_seconds()
     started = time.perf_counter()
@@ -355,6 +363,18 @@ def comparison_table(results: dict[str, dict[str, Any]]) -> str:
             ]
         )
     return _format_table(header, rows)
+
+
+def phases_table(results: dict[str, dict[str, Any]]) -> str:
+    """The medians of the open and of the rest, for the approaches that time them apart."""
+    header = ["approach", "open s", "open CPU s", "then to the table s", "its CPU s"]
+    keys = ("open", "open_cpu", "compute", "compute_cpu")
+    rows = [
+        [name, *(f"{summary['phases_median'][key]:.2f}" for key in keys)]
+        for name, summary in results.items()
+        if set(keys) <= set(summary.get("phases_median", {}))
+    ]
+    return _format_table(header, rows) if rows else ""
 
 
 def memory_table(rows: list[dict[str, Any]]) -> str:
@@ -822,6 +842,9 @@ def main(argv: list[str] | None = None) -> int:
             results = compare_approaches(names, folder, args.repeat, scratch)
             print()
             print(comparison_table(results))
+            if phases := phases_table(results):
+                print()
+                print(phases)
             settings["days"] = days
             document = {"environment": env, "settings": settings, "implementations": results}
             out = args.out or DEFAULT_OUT

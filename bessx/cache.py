@@ -1,19 +1,26 @@
-"""A persistent cache of per-file summaries: a re-run reads only new or changed exports.
+"""Per-file entries kept between runs: a re-run reads only new or changed exports.
 
-:func:`bessx.onepass.daily_from_exports` reduces each export to a small summary (tens of
-kB). :class:`SummaryCache` keeps them in a folder, one file per export, under a key made of
+Two kinds of entries are kept, each in a folder, one file per export:
+
+* :class:`SummaryCache`: the per-file summaries of :func:`bessx.onepass.daily_from_exports`
+  (tens of kB each), so that a re-run of ``bessx run`` reads no unchanged export;
+* :class:`bessx.io.index.ExportIndex`: what :func:`bessx.open_exports` learns from each
+  export's footer (its columns and timestamps), so that a second open parses no footer.
+
+Both are :class:`EntryCache` and share its key:
 
 * the export's resolved path, size and modification time (ns),
 * a content fingerprint: a BLAKE2 hash of its first and last 64 KiB (the parquet footer,
   which describes every column chunk, lies at the end), so a file replaced by another of
   the same size with an older time is still recognised as changed,
-* every setting the summary depends on (:class:`bessx.onepass.Settings`) and the bessx
-  version.
+* every setting the entry depends on (a frozen dataclass, such as
+  :class:`bessx.onepass.Settings`) and the bessx version.
 
 An entry that cannot be read is discarded and recomputed; entries are written to a
 temporary file and renamed into place, so a killed or concurrent run never leaves a torn
-entry; :meth:`SummaryCache.prune` removes the entries of files that are gone or changed.
-The cache never lives in the data folder: ``bessx run`` keeps it inside ``--out``.
+entry; :meth:`EntryCache.prune` removes the entries of files that are gone or changed.
+The two kinds can share a folder (their file names end differently). The cache never lives
+in the data folder: ``bessx run`` keeps it inside ``--out``.
 """
 
 from __future__ import annotations
@@ -22,17 +29,18 @@ import hashlib
 import os
 import pickle
 import tempfile
+import threading
 import time
+import zlib
 from collections.abc import Iterable
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
-__all__ = ["SummaryCache"]
+__all__ = ["EntryCache", "SummaryCache"]
 
 #: Bytes hashed at each end of an export for its fingerprint.
 FINGERPRINT_BYTES: Final = 64 * 1024
-_SUFFIX: Final = ".summary"
 _TEMPORARY: Final = ".partial-"
 #: Temporary files older than this were left by a killed run [s].
 _ABANDONED_AFTER: Final = 3600.0
@@ -66,8 +74,120 @@ def fingerprint(path: Path) -> str:
     return digest.hexdigest()
 
 
-class SummaryCache:
-    """Per-export summaries kept in ``folder`` between runs.
+class EntryCache:
+    """Values kept per export in ``folder`` between runs, under the key of :mod:`bessx.cache`.
+
+    A subclass says what its entries hold (:attr:`holds`: anything else read back is
+    discarded), how their file names end (:attr:`suffix`) and whether they are compressed.
+    ``get`` and ``put`` may be called from several threads at once.
+
+    Parameters
+    ----------
+    folder
+        Created if missing. Keep it out of the data folder.
+
+    Attributes
+    ----------
+    hits, misses : int
+        How many ``get`` calls found a usable entry, and how many did not.
+    """
+
+    #: The ending of this kind's entry files.
+    suffix: ClassVar[str] = ".entry"
+    #: The type of the values kept.
+    holds: ClassVar[type] = object
+    #: Whether entries are zlib-compressed (worth it for text, such as column names).
+    compressed: ClassVar[bool] = False
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.hits = 0
+        self.misses = 0
+        self._entries: dict[tuple[str, int, int, str], Path] = {}
+        self._count_lock = threading.Lock()
+
+    def _entry(self, path: Path, settings: Any) -> Path:
+        """The entry's file; the fingerprint is taken once per file and state."""
+        resolved, stat = str(path.resolve()), path.stat()
+        token = _settings_token(settings)
+        memo = (resolved, stat.st_size, stat.st_mtime_ns, token)
+        if memo not in self._entries:
+            key = _digest(resolved, stat.st_size, stat.st_mtime_ns, fingerprint(path))
+            name = f"{_digest(resolved)}-{_digest(key, token)}{self.suffix}"
+            self._entries[memo] = self.folder / name
+        return self._entries[memo]
+
+    def _count(self, hit: bool) -> None:
+        with self._count_lock:
+            if hit:
+                self.hits += 1
+            else:
+                self.misses += 1
+
+    def get(self, path: str | os.PathLike, settings: Any) -> Any | None:
+        """The value kept for ``path`` under ``settings``, or None (then it is a miss)."""
+        entry = self._entry(Path(path), settings)
+        try:
+            with entry.open("rb") as file:
+                if self.compressed:
+                    value = pickle.loads(zlib.decompress(file.read()))
+                else:
+                    value = pickle.load(file)
+            if not isinstance(value, self.holds):
+                raise TypeError(f"not a {self.holds.__name__}")
+        except FileNotFoundError:
+            self._count(hit=False)
+            return None
+        except Exception:  # a torn or foreign file: discard it, recompute
+            entry.unlink(missing_ok=True)
+            self._count(hit=False)
+            return None
+        self._count(hit=True)
+        return value
+
+    def put(self, path: str | os.PathLike, settings: Any, value: Any) -> None:
+        """Keep ``value`` for ``path``: written aside, then renamed into place."""
+        entry = self._entry(Path(path), settings)
+        handle, temporary = tempfile.mkstemp(prefix=_TEMPORARY, dir=self.folder)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                if self.compressed:
+                    raw = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+                    file.write(zlib.compress(raw, 1))
+                else:
+                    pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temporary, entry)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def prune(
+        self, paths: Iterable[str | os.PathLike], settings: Any, *, others: bool = True
+    ) -> int:
+        """Remove the entries of ``paths`` that are stale (the file changed since, or other
+        settings) and, with ``others``, the entries of every other file; returns how many.
+
+        Temporary files abandoned by a killed run are removed too.
+        """
+        current = {self._entry(Path(path), settings).name for path in paths}
+        files = {name.partition("-")[0] for name in current}
+        removed = 0
+        for entry in self.folder.iterdir():
+            if entry.name.startswith(_TEMPORARY):
+                if time.time() - entry.stat().st_mtime > _ABANDONED_AFTER:
+                    entry.unlink(missing_ok=True)
+                continue
+            if entry.suffix != self.suffix or entry.name in current:
+                continue
+            if others or entry.name.partition("-")[0] in files:
+                entry.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+
+class SummaryCache(EntryCache):
+    """Per-export summaries of :func:`bessx.onepass.daily_from_exports`, kept in ``folder``.
 
     Parameters
     ----------
@@ -82,62 +202,4 @@ class SummaryCache:
     (0, 0)
     """
 
-    def __init__(self, folder: str | os.PathLike) -> None:
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.hits = 0
-        self.misses = 0
-        self._entries: dict[tuple[str, int, int, str], Path] = {}
-
-    def _entry(self, path: Path, settings: Any) -> Path:
-        """The entry's file; the fingerprint is taken once per file and state."""
-        resolved, stat = str(path.resolve()), path.stat()
-        token = _settings_token(settings)
-        memo = (resolved, stat.st_size, stat.st_mtime_ns, token)
-        if memo not in self._entries:
-            key = _digest(resolved, stat.st_size, stat.st_mtime_ns, fingerprint(path))
-            name = f"{_digest(resolved)}-{_digest(key, token)}{_SUFFIX}"
-            self._entries[memo] = self.folder / name
-        return self._entries[memo]
-
-    def get(self, path: str | os.PathLike, settings: Any) -> Any | None:
-        """The summary kept for ``path`` under ``settings``, or None (then it is a miss)."""
-        entry = self._entry(Path(path), settings)
-        try:
-            with entry.open("rb") as file:
-                summary = pickle.load(file)
-        except FileNotFoundError:
-            self.misses += 1
-            return None
-        except Exception:  # a torn or foreign file: discard it, recompute
-            entry.unlink(missing_ok=True)
-            self.misses += 1
-            return None
-        self.hits += 1
-        return summary
-
-    def put(self, path: str | os.PathLike, settings: Any, summary: Any) -> None:
-        """Keep ``summary`` for ``path``: written aside, then renamed into place."""
-        entry = self._entry(Path(path), settings)
-        handle, temporary = tempfile.mkstemp(prefix=_TEMPORARY, dir=self.folder)
-        try:
-            with os.fdopen(handle, "wb") as file:
-                pickle.dump(summary, file, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, entry)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-
-    def prune(self, paths: Iterable[str | os.PathLike], settings: Any) -> int:
-        """Remove entries of files not in ``paths`` or changed since; returns how many."""
-        current = {self._entry(Path(path), settings).name for path in paths}
-        removed = 0
-        for entry in self.folder.iterdir():
-            if entry.name.startswith(_TEMPORARY):
-                if time.time() - entry.stat().st_mtime > _ABANDONED_AFTER:
-                    entry.unlink(missing_ok=True)
-                continue
-            if entry.suffix == _SUFFIX and entry.name not in current:
-                entry.unlink(missing_ok=True)
-                removed += 1
-        return removed
+    suffix = ".summary"

@@ -257,11 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--cache",
         type=Path,
         metavar="DIR",
-        help="keep the per-file summaries in DIR (default: OUT/.bessx/cache): a re-run "
-        "reads only new or changed exports",
+        help="keep the per-file summaries and the exports' index in DIR (default: "
+        "OUT/.bessx/cache): a re-run reads only new or changed exports",
     )
     cache.add_argument(
-        "--no-cache", action="store_true", help="read every export, keep no summaries"
+        "--no-cache", action="store_true", help="read every export, keep no summaries or index"
     )
     _add_parallel_options(run)
     run.add_argument("--quiet", action="store_true", help="print nothing but warnings and errors")

@@ -744,7 +744,7 @@ def daily_from_exports(
             skipped=skipped,
         )
     except NotOnePass:
-        return _classic(files, settings, topology, allocation, max_gap_days, bad_files)
+        return _classic(files, settings, topology, allocation, max_gap_days, bad_files, cache)
 
 
 def _scheduler() -> Any:
@@ -775,8 +775,13 @@ def _classic(
     allocation: str,
     max_gap_days: float,
     bad_files: str = "raise",
+    cache: Any | None = None,
 ) -> tuple[xr.Dataset, xr.Dataset]:
-    """The two-pass path: :func:`open_exports`, then daily energy and flags in one compute."""
+    """The two-pass path: :func:`open_exports`, then daily energy and flags in one compute.
+
+    With a ``cache``, its folder keeps the exports' index too: a re-run opens them without
+    parsing a footer (see :mod:`bessx.io.index`).
+    """
     from bessx.energy import daily_energy
     from bessx.io.exports import open_exports
     from bessx.quality import quality
@@ -791,6 +796,7 @@ def _classic(
         columns=settings.patterns,
         max_gap_days=max_gap_days,
         bad_files=bad_files,
+        cache=cache,
     )
     options = {
         "max_gap": settings.max_gap,

@@ -267,7 +267,7 @@ def _analyse(
     if "health" in config.outputs:
         say("estimating the battery health")
         with _progress(client, progress):
-            battery_health = _health(config, used).compute()
+            battery_health = _health(config, used, cache_folder).compute()
     settings = {k: v for k, v in dataclasses.asdict(config.outliers).items() if v is not None}
     counted = {key: settings[key] for key in ("min_coverage",) if key in settings}
     recorder.flush()
@@ -296,11 +296,12 @@ def needs_soc(config: Config) -> bool:
     )
 
 
-def _health(config: Config, files: list[Path]) -> xr.Dataset:
+def _health(config: Config, files: list[Path], cache_folder: Path | None = None) -> xr.Dataset:
     """The battery health of the usable exports, lazy (a second read of the SOC and power).
 
     Health needs each sample's state of charge and plant power, which the per-file
-    summaries do not keep; its own pass reads them.
+    summaries do not keep; its own pass reads them. The exports' index is kept beside the
+    summaries, so that a re-run opens them without parsing a footer.
     """
     from bessx.health import health
     from bessx.io.exports import open_exports
@@ -314,6 +315,7 @@ def _health(config: Config, files: list[Path]) -> xr.Dataset:
             interval=config.interval,
             variables=("dc_power", "soc", "plant_power"),
             columns=config.columns,
+            cache=cache_folder,
         )
     return health(history, max_gap=config.max_gap)
 
