@@ -1,9 +1,9 @@
 """The ``bessx`` console script: Ctrl-C gives one line from the very first moment.
 
-Importing bessx (xarray, pandas, dask) takes about half a second, and a Ctrl-C during an
-import ends in Python's traceback unless something catches it. This module is outside the
-package so that nothing heavy is imported before :func:`main` is ready to catch it; the
-command itself is :func:`bessx.cli.main`.
+Importing the command (:mod:`bessx.cli`: pandas, xarray) takes about half a second, and a
+Ctrl-C during an import ends in Python's traceback unless something catches it. This module
+is outside the package so that nothing heavy is imported before :func:`main` is ready to
+catch it; the command itself is :func:`bessx.cli.main`.
 """
 
 from __future__ import annotations

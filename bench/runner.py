@@ -491,6 +491,7 @@ def compare_processes(
 
     descriptions = {
         "import bessx": 'python -c "import bessx"',
+        "import xarray": 'python -c "import xarray" (for comparison: xarray alone)',
         "python": 'python -c "pass" (the interpreter alone)',
     }
     for days in process_days:
@@ -522,6 +523,7 @@ def compare_processes(
 
     for repetition in range(repeat):
         timed("import bessx", processes.import_command("bessx"), repetition)
+        timed("import xarray", processes.import_command("xarray"), repetition)
         timed("python", processes.import_command(None), repetition)
         for days in process_days:
             folder = prefix_plant(source, days)

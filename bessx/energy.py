@@ -25,6 +25,7 @@ import pandas as pd
 import xarray as xr
 from dask.base import is_dask_collection, tokenize
 
+from bessx import accessor as _accessor  # noqa: F401  (registers Dataset.bess)
 from bessx import schema
 from bessx.plausibility import DEFAULT_DC_POWER_LIMIT_KW, Limits, masked
 

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bessx import accessor as _accessor  # noqa: F401  (registers Dataset.bess)
 from bessx import schema
 from bessx.plausibility import Limits, _all_plausible, implausible, masked
 

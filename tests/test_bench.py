@@ -134,6 +134,7 @@ def test_suite_runs_every_whole_process_mode(suite: dict) -> None:
     whole = suite["processes"]
     assert set(whole) == {
         "import bessx",
+        "import xarray",
         "python",
         "polars process 2 d",
         "bessx run cold 2 d",
