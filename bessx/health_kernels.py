@@ -36,6 +36,8 @@ __all__ = [
     "daily_health_partials",
     "day_parts",
     "finish_parts",
+    "power_terms",
+    "running_power_sums",
     "soc_slots",
     "theil_sen",
 ]
@@ -233,7 +235,7 @@ def _discharge_segments(
     return out
 
 
-def _raw_sums(
+def running_power_sums(
     values: np.ndarray, hold: np.ndarray, day_index: np.ndarray, n_days: int
 ) -> np.ndarray:
     """:func:`bessx.energy.daily_power_sums` as running sums: ``(3, n_days, ...)`` of the
@@ -248,6 +250,23 @@ def _raw_sums(
     out[1, :days] = 0.0 - sums[1]  # daily_power_sums negates the negative part's sum
     out[2, :days] = sums[2]
     return out
+
+
+def power_terms(power: np.ndarray, hold: float) -> np.ndarray:
+    """What one sample adds to :func:`running_power_sums`: ``(3, ...)``.
+
+    The products :func:`bessx.energy.daily_power_sums` forms for ``power`` [kW] held
+    ``hold`` [s]; added last to a day's sums, they give its sums over the day with this
+    sample, bit for bit (each day's sums are taken sample after sample).
+    """
+    hours = hold / _SECONDS_PER_HOUR
+    return np.stack(
+        [
+            np.fmax(power, 0.0, dtype=np.float64) * hours,
+            np.fmin(power, 0.0, dtype=np.float64) * hours,
+            np.isfinite(power) * hold,
+        ]
+    )
 
 
 def _downward_swing(soc: np.ndarray, segments: _Segments, crossing: np.ndarray) -> np.ndarray:
@@ -363,26 +382,26 @@ def day_parts(
     # held sums: the energies, and the plant meter's
     head = slice(0, held)
     if power_sums is None:
-        power_sums = _raw_sums(power[head], hold[head], day_index[head], n_days)
+        power_sums = running_power_sums(power[head], hold[head], day_index[head], n_days)
     parts.held[:3] = power_sums
     with np.errstate(invalid="ignore"):
         active = np.abs(plant) > plant_threshold
     active_rows = np.flatnonzero(active[head])
     if active_rows.size:
         # inactive samples add 0 to the sums: sum the active ones alone
-        parts.held[3:] = _raw_sums(
+        parts.held[3:] = running_power_sums(
             power[active_rows], hold[active_rows], day_index[active_rows], n_days
         )[:2]
-    plant_sums = _raw_sums(
+    plant_sums = running_power_sums(
         np.where(active[head], plant[head], 0.0)[:, np.newaxis],
         hold[head],
         day_index[head],
         n_days,
     )[..., 0]
     parts.plant[:3] = plant_sums
-    parts.plant[3] = _raw_sums(plant[head, np.newaxis], hold[head], day_index[head], n_days)[
-        2, :, 0
-    ]
+    parts.plant[3] = running_power_sums(
+        plant[head, np.newaxis], hold[head], day_index[head], n_days
+    )[2, :, 0]
     parts.plant[4] = np.bincount(day_index[head][~active[head]], minlength=n_days)
     return parts
 
@@ -402,22 +421,14 @@ def add_sample(
     products that :func:`bessx.energy.daily_power_sums` forms, added last, as its
     sample-after-sample sums of the whole day add them.
     """
-    hours = hold / _SECONDS_PER_HOUR
-    discharged = np.fmax(power, 0.0, dtype=np.float64) * hours
-    charged = np.fmin(power, 0.0, dtype=np.float64) * hours
-    parts.held[0, day] += discharged
-    parts.held[1, day] += charged
-    parts.held[2, day] += np.isfinite(power) * hold
+    terms = power_terms(power, hold)
+    parts.held[:3, day] += terms
     active = bool(abs(plant) > plant_threshold)
     if active:
-        parts.held[3, day] += discharged
-        parts.held[4, day] += charged
+        parts.held[3:, day] += terms[:2]
     else:
         parts.plant[4, day] += 1.0
-    metered = plant if active else 0.0
-    parts.plant[0, day] += np.fmax(metered, 0.0) * hours
-    parts.plant[1, day] += np.fmin(metered, 0.0) * hours
-    parts.plant[2, day] += np.isfinite(metered) * hold
+    parts.plant[:3, day] += power_terms(np.array(plant if active else 0.0), hold)
     parts.plant[3, day] += np.isfinite(plant) * hold
 
 
