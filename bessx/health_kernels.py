@@ -155,14 +155,21 @@ def _slot_total(slots: np.ndarray, slot_used: np.ndarray) -> np.ndarray:
     # an unused slot repeats a used one (or reads 0): where it would add NaN, the sum is
     # NaN already, so it may be left out
     without_enclosures = ~slot_used.any(axis=-1)
-    total = np.array(slots[0], copy=True)
-    if not (slot_used[:, 0] | without_enclosures).all():
-        total[:, ~slot_used[:, 0]] = 0.0
-    for slot in range(1, slots.shape[0]):
-        if (slot_used[:, slot] | without_enclosures).all():
+    # a slot used by every DC input with enclosures adds itself (the others read 0), any
+    # other slot adds itself times 0 or 1 (much faster than a masked add)
+    every = (slot_used | without_enclosures[:, np.newaxis]).all(axis=0)
+    weight = slot_used.T.astype(np.float64)
+    start = 2 if len(every) > 1 and every[0] and every[1] else 1
+    if start == 2:
+        total = np.add(slots[0], slots[1])
+    else:
+        total = slots[0] * weight[0] if not every[0] else np.array(slots[0], copy=True)
+    term = np.empty_like(total)
+    for slot in range(start, slots.shape[0]):
+        if every[slot]:
             total += slots[slot]
         else:
-            np.add(total, slots[slot], out=total, where=slot_used[np.newaxis, :, slot])
+            total += np.multiply(slots[slot], weight[slot], out=term)
     return total
 
 
@@ -210,8 +217,8 @@ def _discharge_segments(
     if first_at.size == 0:
         return out
     last_at = np.flatnonzero(last)
-    energy = np.zeros((m, n))
-    np.multiply(power.T, (hold / _SECONDS_PER_HOUR)[np.newaxis, :], out=energy, where=discharging)
+    energy = np.where(discharging, power.T, 0.0)
+    energy *= (hold / _SECONDS_PER_HOUR)[np.newaxis, :]
     # each sum runs from a segment's first sample to the next segment's: the zeros between
     # add nothing, and the sums keep the order they always had
     segment_energy = np.add.reduceat(energy.ravel(), first_at)
@@ -367,7 +374,11 @@ def day_parts(
     def valid_sums(values: np.ndarray) -> np.ndarray:
         return _day_sums(values if all_valid else np.where(valid, values, 0.0), segments)
 
-    valid_count = _day_sums(valid, segments)
+    if all_valid:  # every sample counts
+        samples = np.diff(np.append(starts, n)).astype(np.float64)
+        valid_count = np.repeat(samples[:, np.newaxis], m, axis=1)
+    else:
+        valid_count = _day_sums(valid, segments)
     total_sum = valid_sums(soc_total)
     crossing = ends[:-1]
     enclosure = slot_used & (n_used >= 2)[:, np.newaxis]
