@@ -146,7 +146,19 @@ def bessx_onepass_soc(folder: Path) -> Outcome:
 
 
 def bessx_health(folder: Path) -> Outcome:
-    """``health`` of ``open_exports`` (DC power, SOC, plant power): its own pass over the files."""
+    """``health_from_exports``: each export read once (DC power, SOC, plant power)."""
+    import warnings
+
+    from bessx import ExportWarning
+    from bessx.onepass import health_from_exports
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExportWarning)
+        return Outcome(health_from_exports(folder).sizes)
+
+
+def bessx_health_dataset(folder: Path) -> Outcome:
+    """``health`` of ``open_exports`` (DC power, SOC, plant power): two footer parses a file."""
     import warnings
 
     from bessx import ExportWarning, health, open_exports
@@ -432,9 +444,17 @@ APPROACHES: Final = {
         ),
         Approach(
             "bessx_health",
-            "open_exports(dc_power, soc, plant_power) -> health: usable capacity, efficiency",
-            (*_BESSX_IMPORTS, "polars", "bessx.health"),
+            "health_from_exports: battery health, one pass per file (DC power, SOC, plant)",
+            (*_BESSX_IMPORTS, "polars", "bessx.health", "bessx.onepass"),
             bessx_health,
+            None,
+            check="read",
+        ),
+        Approach(
+            "bessx_health_dataset",
+            "open_exports(dc_power, soc, plant_power) -> health: the Dataset path",
+            (*_BESSX_IMPORTS, "polars", "bessx.health"),
+            bessx_health_dataset,
             None,
             check="read",
         ),

@@ -13,7 +13,7 @@ from bessx.errors import BessxError, ConfigError, ExportError
 from bessx.health import health
 from bessx.io.archive import open_daily, open_history, to_netcdf
 from bessx.io.exports import ExportWarning, open_exports
-from bessx.onepass import daily_from_exports
+from bessx.onepass import daily_from_exports, health_from_exports
 from bessx.outliers import outliers
 from bessx.plot import heatmap
 from bessx.quality import QualitySettings, quality, quality_table
@@ -29,6 +29,7 @@ __all__ = [
     "daily_energy",
     "daily_from_exports",
     "health",
+    "health_from_exports",
     "heatmap",
     "lowest",
     "open_daily",

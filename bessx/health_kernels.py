@@ -48,6 +48,9 @@ DISCHARGE_THRESHOLD_KW: Final = 5.0
 TREND_CONFIDENCE: Final = 0.95
 _Z_975: Final = 1.959963984540054
 _SECONDS_PER_HOUR: Final = 3600.0
+#: Rows of the per-sample arrays handled together where a chain of elementwise operations runs
+#: block by block (a few arrays of 256 x 144 float64 fit in the cache).
+_BLOCK_ROWS: Final = 256
 #: The default physical limits (``dc_power_limit_kw`` 5,000 kW).
 _NO_LIMITS_GIVEN: Final = Limits()
 
@@ -149,28 +152,44 @@ def _day_starts(day_index: np.ndarray) -> np.ndarray:
     return np.concatenate(([0], np.flatnonzero(np.diff(day_index) != 0) + 1))
 
 
-def _slot_total(slots: np.ndarray, slot_used: np.ndarray) -> np.ndarray:
-    """Sum of the used slots' SOC, slot after slot ``(n, m)`` (0 for a DC input without
-    enclosures; NaN where a used slot is NaN)."""
-    # an unused slot repeats a used one (or reads 0): where it would add NaN, the sum is
-    # NaN already, so it may be left out
-    without_enclosures = ~slot_used.any(axis=-1)
-    # a slot used by every DC input with enclosures adds itself (the others read 0), any
-    # other slot adds itself times 0 or 1 (much faster than a masked add)
-    every = (slot_used | without_enclosures[:, np.newaxis]).all(axis=0)
+def _slot_statistics(slots: np.ndarray, slot_used: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sum of the used slots' SOC, slot after slot (0 for a DC input without enclosures;
+    NaN where a used slot is NaN), and the spread (max - min, NaN for fewer than two
+    enclosures) of every sample: two ``(n, m)`` arrays."""
+    n_slots, n, m = slots.shape
+    n_used = slot_used.sum(axis=-1)
+    # A slot used by every DC input with enclosures adds itself (the others read 0); any other
+    # slot adds itself times 0 or 1 (much faster than a masked add): an unused slot repeats a
+    # used one, so where it would add NaN the sum is NaN already.
+    every = (slot_used | (n_used == 0)[:, np.newaxis]).all(axis=0)
     weight = slot_used.T.astype(np.float64)
-    start = 2 if len(every) > 1 and every[0] and every[1] else 1
-    if start == 2:
-        total = np.add(slots[0], slots[1])
-    else:
-        total = slots[0] * weight[0] if not every[0] else np.array(slots[0], copy=True)
-    term = np.empty_like(total)
-    for slot in range(start, slots.shape[0]):
-        if every[slot]:
-            total += slots[slot]
+    total = np.empty((n, m))
+    spread = np.empty((n, m))
+    lowest = np.empty((_BLOCK_ROWS, m))
+    term = np.empty((_BLOCK_ROWS, m))
+    # block by block of rows, so that the few arrays of a block stay in the cache
+    for start in range(0, n, _BLOCK_ROWS):
+        rows = slice(start, min(start + _BLOCK_ROWS, n))
+        size = rows.stop - rows.start
+        block_total, highest, low = total[rows], spread[rows], lowest[:size]
+        first = slots[0, rows]
+        if every[0]:
+            np.copyto(block_total, first)
         else:
-            total += np.multiply(slots[slot], weight[slot], out=term)
-    return total
+            np.multiply(first, weight[0], out=block_total)
+        np.copyto(highest, first)
+        np.copyto(low, first)
+        for slot in range(1, n_slots):
+            values = slots[slot, rows]
+            if every[slot]:
+                block_total += values
+            else:
+                block_total += np.multiply(values, weight[slot], out=term[:size])
+            np.maximum(highest, values, out=highest)
+            np.minimum(low, values, out=low)
+        np.subtract(highest, low, out=highest)
+    spread[:, n_used < 2] = np.nan
+    return total, spread
 
 
 def _on_days(values: np.ndarray, present: np.ndarray, n_days: int) -> np.ndarray:
@@ -334,17 +353,7 @@ def day_parts(
     segments = _Segments(starts, present)
 
     n_used = slot_used.sum(axis=-1)
-    soc_total = _slot_total(slots, slot_used)
-    if n_slots == 1:
-        spread = np.zeros_like(slots[0])
-    else:
-        highest = np.maximum(slots[0], slots[1])
-        lowest = np.minimum(slots[0], slots[1])
-        for slot in range(2, n_slots):
-            np.maximum(highest, slots[slot], out=highest)
-            np.minimum(lowest, slots[slot], out=lowest)
-        spread = np.subtract(highest, lowest, out=highest)
-    spread[:, n_used < 2] = np.nan
+    soc_total, spread = _slot_statistics(slots, slot_used)
     divisor = np.where(n_used > 0, n_used, np.nan)
 
     def mean_soc_at(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
