@@ -145,6 +145,23 @@ def bessx_onepass_soc(folder: Path) -> Outcome:
     return Outcome(to_frame(daily))
 
 
+def bessx_onepass_health(folder: Path) -> Outcome:
+    """``from_exports(health=True)``: daily energy, flags and health in one pass (bessx run)."""
+    import warnings
+
+    from bessx import ExportWarning
+    from bessx.health import health_from_daily
+    from bessx.onepass import from_exports
+    from bessx.tables import to_frame
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExportWarning)
+        results = from_exports(folder, soc=True, health=True)
+    assert results.daily is not None and results.health is not None
+    health_from_daily(results.health)
+    return Outcome(to_frame(results.daily))
+
+
 def bessx_health(folder: Path) -> Outcome:
     """``health_from_exports``: each export read once (DC power, SOC, plant power)."""
     import warnings
@@ -440,6 +457,13 @@ APPROACHES: Final = {
             "daily_from_exports(soc=True) -> to_frame: one pass with the SOC and its flags",
             (*_BESSX_IMPORTS, "polars", "bessx.tables", "bessx.onepass"),
             bessx_onepass_soc,
+            bessx_totals,
+        ),
+        Approach(
+            "bessx_onepass_health",
+            "from_exports(soc=True, health=True): daily energy, flags and health, one pass",
+            (*_BESSX_IMPORTS, "polars", "bessx.tables", "bessx.health", "bessx.onepass"),
+            bessx_onepass_health,
             bessx_totals,
         ),
         Approach(
