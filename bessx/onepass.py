@@ -7,16 +7,21 @@ file once: a task per file (:func:`summarise_export`) parses the footer, reads t
 timestamps and the needed columns together, applies the plausibility rules and reduces the
 file to per-day partial sums, flag counts and the few values its neighbour needs; the
 reduce (:func:`combine`) joins the files and checks the interval. The summaries are small
-(tens of kB per file), so they are what :mod:`bessx.cache` keeps between runs.
+(tens of kB per file), so they are what :mod:`bessx.cache` keeps between runs. The battery
+health comes from the same pass (:func:`from_exports` with ``health=True``, or
+:func:`health_from_exports` for the health alone): a file's summary then also holds its
+per-day health partials (:func:`bessx.health_kernels.day_parts`).
 
-The results are the same as :func:`bessx.daily_energy` and :func:`bessx.quality` of
-:func:`bessx.open_exports`, bit for bit: a day's sums are taken sample after sample in the
-same order, and the only value a file cannot know, the hold of its last sample (the step to
-the next file's first sample), is added last by the reduce. That holds when every local day
-lies within one file, as with daily exports. A history where a day is split over files,
-whose files do not share one sampling interval, or whose state-of-charge columns the
-per-file topology maps differently is computed the classic way instead (same results,
-two footer parses per file).
+The results are the same as :func:`bessx.daily_energy`, :func:`bessx.quality` and
+:func:`bessx.health.daily_health` of :func:`bessx.open_exports`, bit for bit: a day's sums are
+taken sample after sample in the same order, and the only value a file cannot know, the hold
+of its last sample (the step to the next file's first sample), is added last by the reduce
+(the health uses nothing else of the next file: a discharge segment that runs to midnight is
+not used). That holds when every local day lies within one file, as with daily exports. A
+history where a day is split over files, whose files do not share one sampling interval,
+whose state-of-charge columns the per-file topology maps differently, or (for the health)
+whose files' columns give another plant layout than the history's is computed the classic
+way instead (same results, two footer parses per file).
 """
 
 from __future__ import annotations
@@ -650,8 +655,12 @@ def combine(
 
     inverters = sort_inverters({inv for inv, _ in metered} | set(topo.inverters))
     layout = _Layout.of(topo, inverters)
+    dc_inputs: dict[tuple[str, ...], np.ndarray] = {}  # the files of a history share columns
     for summary in summaries:
-        if not np.array_equal(summary.soc_dc_input, layout.dc_input_of(summary.soc_ids)):
+        soc_ids = tuple(summary.soc_ids)
+        if soc_ids not in dc_inputs:
+            dc_inputs[soc_ids] = layout.dc_input_of(summary.soc_ids)
+        if not np.array_equal(summary.soc_dc_input, dc_inputs[soc_ids]):
             raise NotOnePass(f"{Path(summary.path).name}: SOC columns on other DC inputs")
         if settings.health is not None and not layout.holds(summary.health):
             raise NotOnePass(f"{Path(summary.path).name}: its columns give another plant layout")
