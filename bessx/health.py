@@ -6,7 +6,7 @@ Three layers, as everywhere in bessx:
 * numpy kernels (:mod:`bessx.health_kernels`): :func:`daily_health_partials` reduces a
   block of whole local days of samples to small per-day partial sums (discharge segments'
   energy and SOC drop, daily energies, daily SOC spread, first and last SOC of the day,
-  ...); :func:`theil_sen` fits a robust slope with Sen's confidence interval;
+  ...); :func:`~bessx.health_kernels.theil_sen` fits a robust slope with Sen's confidence interval;
 * :func:`daily_health` runs the kernel on dask chunks that hold whole local days (one task
   per block, like :func:`bessx.daily_energy`) and gives the per-day partials, lazily;
   :func:`bessx.health_from_exports` makes the same partials from the exports, reading each
@@ -57,7 +57,8 @@ __all__ = [
 
 _DAYS_PER_YEAR: Final = 365.25
 _NS_PER_SECOND: Final = 1_000_000_000
-#: The leading dimension of the per-day partials: the names of :data:`PARTIALS`.
+#: The leading dimension of the per-day partials, with the names of
+#: :data:`~bessx.health_kernels.PARTIALS`.
 QUANTITY: Final = "quantity"
 WINDOW: Final = schema.WINDOW
 DIRECTION: Final = schema.DIRECTION
@@ -268,11 +269,11 @@ def daily_health(
     -------
     xarray.DataArray
         ``(quantity, time, inverter, dc_input, enclosure)``: the quantities of
-        :data:`PARTIALS` per local date (``time``), DC-input and plant quantities repeated
-        along ``enclosure``; days without samples are NaN. The attributes say how they
-        were made (``timezone``, ``interval_seconds``, ``min_swing``, ``max_gap``,
-        ``dc_power_limit_kw``, and ``plant_power``: 1 when a plant meter variable was
-        read). Lazy when ``ds`` is dask-backed.
+        :data:`~bessx.health_kernels.PARTIALS` per local date (``time``), DC-input and plant
+        quantities repeated along ``enclosure``; days without samples are NaN. The
+        attributes say how they were made (``timezone``, ``interval_seconds``,
+        ``min_swing``, ``max_gap``, ``dc_power_limit_kw``, and ``plant_power``: 1 when a
+        plant meter variable was read). Lazy when ``ds`` is dask-backed.
     """
     min_swing = check_min_swing(min_swing)
     limits = Limits(dc_power_limit_kw)
@@ -534,7 +535,7 @@ def health(
 
     *Equivalent full cycles* :math:`\sum_d E^{dis}_d / U_w` over all days of the window.
     *SOC spread*: the mean over the window's days of the day's maximum of
-    :math:`\max_e s_e - \min_e s_e`. *Capacity trend*: :func:`theil_sen` of
+    :math:`\max_e s_e - \min_e s_e`. *Capacity trend*: :func:`~bessx.health_kernels.theil_sen` of
     :math:`100\, U_w / U_{w_0}` against the windows' mid-times in years.
     *Conversion efficiency* over days complete at the plant meter and at every DC input
     with data, and over the samples where the plant meter is active (:math:`|P_{AC}|`
