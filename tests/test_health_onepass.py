@@ -164,6 +164,17 @@ def test_boundary_samples_are_joined_exactly(
     )
 
 
+def test_exports_without_a_plant_meter(frames: dict[str, pd.DataFrame], tmp_path: Path) -> None:
+    changed = {name: frame.drop(columns=[PLANT]) for name, frame in frames.items()}
+    folder = write_files(changed, tmp_path / "no-plant", [1] * DAYS)
+    expected = dataset_partials(folder)
+    assert expected.sel(quantity="plant_discharged").notnull().all()  # 0: never active
+    assert (expected.sel(quantity="plant_complete") == 0).all()
+    assert_same(one_pass_partials(folder, daily=False, soc=False), expected)
+    health = quietly(health_from_exports, folder)
+    assert health["conversion_efficiency"].isnull().all()
+
+
 def test_implausible_samples_are_missing_in_the_health(
     frames: dict[str, pd.DataFrame], tmp_path: Path
 ) -> None:
