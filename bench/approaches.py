@@ -189,8 +189,37 @@ def bessx_onepass_soc(folder: Path) -> Outcome:
     return Outcome(to_frame(daily))
 
 
+def bessx_onepass_health(folder: Path) -> Outcome:
+    """``from_exports(health=True)``: daily energy, flags and health in one pass (bessx run)."""
+    import warnings
+
+    from bessx import ExportWarning
+    from bessx.health import health_from_daily
+    from bessx.onepass import from_exports
+    from bessx.tables import to_frame
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExportWarning)
+        results = from_exports(folder, soc=True, health=True)
+    assert results.daily is not None and results.health is not None
+    health_from_daily(results.health)
+    return Outcome(to_frame(results.daily))
+
+
 def bessx_health(folder: Path) -> Outcome:
-    """``health`` of ``open_exports`` (DC power, SOC, plant power): its own pass over the files."""
+    """``health_from_exports``: each export read once (DC power, SOC, plant power)."""
+    import warnings
+
+    from bessx import ExportWarning
+    from bessx.onepass import health_from_exports
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExportWarning)
+        return Outcome(health_from_exports(folder).sizes)
+
+
+def bessx_health_dataset(folder: Path) -> Outcome:
+    """``health`` of ``open_exports`` (DC power, SOC, plant power): two footer parses a file."""
     import warnings
 
     from bessx import ExportWarning, health, open_exports
@@ -488,10 +517,25 @@ APPROACHES: Final = {
             bessx_totals,
         ),
         Approach(
+            "bessx_onepass_health",
+            "from_exports(soc=True, health=True): daily energy, flags and health, one pass",
+            (*_BESSX_IMPORTS, "polars", "bessx.tables", "bessx.health", "bessx.onepass"),
+            bessx_onepass_health,
+            bessx_totals,
+        ),
+        Approach(
             "bessx_health",
-            "open_exports(dc_power, soc, plant_power) -> health: usable capacity, efficiency",
-            (*_BESSX_IMPORTS, "polars", "bessx.health"),
+            "health_from_exports: battery health, one pass per file (DC power, SOC, plant)",
+            (*_BESSX_IMPORTS, "polars", "bessx.health", "bessx.onepass"),
             bessx_health,
+            None,
+            check="read",
+        ),
+        Approach(
+            "bessx_health_dataset",
+            "open_exports(dc_power, soc, plant_power) -> health: the Dataset path",
+            (*_BESSX_IMPORTS, "polars", "bessx.health"),
+            bessx_health_dataset,
             None,
             check="read",
         ),

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from bessx.health import health
     from bessx.io.archive import open_daily, open_history, to_netcdf
     from bessx.io.exports import ExportWarning, open_exports
-    from bessx.onepass import daily_from_exports
+    from bessx.onepass import daily_from_exports, health_from_exports
     from bessx.outliers import outliers
     from bessx.plot import heatmap
     from bessx.quality import QualitySettings, quality, quality_table
@@ -42,6 +42,7 @@ __all__ = [
     "daily_energy",
     "daily_from_exports",
     "health",
+    "health_from_exports",
     "heatmap",
     "lowest",
     "open_daily",
@@ -61,6 +62,7 @@ _LAZY: Final = {
     "QualitySettings": "bessx.quality",
     "daily_energy": "bessx.energy",
     "daily_from_exports": "bessx.onepass",
+    "health_from_exports": "bessx.onepass",
     "health": "bessx.health",
     "heatmap": "bessx.plot",
     "lowest": "bessx.tables",

@@ -7,16 +7,21 @@ file once: a task per file (:func:`summarise_export`) parses the footer, reads t
 timestamps and the needed columns together, applies the plausibility rules and reduces the
 file to per-day partial sums, flag counts and the few values its neighbour needs; the
 reduce (:func:`combine`) joins the files and checks the interval. The summaries are small
-(tens of kB per file), so they are what :mod:`bessx.cache` keeps between runs.
+(tens of kB per file), so they are what :mod:`bessx.cache` keeps between runs. The battery
+health comes from the same pass (:func:`from_exports` with ``health=True``, or
+:func:`health_from_exports` for the health alone): a file's summary then also holds its
+per-day health partials (:func:`bessx.health_kernels.day_parts`).
 
-The results are the same as :func:`bessx.daily_energy` and :func:`bessx.quality` of
-:func:`bessx.open_exports`, bit for bit: a day's sums are taken sample after sample in the
-same order, and the only value a file cannot know, the hold of its last sample (the step to
-the next file's first sample), is added last by the reduce. That holds when every local day
-lies within one file, as with daily exports. A history where a day is split over files,
-whose files do not share one sampling interval, or whose state-of-charge columns the
-per-file topology maps differently is computed the classic way instead (same results,
-two footer parses per file).
+The results are the same as :func:`bessx.daily_energy`, :func:`bessx.quality` and
+:func:`bessx.health.daily_health` of :func:`bessx.open_exports`, bit for bit: a day's sums are
+taken sample after sample in the same order, and the only value a file cannot know, the hold
+of its last sample (the step to the next file's first sample), is added last by the reduce
+(the health uses nothing else of the next file: a discharge segment that runs to midnight is
+not used). That holds when every local day lies within one file, as with daily exports. A
+history where a day is split over files, whose files do not share one sampling interval,
+whose state-of-charge columns the per-file topology maps differently, or (for the health)
+whose files' columns give another plant layout than the history's is computed the classic
+way instead (same results, two footer parses per file).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -37,15 +42,23 @@ import xarray as xr
 
 from bessx import schema
 from bessx.energy import (
-    _SECONDS_PER_HOUR,
     ALLOCATIONS,
-    daily_power_sums,
     daily_soc_throughput,
     energy_dataset,
     hold_seconds,
     local_days,
 )
 from bessx.errors import BessxError, ExportError, first_line
+from bessx.health import _window_days, check_min_swing, partials_array, plant_threshold
+from bessx.health_kernels import (
+    PARTIALS,
+    DayParts,
+    add_sample,
+    day_parts,
+    finish_parts,
+    power_terms,
+    running_power_sums,
+)
 from bessx.io.engines import UnreadableData, get_engine
 from bessx.io.exports import (
     BAD_FILE_POLICIES,
@@ -82,9 +95,31 @@ from bessx.topology import (
     sort_inverters,
 )
 
-__all__ = ["Settings", "Summary", "combine", "daily_from_exports", "summarise_export"]
+__all__ = [
+    "DailySummary",
+    "HealthSettings",
+    "HealthSummary",
+    "NotOnePass",
+    "Results",
+    "Settings",
+    "Summary",
+    "combine",
+    "daily_from_exports",
+    "from_exports",
+    "health_from_exports",
+    "summarise_export",
+]
 
-_PLANT_VARIABLES = ("dc_power", "soc")
+#: The columns of a topology table, in the order :class:`Settings` keeps its rows.
+_TOPOLOGY_COLUMNS = ("inverter", "dc_input", "enclosure_id", "slot")
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    """What the battery health's per-day partials depend on beyond :class:`Settings`."""
+
+    #: smallest mean-SOC decrease of a discharge segment used for the usable capacity [%]
+    min_swing: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -100,31 +135,41 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     quality: QualitySettings = field(default_factory=QualitySettings)
     exclude: tuple[str, ...] = ()
-    #: enclosure -> DC input, from a given topology (None: inferred per file)
-    dc_input_of: tuple[tuple[str, int], ...] | None = None
-    #: whether to read the enclosures' SOC (for ``allocation="soc"`` and the SOC flags)
+    #: the rows (inverter, dc_input, enclosure_id, slot) of a given topology (None:
+    #: inferred per file)
+    topology: tuple[tuple[str, int, str, int], ...] | None = None
+    #: whether the daily energy and flags use the enclosures' SOC (``allocation="soc"``
+    #: and the SOC flags)
     soc: bool = True
+    #: whether the summaries keep what the daily energy and the quality flags need
+    daily: bool = True
+    #: the battery health's settings, when the summaries keep its per-day partials too (it
+    #: reads the SOC and the plant meter's power)
+    health: HealthSettings | None = None
+
+    def __post_init__(self) -> None:
+        if not (self.daily or self.health):
+            raise ValueError("the summaries must keep the daily results, the health or both")
 
     @property
     def variables(self) -> tuple[str, ...]:
         """The Dataset variables these settings read."""
-        return _PLANT_VARIABLES if self.soc else ("dc_power",)
+        soc = ("soc",) if self.soc or self.health else ()
+        plant = ("plant_power",) if self.health else ()
+        return ("dc_power", *soc, *plant)
+
+    @property
+    def dc_input_of(self) -> tuple[tuple[str, int], ...] | None:
+        """enclosure -> DC input, from a given topology (None: inferred per file)."""
+        if self.topology is None:
+            return None
+        return tuple((enclosure_id, dc_input) for _, dc_input, enclosure_id, _ in self.topology)
 
 
 @dataclass
-class Summary:
-    """One export reduced to what the daily results need (see :func:`summarise_export`)."""
+class DailySummary:
+    """What the daily energy and the quality flags need of one export."""
 
-    path: str
-    first: np.datetime64  # UTC
-    last: np.datetime64  # UTC
-    rows: int
-    interval: float  # provisional nominal interval [s]; NaN for a single sample
-    steps: tuple[np.ndarray, np.ndarray]  # distinct time steps [ns] and their counts
-    dates: np.ndarray  # local dates of the file's days (datetime64[ns])
-    dc_keys: list[tuple[str, int]]
-    soc_ids: list[str]
-    soc_dc_input: np.ndarray  # DC input (1, 2) each SOC column was checked against
     #: (positive part, negative part, valid seconds) of the power per day and DC input
     #: column, without the last sample (whose hold the next file decides)
     energy: np.ndarray
@@ -137,16 +182,46 @@ class Summary:
     last_power: np.ndarray  # (DC column,) the last sample, plausible (else NaN)
     last_power_received: np.ndarray  # (DC column,) whether it was received (not NaN)
     last_soc_received: np.ndarray  # (SOC column,)
+
+
+@dataclass
+class HealthSummary:
+    """What the battery health needs of one export: its per-day parts on the plant's layout."""
+
+    inverters: list[str]  # the layout the parts are on, which the history's must equal
+    enclosure_id: np.ndarray  # (inverter, dc_input, slot)
+    #: :func:`bessx.health_kernels.day_parts`, held sums without the last sample
+    parts: DayParts
+    last_power: np.ndarray  # (inverter * dc_input,) the last sample, plausible (else NaN)
+    last_plant: float  # the last sample of the plant meter [kW]
+
+
+@dataclass
+class Summary:
+    """One export reduced to what the results need (see :func:`summarise_export`)."""
+
+    path: str
+    first: np.datetime64  # UTC
+    last: np.datetime64  # UTC
+    rows: int
+    interval: float  # provisional nominal interval [s]; NaN for a single sample
+    steps: tuple[np.ndarray, np.ndarray]  # distinct time steps [ns] and their counts
+    dates: np.ndarray  # local dates of the file's days (datetime64[ns])
+    dc_keys: list[tuple[str, int]]
+    soc_ids: list[str]
+    soc_dc_input: np.ndarray  # DC input (1, 2) each SOC column was checked against
+    plant: list[str]  # the plant variables the file has a column for
+    daily: DailySummary | None  # None unless ``settings.daily``
+    health: HealthSummary | None  # None unless ``settings.health`` (and a topology)
     notes: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------
 # map: one export -> one Summary
 # ---------------------------------------------------------------------------------------
-def _pick(patterns: ColumnPatterns, path: Path, soc: bool) -> Callable[..., list[str]]:
+def _pick(patterns: ColumnPatterns, path: Path, settings: Settings) -> Callable[..., list[str]]:
     def pick(names: tuple[str, ...], refusal: Callable[[str], str | None]) -> list[str]:
-        columns = _column_map(names, patterns)
-        needed = [*columns.dc_power.values(), *(columns.soc.values() if soc else ())]
+        needed = _needed(_column_map(names, patterns), settings)
         for name in needed:
             if (why := refusal(name)) is not None:
                 raise ExportError(path, f"column '{name}' is not numeric ({why})")
@@ -155,13 +230,24 @@ def _pick(patterns: ColumnPatterns, path: Path, soc: bool) -> Callable[..., list
     return pick
 
 
+def _needed(columns: ColumnMap, settings: Settings) -> list[str]:
+    """The columns to read, in this order: DC power, SOC, the plant meter's power."""
+    soc = columns.soc.values() if "soc" in settings.variables else ()
+    plant = [
+        columns.plant[name]
+        for name in ("plant_power",)
+        if name in settings.variables and name in columns.plant
+    ]
+    return [*columns.dc_power.values(), *soc, *plant]
+
+
 def _load(path: Path, settings: Settings) -> tuple[ExportFile, np.ndarray]:
     """One footer parse: the checked export and its needed columns (column, row), in time order."""
     engine = get_engine(settings.engine)
     try:
         if path.stat().st_size == 0:
             raise ExportError(path, "empty file (0 bytes)")
-        scan, matrix = engine.load(path, _pick(settings.patterns, path, settings.soc))
+        scan, matrix = engine.load(path, _pick(settings.patterns, path, settings))
     except ExportError:
         raise
     except UnreadableData as error:
@@ -172,9 +258,7 @@ def _load(path: Path, settings: Settings) -> tuple[ExportFile, np.ndarray]:
     export = export_from_scan(path, scan, settings.timezone, settings.patterns)
     values = matrix.T
     if export.repeats is not None:
-        soc = export.columns.soc.values() if settings.soc else ()
-        names = [*export.columns.dc_power.values(), *soc]
-        check_repeats(path, values, export.repeats, names)
+        check_repeats(path, values, export.repeats, _needed(export.columns, settings))
     if export.rows is not None:
         values = values[:, export.rows]
     return export, values
@@ -231,13 +315,16 @@ def summarise_export(path: str | Path, settings: Settings) -> Summary:
     Returns
     -------
     Summary
-        Per local day of the file and per DC input power column: the sums of
-        :func:`bessx.energy.daily_power_sums` over every sample but the last, the SOC swings
-        of :func:`bessx.energy.daily_soc_throughput`, the flag counts of
+        The file's time steps, and, with ``settings.daily``, per local day of the file and
+        per DC input power column: the sums of :func:`bessx.energy.daily_power_sums` over
+        every sample but the last, the SOC swings of
+        :func:`bessx.energy.daily_soc_throughput`, the flag counts of
         :func:`bessx.quality.power_sample_flags` and :func:`~bessx.quality.soc_sample_flags`
-        and the held seconds of the received samples; the last sample's values; the file's
-        time steps. Implausible samples (and the flags in ``settings.exclude``) are
-        treated as missing, as in :func:`bessx.daily_energy`.
+        and the held seconds of the received samples, and the last sample's values. With
+        ``settings.health``, the battery health's :func:`bessx.health_kernels.day_parts`
+        (held sums over every sample but the last) and the last sample's values.
+        Implausible samples (and, for the daily energy, the flags in ``settings.exclude``)
+        are treated as missing, as in :func:`bessx.daily_energy` and :func:`bessx.health`.
 
     Raises
     ------
@@ -248,51 +335,34 @@ def summarise_export(path: str | Path, settings: Settings) -> Summary:
     export, values = _load(path, settings)
     time = export.time
     n_dc = len(export.columns.dc_power)
-    power, soc = values[:n_dc].T, values[n_dc:].T
+    n_soc = len(export.columns.soc) if "soc" in settings.variables else 0
+    # a contiguous copy of the power: every kernel then runs faster than on a view
+    power, soc = np.ascontiguousarray(values[:n_dc].T), values[n_dc : n_dc + n_soc].T
     steps = np.diff(time.view(np.int64))
     interval = settings.interval or (float(np.median(steps)) / 1e9 if len(steps) else np.nan)
     day_index, dates, _ = local_days(time, settings.timezone)
     n = len(time)
     holds = hold_seconds(time, interval, settings.max_gap) if n > 1 else np.array([np.nan])
+    n_days = int(day_index[-1]) + 1
+    head = slice(0, n - 1)  # every sample but the last, whose hold the next file decides
 
-    quality, limits = settings.quality, settings.limits
-    power_flags, plausible = _power_flags(power, day_index, interval, quality, limits)
+    plausible = masked(power, "dc_power", settings.limits)
+    power_sums = running_power_sums(plausible[head], holds[head], day_index[head], n_days)
     soc_ids = list(export.columns.soc)  # the battery systems named, read or not
     soc_dc_input = _soc_dc_inputs(tuple(soc_ids), settings.dc_input_of)
-    read_ids = soc_ids if settings.soc else []
-    # whether each SOC column's DC input carries power (False where it has none), by the
-    # plausible power before exclusions, as soc_sample_flags has it
-    position = _power_positions(
-        tuple(export.columns.dc_power), tuple(read_ids), soc_dc_input[: len(read_ids)]
-    )
-    flowing = np.zeros(soc.shape, dtype=bool)
-    if len(read_ids):
-        with np.errstate(invalid="ignore"):
-            flowing_dc = np.abs(plausible) > quality.moving_kw
-        flowing = np.take(flowing_dc, position, axis=1, mode="clip") & (position >= 0)
-    soc_flags = _soc_flags(soc, flowing, day_index, interval, quality, limits)
-    if settings.exclude:
-        bits = sum(FLAGS[name].mask for name in settings.exclude)
-        plausible = np.where((power_flags & bits) != 0, np.nan, plausible)
-
-    n_days = int(day_index[-1]) + 1
-    head = slice(0, n - 1)  # every sample but the last
-    energy = np.zeros((3, n_days, n_dc))
-    held_power = np.zeros((n_days, n_dc))
-    held_soc = np.zeros((n_days, soc.shape[1]))
-    if n > 1:
-        sums = daily_power_sums(plausible[head], holds[head], day_index[head])
-        days = sums.shape[1]
-        energy[0, :days] = np.nan_to_num(sums[0])
-        energy[1, :days] = 0.0 - np.nan_to_num(sums[1])  # the raw sum of the negative part
-        energy[2, :days] = np.nan_to_num(sums[2])
-        held_power[:days] = _held(~np.isnan(power[head]), holds[head], day_index[head])
-        held_soc[:days] = _held(~np.isnan(soc[head]), holds[head], day_index[head])
-    duplicates = np.zeros(n_days, dtype=np.int64)
-    if export.dropped is not None:
-        np.add.at(duplicates, day_index, export.dropped.astype(np.int64))
-
-    soc_plausible = masked(soc, "soc", limits)
+    daily = None
+    if settings.daily:
+        daily = _daily_summary(
+            export, power, plausible, soc, soc_dc_input, power_sums, holds, day_index,
+            interval, settings,
+        )  # fmt: skip
+    health = None
+    if settings.health is not None:
+        plant = values[n_dc + n_soc] if "plant_power" in export.columns.plant else None
+        health = _health_summary(
+            export, plausible, values.T, n_dc, plant, power_sums, holds, day_index,
+            interval, settings, settings.health,
+        )  # fmt: skip
     return Summary(
         path=str(path),
         first=time[0],
@@ -304,7 +374,58 @@ def summarise_export(path: str | Path, settings: Settings) -> Summary:
         dc_keys=list(export.columns.dc_power),
         soc_ids=soc_ids,
         soc_dc_input=soc_dc_input,
-        energy=energy,
+        plant=list(export.columns.plant),
+        daily=daily,
+        health=health,
+        notes=list(export.notes),
+    )
+
+
+def _daily_summary(
+    export: ExportFile,
+    power: np.ndarray,
+    plausible: np.ndarray,
+    soc: np.ndarray,
+    soc_dc_input: np.ndarray,
+    power_sums: np.ndarray,
+    holds: np.ndarray,
+    day_index: np.ndarray,
+    interval: float,
+    settings: Settings,
+) -> DailySummary:
+    """The daily energy's and the flags' part of :func:`summarise_export`."""
+    quality, limits = settings.quality, settings.limits
+    n, n_days = len(day_index), int(day_index[-1]) + 1
+    head = slice(0, n - 1)
+    power_flags, _ = _power_flags(power, day_index, interval, quality, limits)
+    with np.errstate(invalid="ignore"):  # before the exclusions, as soc_sample_flags has it
+        flowing_dc = np.abs(plausible) > quality.moving_kw
+    if settings.exclude:
+        bits = sum(FLAGS[name].mask for name in settings.exclude)
+        plausible = np.where((power_flags & bits) != 0, np.nan, plausible)
+        power_sums = running_power_sums(plausible[head], holds[head], day_index[head], n_days)
+    if not settings.soc:  # the battery systems are named, their SOC not used
+        soc = soc[:, :0]
+    soc_plausible = masked(soc, "soc", limits)
+    read_ids = list(export.columns.soc)[: soc.shape[1]]
+    # whether each SOC column's DC input carries power (False where it has none)
+    position = _power_positions(
+        tuple(export.columns.dc_power), tuple(read_ids), soc_dc_input[: len(read_ids)]
+    )
+    flowing = np.take(flowing_dc, position, axis=1, mode="clip") & (position >= 0)
+    soc_flags = _soc_flags(soc, flowing, day_index, interval, quality, limits)
+
+    held_power = np.zeros((n_days, power.shape[1]))
+    held_soc = np.zeros((n_days, soc.shape[1]))
+    if n > 1:
+        days = int(day_index[n - 2]) + 1
+        held_power[:days] = _held(~np.isnan(power[head]), holds[head], day_index[head])
+        held_soc[:days] = _held(~np.isnan(soc[head]), holds[head], day_index[head])
+    duplicates = np.zeros(n_days, dtype=np.int64)
+    if export.dropped is not None:
+        np.add.at(duplicates, day_index, export.dropped.astype(np.int64))
+    return DailySummary(
+        energy=power_sums,
         swings=np.nan_to_num(daily_soc_throughput(soc_plausible, day_index)),
         power_counts=_count_per_day(power_flags, POWER_FLAGS[:5], day_index),
         soc_counts=_count_per_day(soc_flags, SOC_FLAGS[:-1], day_index),
@@ -314,8 +435,114 @@ def summarise_export(path: str | Path, settings: Settings) -> Summary:
         last_power=plausible[-1].copy(),
         last_power_received=~np.isnan(power[-1]),
         last_soc_received=~np.isnan(soc[-1]),
-        notes=list(export.notes),
     )
+
+
+def _health_summary(
+    export: ExportFile,
+    plausible: np.ndarray,
+    matrix: np.ndarray,
+    soc_offset: int,
+    plant: np.ndarray | None,
+    power_sums: np.ndarray,
+    holds: np.ndarray,
+    day_index: np.ndarray,
+    interval: float,
+    settings: Settings,
+    health: HealthSettings,
+) -> HealthSummary | None:
+    """The battery health's part of :func:`summarise_export`: the file's
+    :func:`~bessx.health_kernels.day_parts` on the plant layout its columns give (None when
+    its battery systems give no topology). ``matrix`` is ``(sample, column)`` as read, its
+    SOC columns from ``soc_offset`` on."""
+    found = _health_layout(
+        tuple(export.columns.dc_power), tuple(export.columns.soc), settings.topology
+    )
+    if found is None:
+        return None
+    layout, power_source, slot_source = found
+    n = len(day_index)
+    n_slots, m = slot_source.shape
+    power = _take_columns(plausible, power_source, np.nan)
+    # each slot's columns gathered from the whole matrix read (twice as fast as from a view
+    # of it) into one contiguous array per slot; the plausibility rules after it
+    slots = np.empty((n_slots, n, m))
+    for slot, source in enumerate(slot_source):
+        np.take(matrix, np.maximum(source, 0) + soc_offset, axis=1, out=slots[slot], mode="clip")
+        slots[slot][:, source == -1] = np.nan
+        slots[slot][:, source == -2] = 0.0
+    slots = masked(slots, "soc", settings.limits)
+    plant_power = np.full(n, np.nan) if plant is None else plant
+    time_ns = export.time.view(np.int64)
+    joined = np.append(np.diff(time_ns) / 1e9 <= settings.max_gap * interval, False)
+    used = layout.enclosure_id != ""
+    parts = day_parts(
+        power,
+        slots,
+        plant_power,
+        holds,
+        joined,
+        day_index,
+        used.reshape(m, n_slots),
+        min_swing=health.min_swing,
+        plant_threshold=plant_threshold(used),
+        held=n - 1,
+        power_sums=_take_columns(power_sums, power_source, 0.0),
+    )
+    return HealthSummary(
+        inverters=layout.inverters,
+        enclosure_id=layout.enclosure_id,
+        parts=parts,
+        last_power=power[-1].copy(),
+        last_plant=float(plant_power[-1]),
+    )
+
+
+def _take_columns(values: np.ndarray, source: np.ndarray, fill: float) -> np.ndarray:
+    """``values[..., source]`` along the last axis, ``fill`` where ``source`` is -1 and 0
+    where it is -2; ``values`` itself when ``source`` takes every column in order."""
+    if np.array_equal(source, np.arange(values.shape[-1])):
+        return values
+    taken = np.take(values, np.maximum(source, 0), axis=-1) if values.shape[-1] else None
+    if taken is None:
+        taken = np.full((*values.shape[:-1], len(source)), fill)
+    taken[..., source == -1] = fill
+    taken[..., source == -2] = 0.0
+    return taken
+
+
+@lru_cache(maxsize=16)
+def _health_layout(
+    dc_keys: tuple[tuple[str, int], ...],
+    soc_ids: tuple[str, ...],
+    topology: tuple[tuple[str, int, str, int], ...] | None,
+) -> tuple[_Layout, np.ndarray, np.ndarray] | None:
+    """The plant layout a file's columns give, as :func:`bessx.open_exports` makes it, and
+    where each of its DC inputs (``(m,)``) and enclosure slots (``(slot, m)``) finds its
+    column: -1 for none (NaN), -2 for the 0 of a DC input without enclosures. An unused
+    slot reads the DC input's first used slot (:func:`bessx.health_kernels.soc_slots`).
+    None when the battery systems give no topology. Cached: the files of a history share
+    their columns."""
+    if topology is not None:
+        topo = Topology(pd.DataFrame(list(topology), columns=list(_TOPOLOGY_COLUMNS)))
+    else:
+        try:
+            topo = infer_topology(soc_ids)
+        except BessxError:
+            return None
+    layout = _Layout.of(topo, sort_inverters({inv for inv, _ in dc_keys} | set(topo.inverters)))
+    keys = pd.MultiIndex.from_tuples(dc_keys) if dc_keys else pd.MultiIndex.from_tuples([("", 0)])
+    wanted = pd.MultiIndex.from_product([layout.inverters, list(schema.DC_INPUTS)])
+    power_source = keys.get_indexer(wanted) if dc_keys else np.full(len(wanted), -1)
+    ids = layout.enclosure_id.reshape(len(wanted), -1)
+    found = (
+        pd.Index(list(soc_ids), dtype=object).get_indexer(pd.Index(ids.ravel())).reshape(ids.shape)
+    )
+    used = ids != ""
+    first_used = found[np.arange(len(ids)), np.argmax(used, axis=1)]
+    slot_source = np.where(used, found, first_used[:, np.newaxis])
+    slot_source[~used.any(axis=1)] = -2
+    return layout, power_source, np.ascontiguousarray(slot_source.T)
 
 
 def _held(received: np.ndarray, holds: np.ndarray, day_index: np.ndarray) -> np.ndarray:
@@ -337,7 +564,9 @@ class NotOnePass(Exception):
 def _proxy(summary: Summary) -> ExportFile:
     """An :class:`ExportFile` standing for a summarised file in the reader's checks."""
     columns = ColumnMap(
-        {key: "" for key in summary.dc_keys}, {name: "" for name in summary.soc_ids}, {}
+        {key: "" for key in summary.dc_keys},
+        {name: "" for name in summary.soc_ids},
+        {name: "" for name in summary.plant},
     )
     time = np.array([summary.first, summary.last], dtype="datetime64[ns]")
     return ExportFile(Path(summary.path), columns, time, None, notes=list(summary.notes))
@@ -363,6 +592,17 @@ def _median_step(summaries: Sequence[Summary]) -> float:
     return float(np.median([low, high])) / 1e9
 
 
+class Results(NamedTuple):
+    """What the one pass computes, in memory; None for what the settings did not ask."""
+
+    #: :func:`bessx.daily_energy`
+    daily: xr.Dataset | None
+    #: :func:`bessx.quality`
+    flags: xr.Dataset | None
+    #: :func:`bessx.health.daily_health`: the battery health's per-day partials
+    health: xr.DataArray | None
+
+
 def combine(
     summaries: Sequence[Summary],
     settings: Settings,
@@ -373,18 +613,20 @@ def combine(
     source: str = "",
     skip: bool = False,
     skipped: Sequence[ExportError] = (),
-) -> tuple[xr.Dataset, xr.Dataset]:
-    """Join per-file summaries into the daily energy and the quality flags.
+) -> Results:
+    """Join per-file summaries into the daily energy, the quality flags and the health.
 
-    Returns what ``daily_energy(ds, ...)`` and ``quality(ds, ...)`` return for
-    ``ds = open_exports(files, ...)``, computed.
+    Returns what ``daily_energy(ds, ...)``, ``quality(ds, ...)`` and
+    ``daily_health(ds, ...)`` return for ``ds = open_exports(files, ...)``, computed:
+    the first two with ``settings.daily``, the last with ``settings.health``.
 
     Raises
     ------
     NotOnePass
         The history needs the classic path: a local day split over files, files whose
-        provisional interval differs from the history's, or SOC columns mapped to another
-        DC input than the history's topology says.
+        provisional interval differs from the history's, SOC columns mapped to another
+        DC input than the history's topology says, or (for the health) a file whose
+        columns give another plant layout than the history's.
     ExportError
         As :func:`bessx.open_exports`; with ``skip``, a file refused by a check across
         files is left out instead (``skipped`` lists the files already left out: each gets
@@ -414,9 +656,15 @@ def combine(
 
     inverters = sort_inverters({inv for inv, _ in metered} | set(topo.inverters))
     layout = _Layout.of(topo, inverters)
+    dc_inputs: dict[tuple[str, ...], np.ndarray] = {}  # the files of a history share columns
     for summary in summaries:
-        if not np.array_equal(summary.soc_dc_input, layout.dc_input_of(summary.soc_ids)):
+        soc_ids = tuple(summary.soc_ids)
+        if soc_ids not in dc_inputs:
+            dc_inputs[soc_ids] = layout.dc_input_of(summary.soc_ids)
+        if not np.array_equal(summary.soc_dc_input, dc_inputs[soc_ids]):
             raise NotOnePass(f"{Path(summary.path).name}: SOC columns on other DC inputs")
+        if settings.health is not None and not layout.holds(summary.health):
+            raise NotOnePass(f"{Path(summary.path).name}: its columns give another plant layout")
 
     _note_missing(exports, inverters, topo, settings.variables, absent)
     for left_out in skipped:
@@ -432,7 +680,8 @@ def combine(
         for note in export.notes:
             warnings.warn(f"{export.path}: {note}", ExportWarning, stacklevel=3)
 
-    days = _join(summaries, layout, settings, interval)
+    first_and_last = np.array([summaries[0].first, summaries[-1].last], dtype="datetime64[ns]")
+    _, dates, day_seconds = local_days(first_and_last, settings.timezone)
     coords = layout.coords()
     attrs = {
         "Conventions": schema.CF_CONVENTIONS,
@@ -440,30 +689,45 @@ def combine(
         "interval_seconds": interval,
         "source_files": len(summaries),
         "source_samples": sum(summary.rows for summary in summaries),
-        "history": f"{pd.Timestamp.now('UTC'):%Y-%m-%dT%H:%M:%SZ} bessx.daily_from_exports: "
+        "history": f"{pd.Timestamp.now('UTC'):%Y-%m-%dT%H:%M:%SZ} bessx."
+        f"{'daily' if settings.daily else 'health'}_from_exports: "
         f"read {len(summaries)} export file(s)",
     }
-    flags = flags_dataset(
-        days.counts,
-        days.dates,
-        coords,
-        attrs,
-        settings.quality,
-        settings.limits,
-        has_soc=settings.soc,
-    )
-    daily = energy_dataset(
-        days.energy(ALLOCATIONS[allocation]),
-        days.dates,
-        coords,
-        attrs,
-        flags,
-        allocation,
-        max_gap=settings.max_gap,
-        limits=settings.limits,
-        excluded=settings.exclude,
-    )
-    return daily, flags
+    daily = flags = health = None
+    if settings.daily:
+        days = _join(summaries, layout, settings, interval, dates, day_seconds)
+        flags = flags_dataset(
+            days.counts,
+            days.dates,
+            coords,
+            attrs,
+            settings.quality,
+            settings.limits,
+            has_soc=settings.soc,
+        )
+        daily = energy_dataset(
+            days.energy(ALLOCATIONS[allocation]),
+            days.dates,
+            coords,
+            attrs,
+            flags,
+            allocation,
+            max_gap=settings.max_gap,
+            limits=settings.limits,
+            excluded=settings.exclude,
+        )
+    if settings.health is not None:
+        health = partials_array(
+            _join_health(summaries, layout, settings, interval, dates, day_seconds),
+            dates,
+            coords,
+            attrs,
+            min_swing=settings.health.min_swing,
+            max_gap=settings.max_gap,
+            limits=settings.limits,
+            has_plant=True,  # as open_exports reads it: NaN in files without the column
+        )
+    return Results(daily, flags, health)
 
 
 @dataclass(frozen=True)
@@ -504,6 +768,14 @@ class _Layout:
             found = pd.Index(flat[used]).get_indexer(list(soc_ids))
             self._found[memo] = np.where(found >= 0, used[found], -1)
         return self._found[memo]
+
+    def holds(self, health: HealthSummary | None) -> bool:
+        """Whether a file's health parts were computed on this layout."""
+        return (
+            health is not None
+            and health.inverters == self.inverters
+            and np.array_equal(health.enclosure_id, self.enclosure_id)
+        )
 
     def dc_input_of(self, soc_ids: Sequence[str]) -> np.ndarray:
         positions = self.slot_positions(soc_ids)
@@ -568,12 +840,24 @@ class _Days:
         return out
 
 
+def _last_hold(summaries: Sequence[Summary], index: int, interval: float, limit: float) -> float:
+    """How long file ``index``'s last sample holds [s]: until the next file's first sample,
+    within the gap ``limit`` [s]; else, and for the last file, one interval."""
+    if index + 1 == len(summaries):
+        return interval
+    step = float((summaries[index + 1].first - summaries[index].last).astype(np.int64)) / 1e9
+    return step if step <= limit else interval
+
+
 def _join(
-    summaries: Sequence[Summary], layout: _Layout, settings: Settings, interval: float
+    summaries: Sequence[Summary],
+    layout: _Layout,
+    settings: Settings,
+    interval: float,
+    dates: np.ndarray,
+    day_seconds: np.ndarray,
 ) -> _Days:
     """Place every file's partial sums on the history's days and add each last sample."""
-    first = np.array([summaries[0].first, summaries[-1].last], dtype="datetime64[ns]")
-    _, dates, day_seconds = local_days(first, settings.timezone)
     n_days = len(dates)
     n_inv, n_dc, n_slots = layout.shape
     used = layout.enclosure_id != ""
@@ -586,33 +870,27 @@ def _join(
     duplicates = np.zeros(n_days)
     limit = settings.max_gap * interval
     for index, summary in enumerate(summaries):
+        parts = summary.daily
+        if parts is None:
+            raise ValueError(f"{summary.path}: summarised without the daily results")
         rows = np.searchsorted(dates, summary.dates)
         columns = layout.dc_positions(summary.dc_keys)
         slots = layout.slot_positions(summary.soc_ids if settings.soc else [])
         kept = slots >= 0
         day_rows, dc_columns = np.ix_(rows, columns)
-        power[:, day_rows, dc_columns] = summary.energy
-        held_power[day_rows, dc_columns] = summary.power_held
-        power_counts[:, day_rows, dc_columns] = summary.power_counts
+        power[:, day_rows, dc_columns] = parts.energy
+        held_power[day_rows, dc_columns] = parts.power_held
+        power_counts[:, day_rows, dc_columns] = parts.power_counts
         swings[:, rows] = 0.0  # a day with samples: a missing SOC column swings by 0
         soc_rows, soc_slots = np.ix_(rows, slots[kept])
-        swings[:, soc_rows, soc_slots] = summary.swings[:, :, kept]
-        held_soc[soc_rows, soc_slots] = summary.soc_held[:, kept]
-        soc_counts[:, soc_rows, soc_slots] = summary.soc_counts[:, :, kept]
-        duplicates[rows] += summary.duplicates
-        # the last sample holds until the next file's first, within the gap limit
-        hold = interval
-        if index + 1 < len(summaries):
-            step = (summaries[index + 1].first - summary.last).astype(np.int64) / 1e9
-            hold = step if step <= limit else interval
-        # the same products as daily_power_sums forms, added last as its row-wise sum does
-        last_day, value = rows[-1], summary.last_power
-        weighted = np.multiply(value, hold / _SECONDS_PER_HOUR, dtype=np.float64)
-        power[0, last_day, columns] += np.fmax(weighted, 0.0)
-        power[1, last_day, columns] += np.fmin(weighted, 0.0)
-        power[2, last_day, columns] += np.isfinite(value) * hold
-        held_power[last_day, columns] += summary.last_power_received * hold
-        held_soc[last_day, slots[kept]] += summary.last_soc_received[kept] * hold
+        swings[:, soc_rows, soc_slots] = parts.swings[:, :, kept]
+        held_soc[soc_rows, soc_slots] = parts.soc_held[:, kept]
+        soc_counts[:, soc_rows, soc_slots] = parts.soc_counts[:, :, kept]
+        duplicates[rows] += parts.duplicates
+        hold, last_day = _last_hold(summaries, index, interval, limit), rows[-1]
+        power[:, last_day, columns] += power_terms(parts.last_power, hold)
+        held_power[last_day, columns] += parts.last_power_received * hold
+        held_soc[last_day, slots[kept]] += parts.last_soc_received[kept] * hold
 
     gap_power = np.round(np.maximum(day_seconds[:, np.newaxis] - held_power, 0.0) / interval)
     gap_soc = np.round(np.maximum(day_seconds[:, np.newaxis] - held_soc, 0.0) / interval)
@@ -631,9 +909,161 @@ def _join(
     return _Days(dates, power, swings, counts, day_seconds, used)
 
 
+def _join_health(
+    summaries: Sequence[Summary],
+    layout: _Layout,
+    settings: Settings,
+    interval: float,
+    dates: np.ndarray,
+    day_seconds: np.ndarray,
+) -> np.ndarray:
+    """The history's health partials ``(quantity, day, inverter, dc_input, enclosure)``:
+    every file's parts on the history's days, each last sample added with its hold."""
+    n_inv, n_dc, n_slots = layout.shape
+    history = DayParts.empty(len(dates), n_inv * n_dc, n_slots)
+    threshold = plant_threshold(layout.enclosure_id != "")
+    limit = settings.max_gap * interval
+    for index, summary in enumerate(summaries):
+        parts = summary.health
+        if parts is None:
+            raise ValueError(f"{summary.path}: summarised without the health")
+        rows = np.searchsorted(dates, summary.dates)
+        history.place(rows, parts.parts)
+        hold = _last_hold(summaries, index, interval, limit)
+        add_sample(history, rows[-1], parts.last_power, parts.last_plant, hold, threshold)
+    partials = finish_parts(history, day_seconds)
+    return partials.reshape(len(PARTIALS), len(dates), n_inv, n_dc, n_slots)
+
+
 # ---------------------------------------------------------------------------------------
 # the whole history
 # ---------------------------------------------------------------------------------------
+def from_exports(
+    paths: Any,
+    *,
+    timezone: str | None = None,
+    topology: TopologyLike | None = None,
+    interval: float | None = None,
+    allocation: str = "equal",
+    max_gap: float = 3.0,
+    dc_power_limit_kw: float | None = None,
+    exclude: Sequence[str] = (),
+    quality: QualitySettings | None = None,
+    engine: str = "auto",
+    columns: ColumnPatterns | None = None,
+    max_gap_days: float = MAX_GAP_DAYS,
+    bad_files: str = "raise",
+    soc: bool = True,
+    daily: bool = True,
+    health: bool = False,
+    min_swing: float = 20.0,
+    cache: Any | None = None,
+) -> Results:
+    """The daily energy, the quality flags and the battery health's per-day partials of a
+    folder of exports, reading each file once.
+
+    :func:`daily_from_exports` and :func:`health_from_exports` are this function; ``bessx
+    run`` calls it for all three at once.
+
+    Parameters
+    ----------
+    paths, timezone, topology, interval, allocation, max_gap, dc_power_limit_kw, exclude
+    quality, engine, columns, max_gap_days, bad_files, soc
+        As for :func:`daily_from_exports`.
+    daily : bool
+        Compute the daily energy and the quality flags.
+    health : bool
+        Compute the battery health's per-day partials (:func:`bessx.health.daily_health`),
+        for :func:`bessx.health.health_from_daily`: this also reads every enclosure's
+        state of charge and the plant meter's power.
+    min_swing : float
+        As for :func:`bessx.health`.
+    cache : bessx.cache.SummaryCache, optional
+        Keeps each file's summary between runs: a re-run reads only new or changed files.
+
+    Returns
+    -------
+    Results
+        In memory; ``daily`` and ``flags`` None without ``daily``, ``health`` None without
+        ``health``. The file tasks run under the active dask scheduler (a
+        ``distributed.Client`` when one is active: the files are read on its workers).
+        Where the one pass cannot join the files exactly (:class:`NotOnePass`), the results
+        come from :func:`bessx.open_exports` instead (the same results, two footer parses
+        per file).
+    """
+    import dask
+    from dask import delayed
+
+    if allocation not in ALLOCATIONS:
+        raise ValueError(
+            f"unknown allocation {allocation!r}; choose one of {', '.join(map(repr, ALLOCATIONS))}"
+        )
+    unknown = sorted(set(exclude) - set(EXCLUDABLE))
+    if unknown:
+        raise ValueError(f"cannot exclude {unknown}: choose from {', '.join(EXCLUDABLE)}")
+    if interval is not None and not interval > 0:
+        raise ValueError(f"interval must be positive seconds, not {interval!r}")
+    if allocation == "soc" and not soc:
+        raise ValueError("allocation='soc' needs the state of charge: soc=True")
+    if not max_gap >= 1:
+        raise ValueError(f"max_gap must be >= 1 nominal interval, not {max_gap!r}")
+    files = export_paths(paths)
+    topo = read_topology(topology) if topology is not None else None
+    settings = Settings(
+        timezone=timezone or schema.DEFAULT_TIMEZONE,
+        engine=get_engine(engine).name,
+        patterns=columns or ColumnPatterns(),
+        interval=None if interval is None else float(interval),
+        max_gap=float(max_gap),
+        limits=Limits() if dc_power_limit_kw is None else Limits(dc_power_limit_kw),
+        quality=quality or QualitySettings(),
+        exclude=tuple(name for name in EXCLUDABLE if name in exclude),
+        topology=None
+        if topo is None
+        else tuple(
+            (str(inverter), int(dc_input), str(enclosure_id), int(slot))
+            for inverter, dc_input, enclosure_id, slot in topo.table[
+                list(_TOPOLOGY_COLUMNS)
+            ].itertuples(index=False)
+        ),
+        soc=soc,
+        daily=daily,
+        health=HealthSettings(check_min_swing(min_swing)) if health else None,
+    )
+    if bad_files not in BAD_FILE_POLICIES:
+        raise ValueError(f"bad_files must be one of {BAD_FILE_POLICIES}, not {bad_files!r}")
+    skip = bad_files == "skip"
+    found = {path: cache.get(path, settings) for path in files} if cache is not None else {}
+    missing = [path for path in files if found.get(path) is None]
+    tasks = [delayed(_summarise_or_refuse)(path, settings) for path in missing]
+    computed = dask.compute(*tasks, scheduler=_scheduler())
+    skipped = [item for item in computed if isinstance(item, ExportError)]
+    if skipped and not skip:
+        raise skipped[0]  # the first bad file in order, whichever task failed first
+    for path, summary in zip(missing, computed, strict=True):
+        if isinstance(summary, Summary):
+            found[path] = summary
+            if cache is not None:
+                cache.put(path, settings, summary)
+    if cache is not None:
+        cache.prune(files, settings)
+    usable = [path for path in files if isinstance(found.get(path), Summary)]
+    named = str(paths) if isinstance(paths, str | os.PathLike) else str(files[0].parent)
+    try:
+        return combine(
+            [found[path] for path in usable],
+            settings,
+            topology=topology,
+            allocation=allocation,
+            max_gap_days=max_gap_days,
+            source=named,
+            skip=skip,
+            skipped=skipped,
+        )
+    except NotOnePass:
+        return _classic(files, settings, topology, allocation, max_gap_days, bad_files, cache)
+
+
 def daily_from_exports(
     paths: Any,
     *,
@@ -679,72 +1109,101 @@ def daily_from_exports(
         In memory. The file tasks run under the active dask scheduler (a
         ``distributed.Client`` when one is active: the files are read on its workers).
     """
-    import dask
-    from dask import delayed
-
-    if allocation not in ALLOCATIONS:
-        raise ValueError(
-            f"unknown allocation {allocation!r}; choose one of {', '.join(map(repr, ALLOCATIONS))}"
-        )
-    unknown = sorted(set(exclude) - set(EXCLUDABLE))
-    if unknown:
-        raise ValueError(f"cannot exclude {unknown}: choose from {', '.join(EXCLUDABLE)}")
-    if interval is not None and not interval > 0:
-        raise ValueError(f"interval must be positive seconds, not {interval!r}")
-    if allocation == "soc" and not soc:
-        raise ValueError("allocation='soc' needs the state of charge: soc=True")
-    if not max_gap >= 1:
-        raise ValueError(f"max_gap must be >= 1 nominal interval, not {max_gap!r}")
-    files = export_paths(paths)
-    topo = read_topology(topology) if topology is not None else None
-    settings = Settings(
-        timezone=timezone or schema.DEFAULT_TIMEZONE,
-        engine=get_engine(engine).name,
-        patterns=columns or ColumnPatterns(),
-        interval=None if interval is None else float(interval),
-        max_gap=float(max_gap),
-        limits=Limits() if dc_power_limit_kw is None else Limits(dc_power_limit_kw),
-        quality=quality or QualitySettings(),
-        exclude=tuple(name for name in EXCLUDABLE if name in exclude),
-        dc_input_of=None
-        if topo is None
-        else tuple(
-            zip(topo.table["enclosure_id"], topo.table["dc_input"].astype(int), strict=True)
-        ),
+    results = from_exports(
+        paths,
+        timezone=timezone,
+        topology=topology,
+        interval=interval,
+        allocation=allocation,
+        max_gap=max_gap,
+        dc_power_limit_kw=dc_power_limit_kw,
+        exclude=exclude,
+        quality=quality,
+        engine=engine,
+        columns=columns,
+        max_gap_days=max_gap_days,
+        bad_files=bad_files,
         soc=soc,
+        cache=cache,
     )
-    if bad_files not in BAD_FILE_POLICIES:
-        raise ValueError(f"bad_files must be one of {BAD_FILE_POLICIES}, not {bad_files!r}")
-    skip = bad_files == "skip"
-    found = {path: cache.get(path, settings) for path in files} if cache is not None else {}
-    missing = [path for path in files if found.get(path) is None]
-    tasks = [delayed(_summarise_or_refuse)(path, settings) for path in missing]
-    computed = dask.compute(*tasks, scheduler=_scheduler())
-    skipped = [item for item in computed if isinstance(item, ExportError)]
-    if skipped and not skip:
-        raise skipped[0]  # the first bad file in order, whichever task failed first
-    for path, summary in zip(missing, computed, strict=True):
-        if isinstance(summary, Summary):
-            found[path] = summary
-            if cache is not None:
-                cache.put(path, settings, summary)
-    if cache is not None:
-        cache.prune(files, settings)
-    usable = [path for path in files if isinstance(found.get(path), Summary)]
-    named = str(paths) if isinstance(paths, str | os.PathLike) else str(files[0].parent)
-    try:
-        return combine(
-            [found[path] for path in usable],
-            settings,
-            topology=topology,
-            allocation=allocation,
-            max_gap_days=max_gap_days,
-            source=named,
-            skip=skip,
-            skipped=skipped,
-        )
-    except NotOnePass:
-        return _classic(files, settings, topology, allocation, max_gap_days, bad_files, cache)
+    assert results.daily is not None and results.flags is not None  # asked for: daily=True
+    return results.daily, results.flags
+
+
+def health_from_exports(
+    paths: Any,
+    *,
+    window: str | pd.Timedelta = "30D",
+    min_swing: float = 20.0,
+    max_gap: float = 3.0,
+    dc_power_limit_kw: float | None = None,
+    timezone: str | None = None,
+    topology: TopologyLike | None = None,
+    interval: float | None = None,
+    engine: str = "auto",
+    columns: ColumnPatterns | None = None,
+    max_gap_days: float = MAX_GAP_DAYS,
+    bad_files: str = "raise",
+    cache: Any | None = None,
+) -> xr.Dataset:
+    """Battery health of a folder of exports, reading each file once.
+
+    The same result as ``health(open_exports(paths, variables=["dc_power", "soc",
+    "plant_power"], ...), ...)``, computed, bit for bit: each export is read once (its DC
+    input power, every enclosure's state of charge and the plant meter's power) and
+    reduced to its per-day health partials; the reduce adds each file's last sample with
+    the hold the next file's first timestamp gives it (see :mod:`bessx.onepass`).
+
+    Parameters
+    ----------
+    paths
+        A folder, glob pattern or list of exports, as for :func:`bessx.open_exports`.
+    window, min_swing, max_gap, dc_power_limit_kw
+        As for :func:`bessx.health`.
+    timezone, topology, interval, engine, columns, max_gap_days, bad_files
+        As for :func:`bessx.open_exports`.
+    cache : bessx.cache.SummaryCache, optional
+        Keeps each file's summary between runs: a re-run reads only new or changed files.
+
+    Returns
+    -------
+    xarray.Dataset
+        As :func:`bessx.health` returns, in memory.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from bessx import synthetic
+    >>> plant = synthetic.write_plant(tempfile.mkdtemp(), "2023-03-01", 4, inverters=1)
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # the synthetic plant's repaired rows
+    ...     result = health_from_exports(plant.folder, window="2D")
+    >>> result["usable_capacity"].dims
+    ('window', 'inverter', 'dc_input')
+    """
+    from bessx.health import health_from_daily
+
+    window = f"{_window_days(window)}D"  # checked before any file is read
+    results = from_exports(
+        paths,
+        timezone=timezone,
+        topology=topology,
+        interval=interval,
+        max_gap=max_gap,
+        dc_power_limit_kw=dc_power_limit_kw,
+        engine=engine,
+        columns=columns,
+        max_gap_days=max_gap_days,
+        bad_files=bad_files,
+        soc=False,
+        daily=False,
+        health=True,
+        min_swing=min_swing,
+        cache=cache,
+    )
+    assert results.health is not None  # asked for: health=True
+    return health_from_daily(results.health, window=window)
 
 
 def _scheduler() -> Any:
@@ -776,13 +1235,14 @@ def _classic(
     max_gap_days: float,
     bad_files: str = "raise",
     cache: Any | None = None,
-) -> tuple[xr.Dataset, xr.Dataset]:
-    """The two-pass path: :func:`open_exports`, then daily energy and flags in one compute.
+) -> Results:
+    """The two-pass path: :func:`open_exports`, then every result in one compute.
 
     With a ``cache``, its folder keeps the exports' index too: a re-run opens them without
     parsing a footer (see :mod:`bessx.io.index`).
     """
     from bessx.energy import daily_energy
+    from bessx.health import daily_health
     from bessx.io.exports import open_exports
     from bessx.quality import quality
 
@@ -802,17 +1262,30 @@ def _classic(
         "max_gap": settings.max_gap,
         "dc_power_limit_kw": settings.limits.dc_power_limit_kw,
     }
+    health = None
+    if settings.health is not None:
+        health = daily_health(history, min_swing=settings.health.min_swing, **options)
+    if not settings.daily:
+        return Results(None, None, None if health is None else health.compute())
+    # without the SOC for the daily results, as in their one pass
+    daily_input = history if settings.soc else history.drop_vars("soc", errors="ignore")
     daily = daily_energy(
-        history,
+        daily_input,
         allocation=allocation,
         exclude=settings.exclude,
         quality=settings.quality,
         **options,
     )
-    flags = quality(history, settings=settings.quality, **options)
-    # one graph, computed once: the exports are read once for both
-    both = xr.merge([daily, flags], combine_attrs="override", compat="override").compute()
-    computed_daily = both[list(daily.data_vars)].drop_vars(["flag", "soc_flag"], errors="ignore")
-    computed_flags = both[list(flags.data_vars)]
+    flags = quality(daily_input, settings=settings.quality, **options)
+    # one graph, computed once: the exports are read once for every result
+    parts = [daily, flags, *([] if health is None else [health.to_dataset()])]
+    computed = xr.merge(parts, combine_attrs="override", compat="override").compute()
+    computed_daily = computed[list(daily.data_vars)].drop_vars(
+        ["flag", "soc_flag"], errors="ignore"
+    )
+    computed_flags = computed[list(flags.data_vars)]
     computed_daily.attrs, computed_flags.attrs = dict(daily.attrs), dict(flags.attrs)
-    return computed_daily, computed_flags
+    computed_health = None
+    if health is not None:
+        computed_health = computed[str(health.name)].assign_attrs(health.attrs)
+    return Results(computed_daily, computed_flags, computed_health)

@@ -1,7 +1,8 @@
 """The analysis run of ``bessx run`` as a library function, and the outputs it writes.
 
 :func:`run` reads the exports a :class:`~bessx.config.Config` names, computes the daily
-energy and the data-quality flags in one pass over the data, and derives the outlier and
+energy, the data-quality flags and (when asked) the battery health in one pass over the
+data, and derives the outlier and
 lowest-energy tables; :func:`write_outputs` writes the selected outputs as one whole set
 (see :mod:`bessx.io.outputs`). The command line, the documentation and users' scripts all
 call these two::
@@ -74,7 +75,8 @@ class Results:
     warnings
         The problems met while reading, one line each, skipped files included.
     health
-        :func:`bessx.health` of the exports, computed; None when no health output was asked.
+        :func:`bessx.health` of the exports, computed (from the same one pass over the
+        exports as the daily energy); None when no health output was asked.
     """
 
     daily: xr.Dataset
@@ -128,7 +130,7 @@ def run(
     config_path: Path | None = None,
     cache: Path | None = None,
 ) -> Results:
-    """Read the exports, compute the daily energy and quality flags once, derive the tables.
+    """Read the exports once for the daily energy, quality flags and health; derive the tables.
 
     Parameters
     ----------
@@ -235,7 +237,8 @@ def _analyse(
     cache_folder: Path | None,
 ) -> Results:
     from bessx.cache import SummaryCache
-    from bessx.onepass import daily_from_exports
+    from bessx.health import health_from_daily
+    from bessx.onepass import from_exports
     from bessx.outliers import outliers
     from bessx.quality import quality_table
     from bessx.tables import lowest
@@ -244,7 +247,7 @@ def _analyse(
     say(f"reading {len(files)} export file(s) from {config.data}")
     cache = None if cache_folder is None else SummaryCache(cache_folder)
     with _progress(client, progress):
-        daily, flags = daily_from_exports(
+        results = from_exports(
             files,
             timezone=config.timezone,
             topology=config.topology,
@@ -257,17 +260,16 @@ def _analyse(
             columns=config.columns,
             bad_files="skip" if config.skip_bad_files else "raise",
             soc=needs_soc(config),
+            health="health" in config.outputs,
             cache=cache,
         )
+    daily, flags = results.daily, results.flags
+    assert daily is not None and flags is not None  # asked for: the daily results
     recorder.flush()
     skipped = [path for path in files if str(path) in recorder.skipped]
     used = [path for path in files if str(path) not in recorder.skipped]
     flagged = quality_table(flags)
-    battery_health = None
-    if "health" in config.outputs:
-        say("estimating the battery health")
-        with _progress(client, progress):
-            battery_health = _health(config, used, cache_folder).compute()
+    battery_health = None if results.health is None else health_from_daily(results.health)
     settings = {k: v for k, v in dataclasses.asdict(config.outliers).items() if v is not None}
     counted = {key: settings[key] for key in ("min_coverage",) if key in settings}
     recorder.flush()
@@ -294,30 +296,6 @@ def needs_soc(config: Config) -> bool:
     return config.allocation == "soc" or any(
         output in config.outputs for output in ("quality", "summary")
     )
-
-
-def _health(config: Config, files: list[Path], cache_folder: Path | None = None) -> xr.Dataset:
-    """The battery health of the usable exports, lazy (a second read of the SOC and power).
-
-    Health needs each sample's state of charge and plant power, which the per-file
-    summaries do not keep; its own pass reads them. The exports' index is kept beside the
-    summaries, so that a re-run opens them without parsing a footer.
-    """
-    from bessx.health import health
-    from bessx.io.exports import open_exports
-
-    with warnings.catch_warnings():  # the first pass reported the exports' notes
-        warnings.simplefilter("ignore")
-        history = open_exports(
-            files,
-            timezone=config.timezone,
-            topology=config.topology,
-            interval=config.interval,
-            variables=("dc_power", "soc", "plant_power"),
-            columns=config.columns,
-            cache=cache_folder,
-        )
-    return health(history, max_gap=config.max_gap)
 
 
 @contextlib.contextmanager

@@ -33,6 +33,8 @@ INVERTER: Final = "inverter"
 DC_INPUT: Final = "dc_input"
 ENCLOSURE: Final = "enclosure"
 DAY: Final = "time"  # daily outputs keep the name ``time`` (local calendar dates)
+WINDOW: Final = "window"  # battery health: windows of whole local days
+DIRECTION: Final = "direction"  # battery health: "discharge", "charge"
 
 DC_INPUTS: Final = (1, 2)
 

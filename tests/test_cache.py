@@ -164,24 +164,6 @@ def test_entries_are_small(folder, tmp_path):
 
 
 # bessx run keeps the cache in its output folder ---------------------------------------------
-@pytest.fixture
-def loads(monkeypatch):
-    """Count the exports the engines read."""
-    from bessx.io import engines
-
-    count = {"n": 0}
-    for name, engine in list(engines.ENGINES.items()):
-
-        def load(path, pick, original=engine.load):
-            count["n"] += 1
-            return original(path, pick)
-
-        monkeypatch.setitem(
-            engines.ENGINES, name, engines.Engine(name, engine.scan, engine.read, load)
-        )
-    return count
-
-
 def run_cli(*args) -> None:
     from bessx.cli import main
 

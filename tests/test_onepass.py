@@ -44,7 +44,8 @@ def classic(files, **options):
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        return _classic(files, settings, options.pop("topology", None), **options)
+        results = _classic(files, settings, options.pop("topology", None), **options)
+    return results.daily, results.flags
 
 
 @pytest.mark.parametrize("engine", ["polars", "pyarrow"])
