@@ -373,8 +373,9 @@ def test_the_classic_path_of_a_run_opens_from_the_index(folder, tmp_path, calls,
     assert calls["scan"] == scans, "the re-run's open parsed no footer"
 
 
-def test_a_warm_bessx_run_opens_the_exports_for_health_from_the_index(folder, tmp_path, calls):
-    """The run's health pass opens the exports: from the index kept beside the summaries."""
+def test_bessx_run_with_health_parses_each_footer_once_and_a_warm_run_none(folder, tmp_path, calls):
+    """The health comes from the one pass: no Dataset is opened, each export is loaded once,
+    and a warm run loads none."""
     from bessx.cli import main
 
     def run(*options) -> None:
@@ -383,12 +384,11 @@ def test_a_warm_bessx_run_opens_the_exports_for_health_from_the_index(folder, tm
             assert main(["run", str(folder), "--quiet", *options]) == 0
 
     run("--out", str(tmp_path / "out"))
-    assert calls["scan"] == 4
-    assert len(entries(tmp_path / "out" / ".bessx" / "cache")) == 4
+    assert calls == {"scan": 0, "read": 0, "load": 4}
     run("--out", str(tmp_path / "out"))
-    assert calls["scan"] == 4, "the warm run parsed no footer to open the exports"
+    assert calls == {"scan": 0, "read": 0, "load": 4}, "the warm run parsed no footer"
     run("--out", str(tmp_path / "fresh"), "--no-cache")
-    assert calls["scan"] == 8
+    assert calls == {"scan": 0, "read": 0, "load": 8}
     for name in ("health.csv", "daily_energy.csv"):
         fresh = (tmp_path / "fresh" / name).read_bytes()
         assert (tmp_path / "out" / name).read_bytes() == fresh, name
