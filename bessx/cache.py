@@ -25,6 +25,7 @@ in the data folder: ``bessx run`` keeps it inside ``--out``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -51,6 +52,19 @@ def _digest(*parts: Any) -> str:
 
 
 def _settings_token(settings: Any) -> str:
+    """The digest of the settings and the bessx version (worked out once per settings)."""
+    try:
+        return _hashable_settings_token(settings)
+    except TypeError:  # unhashable settings: every time
+        return _token(settings)
+
+
+@functools.lru_cache(maxsize=16)
+def _hashable_settings_token(settings: Any) -> str:
+    return _token(settings)
+
+
+def _token(settings: Any) -> str:
     from bessx import __version__
 
     values = []

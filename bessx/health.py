@@ -24,13 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import dask.array as da
 import numpy as np
 import pandas as pd
 import xarray as xr
-from dask.base import tokenize
+from dask.base import is_dask_collection, tokenize
 
 from bessx import schema
 from bessx.energy import day_aligned_chunks, day_plan
@@ -42,6 +41,9 @@ from bessx.health_kernels import (
 )
 from bessx.health_report import summary_section, to_frame
 from bessx.plausibility import DEFAULT_DC_POWER_LIMIT_KW, Limits
+
+if TYPE_CHECKING:
+    import dask.array as da
 
 __all__ = [
     "HEALTH_ATTRS",
@@ -156,6 +158,8 @@ def _blockwise_partials(
     limits: Limits,
 ) -> da.Array:
     """Run :func:`daily_health_partials` on dask chunks that hold whole local days."""
+    import dask.array as da  # here: the one pass and numpy data never need it
+
     power, soc, plant = (da.asarray(array) for array in arrays)
     hold, joined, day_index = per_sample
     sample_chunks = day_aligned_chunks(power.chunks[0], day_index)
@@ -292,7 +296,7 @@ def daily_health(
     arrays = (power, soc.data, plant)
     threshold = plant_threshold(np.asarray(used.values))
     partials: np.ndarray | da.Array
-    if any(isinstance(array, da.Array) for array in (*arrays, used.data)):
+    if any(is_dask_collection(array) for array in (*arrays, used.data)):
         partials = _blockwise_partials(
             arrays,
             (plan.hold_seconds, joined, plan.day_index),
@@ -379,7 +383,7 @@ def health_from_daily(daily: xr.DataArray, *, window: str | pd.Timedelta = "30D"
     }
     used = _used(daily)
     has_plant = bool(daily.attrs.get("plant_power", 1))
-    lazy = isinstance(daily.data, da.Array)
+    lazy = is_dask_collection(daily.data)
     values = daily.reset_coords(drop=True).drop_vars(schema.DAY)
     n_days = len(dates)
     n_windows = -(-n_days // window_days)

@@ -28,12 +28,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-import dask.array as da
 import numpy as np
 import pandas as pd
 import xarray as xr
 from dask.base import tokenize
-from dask.highlevelgraph import HighLevelGraph
 
 from bessx import schema
 from bessx.config import ColumnPatterns
@@ -53,6 +51,7 @@ from bessx.topology import (
 )
 
 if TYPE_CHECKING:
+    import dask.array as da
     from dask.typing import Key
 
 PathsLike = str | os.PathLike | Iterable[str | os.PathLike]
@@ -832,6 +831,9 @@ def _plan(
 
 def _dask_arrays(plans: list[ReadPlan], variables: tuple[str, ...]) -> dict[str, da.Array]:
     """One read task per file, and a cheap item-getter per variable on top of it."""
+    import dask.array as da  # here: a run from the summaries never builds a graph
+    from dask.highlevelgraph import HighLevelGraph
+
     token = tokenize([(p.path, p.dc_columns, p.soc_columns, p.n_rows) for p in plans], variables)
     read_name = f"read-exports-{token}"
     read_layer: dict[Key, Any] = {
