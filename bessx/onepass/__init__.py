@@ -1,0 +1,441 @@
+"""Daily results straight from the exports: one pass over each file, then a small reduce.
+
+:func:`bessx.open_exports` followed by :func:`bessx.daily_energy` parses every export's
+footer twice (once to build the lazy Dataset's ``time`` index, once to read the data), and
+the footer of a wide export costs more than its data. :func:`daily_from_exports` reads each
+file once: a task per file (:func:`summarise_export`) parses the footer, reads the
+timestamps and the needed columns together, applies the plausibility rules and reduces the
+file to per-day partial sums, flag counts and the few values its neighbour needs; the
+reduce (:func:`combine`) joins the files and checks the interval. The summaries are small
+(tens of kB per file), so they are what :mod:`bessx.cache` keeps between runs. The battery
+health comes from the same pass (:func:`from_exports` with ``health=True``, or
+:func:`health_from_exports` for the health alone): a file's summary then also holds its
+per-day health partials (:func:`bessx.health_kernels.day_parts`).
+
+The results are the same as :func:`bessx.daily_energy`, :func:`bessx.quality` and
+:func:`bessx.health.daily_health` of :func:`bessx.open_exports`, bit for bit: a day's sums are
+taken sample after sample in the same order, and the only value a file cannot know, the hold
+of its last sample (the step to the next file's first sample), is added last by the reduce
+(the health uses nothing else of the next file: a discharge segment that runs to midnight is
+not used). That holds when every local day lies within one file, as with daily exports. A
+history the reduce cannot join exactly (:class:`NotOnePass`: a day split over files, files
+that do not share one sampling interval, ...) is computed the classic way instead (same
+results, two footer parses per file).
+
+Each module has one job; in reading order:
+
+``summary``
+    What a file is reduced to (:class:`Summary`) and what that depends on
+    (:class:`Settings`, part of the cache key).
+``summarise``
+    The map: one export, read once, to one summary (:func:`summarise_export`).
+``layout``
+    Where each column of the exports sits in the plant's arrays.
+``reduce``
+    The summaries joined into the results (:func:`combine`, :class:`Results`).
+this module
+    The entry points (:func:`from_exports`, :func:`daily_from_exports`,
+    :func:`health_from_exports`), which run the map as dask tasks, and the classic path
+    they fall back to.
+
+Everything public is imported here: ``from bessx.onepass import summarise_export``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+from bessx import schema
+from bessx.energy import ALLOCATIONS
+from bessx.errors import ExportError
+from bessx.health import _window_days, check_min_swing
+from bessx.io.engines import get_engine
+from bessx.io.exports import BAD_FILE_POLICIES, MAX_GAP_DAYS, ColumnPatterns, export_paths
+from bessx.onepass.reduce import NotOnePass, Results, combine
+from bessx.onepass.summarise import summarise_export
+from bessx.onepass.summary import (
+    _TOPOLOGY_COLUMNS,
+    DailySummary,
+    HealthSettings,
+    HealthSummary,
+    Settings,
+    Summary,
+)
+from bessx.plausibility import Limits
+from bessx.quality import EXCLUDABLE, QualitySettings
+from bessx.topology import TopologyLike, read_topology
+
+__all__ = [
+    "DailySummary",
+    "HealthSettings",
+    "HealthSummary",
+    "NotOnePass",
+    "Results",
+    "Settings",
+    "Summary",
+    "combine",
+    "daily_from_exports",
+    "from_exports",
+    "health_from_exports",
+    "summarise_export",
+]
+
+
+def from_exports(
+    paths: Any,
+    *,
+    timezone: str | None = None,
+    topology: TopologyLike | None = None,
+    interval: float | None = None,
+    allocation: str = "equal",
+    max_gap: float = 3.0,
+    dc_power_limit_kw: float | None = None,
+    exclude: Sequence[str] = (),
+    quality: QualitySettings | None = None,
+    engine: str = "auto",
+    columns: ColumnPatterns | None = None,
+    max_gap_days: float = MAX_GAP_DAYS,
+    bad_files: str = "raise",
+    soc: bool = True,
+    daily: bool = True,
+    health: bool = False,
+    min_swing: float = 20.0,
+    cache: Any | None = None,
+) -> Results:
+    """The daily energy, the quality flags and the battery health's per-day partials of a
+    folder of exports, reading each file once.
+
+    :func:`daily_from_exports` and :func:`health_from_exports` are this function; ``bessx
+    run`` calls it for all three at once.
+
+    Parameters
+    ----------
+    paths, timezone, topology, interval, allocation, max_gap, dc_power_limit_kw, exclude
+    quality, engine, columns, max_gap_days, bad_files, soc
+        As for :func:`daily_from_exports`.
+    daily : bool
+        Compute the daily energy and the quality flags.
+    health : bool
+        Compute the battery health's per-day partials (:func:`bessx.health.daily_health`),
+        for :func:`bessx.health.health_from_daily`: this also reads every enclosure's
+        state of charge and the plant meter's power.
+    min_swing : float
+        As for :func:`bessx.health`.
+    cache : bessx.cache.SummaryCache, optional
+        Keeps each file's summary between runs: a re-run reads only new or changed files.
+
+    Returns
+    -------
+    Results
+        In memory; ``daily`` and ``flags`` None without ``daily``, ``health`` None without
+        ``health``. The file tasks run under the active dask scheduler (a
+        ``distributed.Client`` when one is active: the files are read on its workers).
+        Where the one pass cannot join the files exactly (:class:`NotOnePass`), the results
+        come from :func:`bessx.open_exports` instead (the same results, two footer parses
+        per file).
+    """
+    import dask
+    from dask import delayed
+
+    if allocation not in ALLOCATIONS:
+        raise ValueError(
+            f"unknown allocation {allocation!r}; choose one of {', '.join(map(repr, ALLOCATIONS))}"
+        )
+    unknown = sorted(set(exclude) - set(EXCLUDABLE))
+    if unknown:
+        raise ValueError(f"cannot exclude {unknown}: choose from {', '.join(EXCLUDABLE)}")
+    if interval is not None and not interval > 0:
+        raise ValueError(f"interval must be positive seconds, not {interval!r}")
+    if allocation == "soc" and not soc:
+        raise ValueError("allocation='soc' needs the state of charge: soc=True")
+    if not max_gap >= 1:
+        raise ValueError(f"max_gap must be >= 1 nominal interval, not {max_gap!r}")
+    files = export_paths(paths)
+    topo = read_topology(topology) if topology is not None else None
+    settings = Settings(
+        timezone=timezone or schema.DEFAULT_TIMEZONE,
+        engine=get_engine(engine).name,
+        patterns=columns or ColumnPatterns(),
+        interval=None if interval is None else float(interval),
+        max_gap=float(max_gap),
+        limits=Limits() if dc_power_limit_kw is None else Limits(dc_power_limit_kw),
+        quality=quality or QualitySettings(),
+        exclude=tuple(name for name in EXCLUDABLE if name in exclude),
+        topology=None
+        if topo is None
+        else tuple(
+            (str(inverter), int(dc_input), str(enclosure_id), int(slot))
+            for inverter, dc_input, enclosure_id, slot in topo.table[
+                list(_TOPOLOGY_COLUMNS)
+            ].itertuples(index=False)
+        ),
+        soc=soc,
+        daily=daily,
+        health=HealthSettings(check_min_swing(min_swing)) if health else None,
+    )
+    if bad_files not in BAD_FILE_POLICIES:
+        raise ValueError(f"bad_files must be one of {BAD_FILE_POLICIES}, not {bad_files!r}")
+    skip = bad_files == "skip"
+    found = {path: cache.get(path, settings) for path in files} if cache is not None else {}
+    missing = [path for path in files if found.get(path) is None]
+    tasks = [delayed(_summarise_or_refuse)(path, settings) for path in missing]
+    computed = dask.compute(*tasks, scheduler=_scheduler())
+    skipped = [item for item in computed if isinstance(item, ExportError)]
+    if skipped and not skip:
+        raise skipped[0]  # the first bad file in order, whichever task failed first
+    for path, summary in zip(missing, computed, strict=True):
+        if isinstance(summary, Summary):
+            found[path] = summary
+            if cache is not None:
+                cache.put(path, settings, summary)
+    if cache is not None:
+        cache.prune(files, settings)
+    usable = [path for path in files if isinstance(found.get(path), Summary)]
+    named = str(paths) if isinstance(paths, str | os.PathLike) else str(files[0].parent)
+    try:
+        return combine(
+            [found[path] for path in usable],
+            settings,
+            topology=topology,
+            allocation=allocation,
+            max_gap_days=max_gap_days,
+            source=named,
+            skip=skip,
+            skipped=skipped,
+        )
+    except NotOnePass:
+        return _classic(files, settings, topology, allocation, max_gap_days, bad_files, cache)
+
+
+def daily_from_exports(
+    paths: Any,
+    *,
+    timezone: str | None = None,
+    topology: TopologyLike | None = None,
+    interval: float | None = None,
+    allocation: str = "equal",
+    max_gap: float = 3.0,
+    dc_power_limit_kw: float | None = None,
+    exclude: Sequence[str] = (),
+    quality: QualitySettings | None = None,
+    engine: str = "auto",
+    columns: ColumnPatterns | None = None,
+    max_gap_days: float = MAX_GAP_DAYS,
+    bad_files: str = "raise",
+    soc: bool = True,
+    cache: Any | None = None,
+) -> tuple[xr.Dataset, xr.Dataset]:
+    """Daily energy and quality flags of a folder of exports, reading each file once.
+
+    The same results as ``daily_energy(open_exports(paths, ...), ...)`` and
+    ``quality(open_exports(paths, ...), ...)``, computed, in about half the time: each
+    export's footer is parsed once instead of twice (see the module docstring).
+
+    Parameters
+    ----------
+    paths
+        A folder, glob pattern or list of exports, as for :func:`bessx.open_exports`.
+    timezone, topology, interval, engine, columns, max_gap_days, bad_files
+        As for :func:`bessx.open_exports`.
+    allocation, max_gap, dc_power_limit_kw, exclude, quality
+        As for :func:`bessx.daily_energy` and :func:`bessx.quality`.
+    soc : bool
+        Read the enclosures' state of charge: needed for ``allocation="soc"`` and for the
+        SOC flags; without it only the DC input power columns are read (about three times
+        fewer columns), and ``flags`` holds the power flags alone.
+    cache : bessx.cache.SummaryCache, optional
+        Keeps each file's summary between runs: a re-run reads only new or changed files.
+
+    Returns
+    -------
+    daily, flags : xarray.Dataset
+        In memory. The file tasks run under the active dask scheduler (a
+        ``distributed.Client`` when one is active: the files are read on its workers).
+    """
+    results = from_exports(
+        paths,
+        timezone=timezone,
+        topology=topology,
+        interval=interval,
+        allocation=allocation,
+        max_gap=max_gap,
+        dc_power_limit_kw=dc_power_limit_kw,
+        exclude=exclude,
+        quality=quality,
+        engine=engine,
+        columns=columns,
+        max_gap_days=max_gap_days,
+        bad_files=bad_files,
+        soc=soc,
+        cache=cache,
+    )
+    assert results.daily is not None and results.flags is not None  # asked for: daily=True
+    return results.daily, results.flags
+
+
+def health_from_exports(
+    paths: Any,
+    *,
+    window: str | pd.Timedelta = "30D",
+    min_swing: float = 20.0,
+    max_gap: float = 3.0,
+    dc_power_limit_kw: float | None = None,
+    timezone: str | None = None,
+    topology: TopologyLike | None = None,
+    interval: float | None = None,
+    engine: str = "auto",
+    columns: ColumnPatterns | None = None,
+    max_gap_days: float = MAX_GAP_DAYS,
+    bad_files: str = "raise",
+    cache: Any | None = None,
+) -> xr.Dataset:
+    """Battery health of a folder of exports, reading each file once.
+
+    The same result as ``health(open_exports(paths, variables=["dc_power", "soc",
+    "plant_power"], ...), ...)``, computed, bit for bit: each export is read once (its DC
+    input power, every enclosure's state of charge and the plant meter's power) and
+    reduced to its per-day health partials; the reduce adds each file's last sample with
+    the hold the next file's first timestamp gives it (see :mod:`bessx.onepass`).
+
+    Parameters
+    ----------
+    paths
+        A folder, glob pattern or list of exports, as for :func:`bessx.open_exports`.
+    window, min_swing, max_gap, dc_power_limit_kw
+        As for :func:`bessx.health`.
+    timezone, topology, interval, engine, columns, max_gap_days, bad_files
+        As for :func:`bessx.open_exports`.
+    cache : bessx.cache.SummaryCache, optional
+        Keeps each file's summary between runs: a re-run reads only new or changed files.
+
+    Returns
+    -------
+    xarray.Dataset
+        As :func:`bessx.health` returns, in memory.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from bessx import synthetic
+    >>> plant = synthetic.write_plant(tempfile.mkdtemp(), "2023-03-01", 4, inverters=1)
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # the synthetic plant's repaired rows
+    ...     result = health_from_exports(plant.folder, window="2D")
+    >>> result["usable_capacity"].dims
+    ('window', 'inverter', 'dc_input')
+    """
+    from bessx.health import health_from_daily
+
+    window = f"{_window_days(window)}D"  # checked before any file is read
+    results = from_exports(
+        paths,
+        timezone=timezone,
+        topology=topology,
+        interval=interval,
+        max_gap=max_gap,
+        dc_power_limit_kw=dc_power_limit_kw,
+        engine=engine,
+        columns=columns,
+        max_gap_days=max_gap_days,
+        bad_files=bad_files,
+        soc=False,
+        daily=False,
+        health=True,
+        min_swing=min_swing,
+        cache=cache,
+    )
+    assert results.health is not None  # asked for: health=True
+    return health_from_daily(results.health, window=window)
+
+
+def _scheduler() -> Any:
+    """dask's own choice (a distributed client, a configured scheduler) where there may be
+    one, else its threaded scheduler: without ``dask.distributed`` imported no client can
+    exist, and asking dask would import it (~0.2 s) only to find none."""
+    import dask
+
+    if "distributed" in sys.modules or dask.config.get("scheduler", None) is not None:
+        return None
+    from dask.threaded import get
+
+    return get
+
+
+def _summarise_or_refuse(path: Path, settings: Settings) -> Summary | ExportError:
+    """:func:`summarise_export`, with a file's error returned rather than raised."""
+    try:
+        return summarise_export(path, settings)
+    except ExportError as error:
+        return error
+
+
+def _classic(
+    files: list[Path],
+    settings: Settings,
+    topology: TopologyLike | None,
+    allocation: str,
+    max_gap_days: float,
+    bad_files: str = "raise",
+    cache: Any | None = None,
+) -> Results:
+    """The two-pass path: :func:`open_exports`, then every result in one compute.
+
+    With a ``cache``, its folder keeps the exports' index too: a re-run opens them without
+    parsing a footer (see :mod:`bessx.io.index`).
+    """
+    from bessx.energy import daily_energy
+    from bessx.health import daily_health
+    from bessx.io.exports import open_exports
+    from bessx.quality import quality
+
+    history = open_exports(
+        files,
+        timezone=settings.timezone,
+        topology=topology,
+        interval=settings.interval,
+        variables=settings.variables,
+        engine=settings.engine,
+        columns=settings.patterns,
+        max_gap_days=max_gap_days,
+        bad_files=bad_files,
+        cache=cache,
+    )
+    options = {
+        "max_gap": settings.max_gap,
+        "dc_power_limit_kw": settings.limits.dc_power_limit_kw,
+    }
+    health = None
+    if settings.health is not None:
+        health = daily_health(history, min_swing=settings.health.min_swing, **options)
+    if not settings.daily:
+        return Results(None, None, None if health is None else health.compute())
+    # without the SOC for the daily results, as in their one pass
+    daily_input = history if settings.soc else history.drop_vars("soc", errors="ignore")
+    daily = daily_energy(
+        daily_input,
+        allocation=allocation,
+        exclude=settings.exclude,
+        quality=settings.quality,
+        **options,
+    )
+    flags = quality(daily_input, settings=settings.quality, **options)
+    # one graph, computed once: the exports are read once for every result
+    parts = [daily, flags, *([] if health is None else [health.to_dataset()])]
+    computed = xr.merge(parts, combine_attrs="override", compat="override").compute()
+    computed_daily = computed[list(daily.data_vars)].drop_vars(
+        ["flag", "soc_flag"], errors="ignore"
+    )
+    computed_flags = computed[list(flags.data_vars)]
+    computed_daily.attrs, computed_flags.attrs = dict(daily.attrs), dict(flags.attrs)
+    computed_health = None
+    if health is not None:
+        computed_health = computed[str(health.name)].assign_attrs(health.attrs)
+    return Results(computed_daily, computed_flags, computed_health)

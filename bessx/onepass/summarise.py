@@ -1,0 +1,384 @@
+"""The map: one export, read once, reduced to one :class:`~bessx.onepass.summary.Summary`.
+
+:func:`summarise_export` parses a file's footer once, reading the timestamps and the needed
+columns together (:func:`_load`), applies the plausibility rules and reduces the file to
+per-day partial sums, flag counts and the few values its neighbour needs: the daily energy's
+and the flags' part (:func:`_daily_summary`) and the battery health's per-day partials on
+the plant layout the file's columns give (:func:`_health_summary`,
+:func:`bessx.health_kernels.day_parts`). A day's sums are taken sample after sample in the
+order :func:`bessx.daily_energy` and :func:`bessx.health` take them; the hold of the last
+sample, which only the next file decides, is left to the reduce (``bessx.onepass.reduce``).
+The lookups that depend on a file's columns alone are cached: the files of a history share
+their columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bessx import schema
+from bessx.energy import daily_soc_throughput, hold_seconds, local_days
+from bessx.errors import BessxError, ExportError, first_line
+from bessx.health import plant_threshold
+from bessx.health_kernels import day_parts, running_power_sums
+from bessx.io.engines import UnreadableData, get_engine
+from bessx.io.exports import (
+    ColumnMap,
+    ColumnPatterns,
+    ExportFile,
+    _column_map,
+    check_repeats,
+    export_from_scan,
+)
+from bessx.onepass.layout import _Layout
+from bessx.onepass.summary import (
+    _TOPOLOGY_COLUMNS,
+    DailySummary,
+    HealthSettings,
+    HealthSummary,
+    Settings,
+    Summary,
+)
+from bessx.plausibility import masked
+from bessx.quality import FLAGS, POWER_FLAGS, SOC_FLAGS, _count_per_day, _power_flags, _soc_flags
+from bessx.topology import Topology, infer_topology, sort_inverters
+
+
+def _pick(patterns: ColumnPatterns, path: Path, settings: Settings) -> Callable[..., list[str]]:
+    def pick(names: tuple[str, ...], refusal: Callable[[str], str | None]) -> list[str]:
+        needed = _needed(_column_map(names, patterns), settings)
+        for name in needed:
+            if (why := refusal(name)) is not None:
+                raise ExportError(path, f"column '{name}' is not numeric ({why})")
+        return needed
+
+    return pick
+
+
+def _needed(columns: ColumnMap, settings: Settings) -> list[str]:
+    """The columns to read, in this order: DC power, SOC, the plant meter's power."""
+    soc = columns.soc.values() if "soc" in settings.variables else ()
+    plant = [
+        columns.plant[name]
+        for name in ("plant_power",)
+        if name in settings.variables and name in columns.plant
+    ]
+    return [*columns.dc_power.values(), *soc, *plant]
+
+
+def _load(path: Path, settings: Settings) -> tuple[ExportFile, np.ndarray]:
+    """One footer parse: the checked export and its needed columns (column, row), in time order."""
+    engine = get_engine(settings.engine)
+    try:
+        if path.stat().st_size == 0:
+            raise ExportError(path, "empty file (0 bytes)")
+        scan, matrix = engine.load(path, _pick(settings.patterns, path, settings))
+    except ExportError:
+        raise
+    except UnreadableData as error:
+        cause = error.__cause__ or error
+        raise ExportError(path, f"cannot read its data ({first_line(cause)})") from None
+    except Exception as error:  # each engine has its own errors for a broken file
+        raise ExportError(path, f"not a readable parquet file ({first_line(error)})") from None
+    export = export_from_scan(path, scan, settings.timezone, settings.patterns)
+    values = matrix.T
+    if export.repeats is not None:
+        check_repeats(path, values, export.repeats, _needed(export.columns, settings))
+    if export.rows is not None:
+        values = values[:, export.rows]
+    return export, values
+
+
+@lru_cache(maxsize=16)
+def _soc_dc_inputs(
+    soc_ids: tuple[str, ...], dc_input_of: tuple[tuple[str, int], ...] | None
+) -> np.ndarray:
+    """The DC input of each SOC column: from the topology given, else inferred from the
+    file's own battery systems (0 where unknown; the reduce checks it against the history's).
+    Cached: the files of a history share their columns."""
+    if dc_input_of is not None:
+        known = pd.Series(dict(dc_input_of), dtype=np.int64)
+        return known.reindex(list(soc_ids)).fillna(0).to_numpy(np.int64)
+    try:
+        table = infer_topology(soc_ids).table
+    except BessxError:
+        return np.zeros(len(soc_ids), dtype=np.int64)
+    return table.set_index("enclosure_id")["dc_input"].reindex(list(soc_ids)).to_numpy(np.int64)
+
+
+@lru_cache(maxsize=16)
+def _cached_positions(
+    dc_keys: tuple[tuple[str, int], ...], soc_ids: tuple[str, ...], dc_inputs: tuple[int, ...]
+) -> np.ndarray:
+    if not soc_ids:
+        return np.zeros(0, dtype=np.intp)
+    index = pd.MultiIndex.from_tuples(dc_keys) if dc_keys else pd.MultiIndex.from_tuples([("", 0)])
+    owners = pd.Series(list(soc_ids), dtype=object).str.extract(schema.ENCLOSURE_ID_PATTERN)
+    inverters = owners["block"] + owners["side"] + "PCS" + owners["n"]
+    wanted = pd.MultiIndex.from_arrays([inverters.fillna(""), list(dc_inputs)])
+    positions = index.get_indexer(wanted)
+    return positions if dc_keys else np.full(len(soc_ids), -1)
+
+
+def _power_positions(
+    dc_keys: tuple[tuple[str, int], ...], soc_ids: tuple[str, ...], dc_inputs: np.ndarray
+) -> np.ndarray:
+    """Column of each SOC column's DC input among the power columns, -1 if none."""
+    return _cached_positions(dc_keys, soc_ids, tuple(int(d) for d in dc_inputs))
+
+
+def summarise_export(path: str | Path, settings: Settings) -> Summary:
+    """Read one export once and reduce it to per-day partial sums and flag counts.
+
+    Parameters
+    ----------
+    path
+        The parquet export.
+    settings
+        The settings of the analysis (:class:`Settings`).
+
+    Returns
+    -------
+    Summary
+        The file's time steps, and, with ``settings.daily``, per local day of the file and
+        per DC input power column: the sums of :func:`bessx.energy.daily_power_sums` over
+        every sample but the last, the SOC swings of
+        :func:`bessx.energy.daily_soc_throughput`, the flag counts of
+        :func:`bessx.quality.power_sample_flags` and :func:`~bessx.quality.soc_sample_flags`
+        and the held seconds of the received samples, and the last sample's values. With
+        ``settings.health``, the battery health's :func:`bessx.health_kernels.day_parts`
+        (held sums over every sample but the last) and the last sample's values.
+        Implausible samples (and, for the daily energy, the flags in ``settings.exclude``)
+        are treated as missing, as in :func:`bessx.daily_energy` and :func:`bessx.health`.
+
+    Raises
+    ------
+    ExportError
+        A file that cannot be used, in one line naming it.
+    """
+    path = Path(path)
+    export, values = _load(path, settings)
+    time = export.time
+    n_dc = len(export.columns.dc_power)
+    n_soc = len(export.columns.soc) if "soc" in settings.variables else 0
+    # a contiguous copy of the power: every kernel then runs faster than on a view
+    power, soc = np.ascontiguousarray(values[:n_dc].T), values[n_dc : n_dc + n_soc].T
+    steps = np.diff(time.view(np.int64))
+    interval = settings.interval or (float(np.median(steps)) / 1e9 if len(steps) else np.nan)
+    day_index, dates, _ = local_days(time, settings.timezone)
+    n = len(time)
+    holds = hold_seconds(time, interval, settings.max_gap) if n > 1 else np.array([np.nan])
+    n_days = int(day_index[-1]) + 1
+    head = slice(0, n - 1)  # every sample but the last, whose hold the next file decides
+
+    plausible = masked(power, "dc_power", settings.limits)
+    power_sums = running_power_sums(plausible[head], holds[head], day_index[head], n_days)
+    soc_ids = list(export.columns.soc)  # the battery systems named, read or not
+    soc_dc_input = _soc_dc_inputs(tuple(soc_ids), settings.dc_input_of)
+    daily = None
+    if settings.daily:
+        daily = _daily_summary(
+            export, power, plausible, soc, soc_dc_input, power_sums, holds, day_index,
+            interval, settings,
+        )  # fmt: skip
+    health = None
+    if settings.health is not None:
+        plant = values[n_dc + n_soc] if "plant_power" in export.columns.plant else None
+        health = _health_summary(
+            export, plausible, values.T, n_dc, plant, power_sums, holds, day_index,
+            interval, settings, settings.health,
+        )  # fmt: skip
+    return Summary(
+        path=str(path),
+        first=time[0],
+        last=time[-1],
+        rows=n,
+        interval=float(interval),
+        steps=np.unique(steps, return_counts=True),
+        dates=dates,
+        dc_keys=list(export.columns.dc_power),
+        soc_ids=soc_ids,
+        soc_dc_input=soc_dc_input,
+        plant=list(export.columns.plant),
+        daily=daily,
+        health=health,
+        notes=list(export.notes),
+    )
+
+
+def _daily_summary(
+    export: ExportFile,
+    power: np.ndarray,
+    plausible: np.ndarray,
+    soc: np.ndarray,
+    soc_dc_input: np.ndarray,
+    power_sums: np.ndarray,
+    holds: np.ndarray,
+    day_index: np.ndarray,
+    interval: float,
+    settings: Settings,
+) -> DailySummary:
+    """The daily energy's and the flags' part of :func:`summarise_export`."""
+    quality, limits = settings.quality, settings.limits
+    n, n_days = len(day_index), int(day_index[-1]) + 1
+    head = slice(0, n - 1)
+    power_flags, _ = _power_flags(power, day_index, interval, quality, limits)
+    with np.errstate(invalid="ignore"):  # before the exclusions, as soc_sample_flags has it
+        flowing_dc = np.abs(plausible) > quality.moving_kw
+    if settings.exclude:
+        bits = sum(FLAGS[name].mask for name in settings.exclude)
+        plausible = np.where((power_flags & bits) != 0, np.nan, plausible)
+        power_sums = running_power_sums(plausible[head], holds[head], day_index[head], n_days)
+    if not settings.soc:  # the battery systems are named, their SOC not used
+        soc = soc[:, :0]
+    soc_plausible = masked(soc, "soc", limits)
+    read_ids = list(export.columns.soc)[: soc.shape[1]]
+    # whether each SOC column's DC input carries power (False where it has none)
+    position = _power_positions(
+        tuple(export.columns.dc_power), tuple(read_ids), soc_dc_input[: len(read_ids)]
+    )
+    flowing = np.take(flowing_dc, position, axis=1, mode="clip") & (position >= 0)
+    soc_flags = _soc_flags(soc, flowing, day_index, interval, quality, limits)
+
+    held_power = np.zeros((n_days, power.shape[1]))
+    held_soc = np.zeros((n_days, soc.shape[1]))
+    if n > 1:
+        days = int(day_index[n - 2]) + 1
+        held_power[:days] = _held(~np.isnan(power[head]), holds[head], day_index[head])
+        held_soc[:days] = _held(~np.isnan(soc[head]), holds[head], day_index[head])
+    duplicates = np.zeros(n_days, dtype=np.int64)
+    if export.dropped is not None:
+        np.add.at(duplicates, day_index, export.dropped.astype(np.int64))
+    return DailySummary(
+        energy=power_sums,
+        swings=np.nan_to_num(daily_soc_throughput(soc_plausible, day_index)),
+        power_counts=_count_per_day(power_flags, POWER_FLAGS[:5], day_index),
+        soc_counts=_count_per_day(soc_flags, SOC_FLAGS[:-1], day_index),
+        power_held=held_power,
+        soc_held=held_soc,
+        duplicates=duplicates,
+        last_power=plausible[-1].copy(),
+        last_power_received=~np.isnan(power[-1]),
+        last_soc_received=~np.isnan(soc[-1]),
+    )
+
+
+def _health_summary(
+    export: ExportFile,
+    plausible: np.ndarray,
+    matrix: np.ndarray,
+    soc_offset: int,
+    plant: np.ndarray | None,
+    power_sums: np.ndarray,
+    holds: np.ndarray,
+    day_index: np.ndarray,
+    interval: float,
+    settings: Settings,
+    health: HealthSettings,
+) -> HealthSummary | None:
+    """The battery health's part of :func:`summarise_export`: the file's
+    :func:`~bessx.health_kernels.day_parts` on the plant layout its columns give (None when
+    its battery systems give no topology). ``matrix`` is ``(sample, column)`` as read, its
+    SOC columns from ``soc_offset`` on."""
+    found = _health_layout(
+        tuple(export.columns.dc_power), tuple(export.columns.soc), settings.topology
+    )
+    if found is None:
+        return None
+    layout, power_source, slot_source = found
+    n = len(day_index)
+    n_slots, m = slot_source.shape
+    power = _take_columns(plausible, power_source, np.nan)
+    # each slot's columns gathered from the whole matrix read (twice as fast as from a view
+    # of it) into one contiguous array per slot; the plausibility rules after it
+    slots = np.empty((n_slots, n, m))
+    for slot, source in enumerate(slot_source):
+        np.take(matrix, np.maximum(source, 0) + soc_offset, axis=1, out=slots[slot], mode="clip")
+        slots[slot][:, source == -1] = np.nan
+        slots[slot][:, source == -2] = 0.0
+    slots = masked(slots, "soc", settings.limits)
+    plant_power = np.full(n, np.nan) if plant is None else plant
+    time_ns = export.time.view(np.int64)
+    joined = np.append(np.diff(time_ns) / 1e9 <= settings.max_gap * interval, False)
+    used = layout.enclosure_id != ""
+    parts = day_parts(
+        power,
+        slots,
+        plant_power,
+        holds,
+        joined,
+        day_index,
+        used.reshape(m, n_slots),
+        min_swing=health.min_swing,
+        plant_threshold=plant_threshold(used),
+        held=n - 1,
+        power_sums=_take_columns(power_sums, power_source, 0.0),
+    )
+    return HealthSummary(
+        inverters=layout.inverters,
+        enclosure_id=layout.enclosure_id,
+        parts=parts,
+        last_power=power[-1].copy(),
+        last_plant=float(plant_power[-1]),
+    )
+
+
+def _take_columns(values: np.ndarray, source: np.ndarray, fill: float) -> np.ndarray:
+    """``values[..., source]`` along the last axis, ``fill`` where ``source`` is -1 and 0
+    where it is -2; ``values`` itself when ``source`` takes every column in order."""
+    if np.array_equal(source, np.arange(values.shape[-1])):
+        return values
+    taken = np.take(values, np.maximum(source, 0), axis=-1) if values.shape[-1] else None
+    if taken is None:
+        taken = np.full((*values.shape[:-1], len(source)), fill)
+    taken[..., source == -1] = fill
+    taken[..., source == -2] = 0.0
+    return taken
+
+
+@lru_cache(maxsize=16)
+def _health_layout(
+    dc_keys: tuple[tuple[str, int], ...],
+    soc_ids: tuple[str, ...],
+    topology: tuple[tuple[str, int, str, int], ...] | None,
+) -> tuple[_Layout, np.ndarray, np.ndarray] | None:
+    """The plant layout a file's columns give, as :func:`bessx.open_exports` makes it, and
+    where each of its DC inputs (``(m,)``) and enclosure slots (``(slot, m)``) finds its
+    column: -1 for none (NaN), -2 for the 0 of a DC input without enclosures. An unused
+    slot reads the DC input's first used slot (:func:`bessx.health_kernels.soc_slots`).
+    None when the battery systems give no topology. Cached: the files of a history share
+    their columns."""
+    if topology is not None:
+        topo = Topology(pd.DataFrame(list(topology), columns=list(_TOPOLOGY_COLUMNS)))
+    else:
+        try:
+            topo = infer_topology(soc_ids)
+        except BessxError:
+            return None
+    layout = _Layout.of(topo, sort_inverters({inv for inv, _ in dc_keys} | set(topo.inverters)))
+    keys = pd.MultiIndex.from_tuples(dc_keys) if dc_keys else pd.MultiIndex.from_tuples([("", 0)])
+    wanted = pd.MultiIndex.from_product([layout.inverters, list(schema.DC_INPUTS)])
+    power_source = keys.get_indexer(wanted) if dc_keys else np.full(len(wanted), -1)
+    ids = layout.enclosure_id.reshape(len(wanted), -1)
+    found = (
+        pd.Index(list(soc_ids), dtype=object).get_indexer(pd.Index(ids.ravel())).reshape(ids.shape)
+    )
+    used = ids != ""
+    first_used = found[np.arange(len(ids)), np.argmax(used, axis=1)]
+    slot_source = np.where(used, found, first_used[:, np.newaxis])
+    slot_source[~used.any(axis=1)] = -2
+    return layout, power_source, np.ascontiguousarray(slot_source.T)
+
+
+def _held(received: np.ndarray, holds: np.ndarray, day_index: np.ndarray) -> np.ndarray:
+    """Hold seconds of the received samples per day ``(day, column)``, summed in order."""
+    from bessx.energy import _held_sums, _scatter_days, _segments
+
+    segments = _segments(day_index)
+    sums = _held_sums(received, segments, holds)
+    return np.nan_to_num(_scatter_days(sums[np.newaxis], segments.days, int(day_index[-1]) + 1)[0])
