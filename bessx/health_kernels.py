@@ -515,7 +515,8 @@ def daily_health_partials(
         Enclosure SOC [%], ``(n, inverter, dc_input, enclosure)``; NaN and implausible
         values (outside 0-100 %) are missing.
     plant_power : numpy.ndarray
-        Plant meter power [kW], ``(n,)``.
+        Plant meter power [kW], ``(n,)``; implausible samples (the plausibility rules of
+        ``plant_power``) count as missing.
     hold_seconds : numpy.ndarray
         How long each sample holds [s], ``(n,)`` (:func:`bessx.energy.hold_seconds`).
     joined : numpy.ndarray
@@ -552,7 +553,7 @@ def daily_health_partials(
     parts = day_parts(
         flat_power,
         soc_slots(np.asarray(soc).reshape(n, m, n_slots), slot_used, limits),
-        np.asarray(plant_power, dtype=np.float64).reshape(n),
+        masked(np.asarray(plant_power, dtype=np.float64).reshape(n), "plant_power", limits),
         np.asarray(hold_seconds, dtype=np.float64),
         np.asarray(joined, dtype=bool),
         day_index,

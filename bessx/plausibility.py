@@ -21,12 +21,23 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["DEFAULT_DC_POWER_LIMIT_KW", "RULES", "Limits", "Rule", "implausible", "masked"]
+__all__ = [
+    "DEFAULT_DC_POWER_LIMIT_KW",
+    "DEFAULT_PLANT_POWER_LIMIT_KW",
+    "RULES",
+    "Limits",
+    "Rule",
+    "implausible",
+    "masked",
+]
 
 #: Largest plausible magnitude of one DC input's power [kW]. Real DC inputs reach about
 #: 1,000-1,800 kW; 5,000 kW leaves room for any inverter of this class and none for a
 #: corrupt value.
 DEFAULT_DC_POWER_LIMIT_KW = 5000.0
+#: Largest plausible magnitude of the plant meter's power [kW]: 1 GW, beyond any battery
+#: plant metered at one point, and far below a corrupt value (a 1e9 kW spike, 2**63).
+DEFAULT_PLANT_POWER_LIMIT_KW = 1_000_000.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,8 @@ class Limits:
     ----------
     dc_power_limit_kw
         Largest plausible ``|dc_power|`` of one DC input [kW], > 0.
+    plant_power_limit_kw
+        Largest plausible ``|plant_power|`` at the plant meter [kW], > 0.
 
     Examples
     --------
@@ -49,16 +62,16 @@ class Limits:
     """
 
     dc_power_limit_kw: float = DEFAULT_DC_POWER_LIMIT_KW
+    plant_power_limit_kw: float = DEFAULT_PLANT_POWER_LIMIT_KW
 
     def __post_init__(self) -> None:
-        limit = self.dc_power_limit_kw
-        if isinstance(limit, bool) or not isinstance(limit, int | float):
-            raise ValueError(f"dc_power_limit_kw must be a number of kW, not {limit!r}")
-        if not (math.isfinite(limit) and limit > 0):
-            raise ValueError(
-                f"dc_power_limit_kw must be a positive finite number of kW, not {limit}"
-            )
-        object.__setattr__(self, "dc_power_limit_kw", float(limit))
+        for name in ("dc_power_limit_kw", "plant_power_limit_kw"):
+            limit = getattr(self, name)
+            if isinstance(limit, bool) or not isinstance(limit, int | float):
+                raise ValueError(f"{name} must be a number of kW, not {limit!r}")
+            if not (math.isfinite(limit) and limit > 0):
+                raise ValueError(f"{name} must be a positive finite number of kW, not {limit}")
+            object.__setattr__(self, name, float(limit))
 
 
 class Rule(NamedTuple):
@@ -83,6 +96,11 @@ def _infinite(values: np.ndarray, limits: Limits) -> np.ndarray:
 def _power_beyond_limit(values: np.ndarray, limits: Limits) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         return np.isfinite(values) & (np.abs(values) > limits.dc_power_limit_kw)
+
+
+def _plant_power_beyond_limit(values: np.ndarray, limits: Limits) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(values) & (np.abs(values) > limits.plant_power_limit_kw)
 
 
 def _soc_outside_range(values: np.ndarray, limits: Limits) -> np.ndarray:
@@ -120,6 +138,20 @@ RULES: Mapping[str, Rule] = {
         "a state of charge outside 0-100 %",
         _soc_outside_range,
     ),
+    "plant_power_non_finite": Rule(
+        "plant_power",
+        "non_finite",
+        "+inf or -inf",
+        "an infinite plant meter power",
+        _infinite,
+    ),
+    "plant_power_limit": Rule(
+        "plant_power",
+        "out_of_range",
+        "|P| > plant_power_limit_kw (default 1,000,000 kW)",
+        "a plant meter power beyond any battery plant",
+        _plant_power_beyond_limit,
+    ),
 }
 
 
@@ -128,6 +160,7 @@ RULES: Mapping[str, Rule] = {
 PLAUSIBLE_RANGE: Mapping[str, Callable[[Limits], tuple[float, float]]] = {
     "dc_power": lambda limits: (-limits.dc_power_limit_kw, limits.dc_power_limit_kw),
     "soc": lambda limits: (0.0, 100.0),
+    "plant_power": lambda limits: (-limits.plant_power_limit_kw, limits.plant_power_limit_kw),
 }
 
 
@@ -152,7 +185,8 @@ def implausible(
     values : numpy.ndarray
         Samples of ``variable`` (any shape); NaN marks a missing sample, never implausible.
     variable : str
-        ``"dc_power"`` [kW] or ``"soc"`` [%]; other variables have no sample rules.
+        ``"dc_power"`` [kW], ``"soc"`` [%] or ``"plant_power"`` [kW]; other variables have
+        no sample rules.
     limits : Limits
         The plant's physical limits.
     flag : str, optional

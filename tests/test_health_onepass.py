@@ -179,21 +179,36 @@ def test_implausible_samples_are_missing_in_the_health(
     frames: dict[str, pd.DataFrame], tmp_path: Path
 ) -> None:
     results = {}
-    for label, power, soc in (
-        ("bad", (np.inf, 1e9, -1e7, 3000.0), 1e9),
-        ("missing", (np.nan,) * 4, np.nan),
+    for label, power, soc, plant in (
+        ("bad", (np.inf, 1e9, -1e7, 3000.0), 1e9, (-np.inf, 1e9, -2e6)),
+        ("missing", (np.nan,) * 4, np.nan, (np.nan,) * 3),
     ):
         changed = {name: frame.copy() for name, frame in frames.items()}
         frame = changed[sorted(changed)[2]]
         for row, value in zip((100, 900, 1500, 2000), power, strict=True):
             frame.iloc[row, frame.columns.get_loc(POWER)] = value
         frame.iloc[1200, frame.columns.get_loc(SOC)] = soc
+        for row, value in zip((300, 1000, 1700), plant, strict=True):
+            frame.iloc[row, frame.columns.get_loc(PLANT)] = value
         folder = write_files(changed, tmp_path / label, [1] * DAYS)
         options = {"dc_power_limit_kw": 2500.0}
-        results[label] = one_pass_partials(folder, **options)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ExportWarning)
+            found = from_exports(folder, health=True, **options)
+        assert found.health is not None
+        results[label] = found.health
+        notes = [str(w.message) for w in caught if "plant meter" in str(w.message)]
+        if label == "bad":  # reported, naming the file
+            assert notes == [
+                f"{folder / 'part-02.parquet'}: 3 implausible plant meter sample(s) (infinite, "
+                "or beyond 1,000,000 kW) treated as missing"
+            ]
+        else:
+            assert notes == []
         assert_same(results[label], dataset_partials(folder, **options))
     assert_same(results["bad"], results["missing"])
     assert np.isfinite(results["bad"].sel(quantity="discharged")).all()
+    assert np.isfinite(results["bad"].sel(quantity="plant_discharged")).all()
 
 
 # The cache ------------------------------------------------------------------------------------

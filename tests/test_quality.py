@@ -52,6 +52,9 @@ def flagged(flags: np.ndarray, name: str) -> np.ndarray:
         ("soc", 1e9, "out_of_range"),
         ("soc", -0.5, "out_of_range"),
         ("soc", 100.01, "out_of_range"),
+        ("plant_power", -np.inf, "non_finite"),
+        ("plant_power", 1e9, "out_of_range"),
+        ("plant_power", -1_000_000.5, "out_of_range"),
     ],
 )
 def test_each_rule_flags_its_samples(variable, value, flag):
@@ -63,7 +66,15 @@ def test_each_rule_flags_its_samples(variable, value, flag):
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("dc_power", 5000.0), ("dc_power", -5000.0), ("dc_power", 0.0), ("soc", 0.0), ("soc", 100.0)],
+    [
+        ("dc_power", 5000.0),
+        ("dc_power", -5000.0),
+        ("dc_power", 0.0),
+        ("soc", 0.0),
+        ("soc", 100.0),
+        ("plant_power", 1_000_000.0),
+        ("plant_power", -250_000.0),
+    ],
 )
 def test_thresholds_themselves_are_plausible(variable, value):
     assert not implausible(np.array([value]), variable).any()
@@ -73,7 +84,7 @@ def test_every_rule_is_documented_data():
     for name, rule in RULES.items():
         assert rule.flag in FLAGS and FLAGS[rule.flag].mask & (1 | 2), name
         assert rule.threshold and rule.description
-    assert {rule.variable for rule in RULES.values()} == {"dc_power", "soc"}
+    assert {rule.variable for rule in RULES.values()} == {"dc_power", "soc", "plant_power"}
 
 
 def test_power_limit_is_a_setting():

@@ -44,7 +44,7 @@ from bessx.onepass.summary import (
     Settings,
     Summary,
 )
-from bessx.plausibility import masked
+from bessx.plausibility import implausible, masked
 from bessx.quality import FLAGS, POWER_FLAGS, SOC_FLAGS, _count_per_day, _power_flags, _soc_flags
 from bessx.topology import Topology, infer_topology, sort_inverters
 
@@ -186,9 +186,15 @@ def summarise_export(path: str | Path, settings: Settings) -> Summary:
             export, power, plausible, soc, soc_dc_input, power_sums, holds, day_index,
             interval, settings,
         )  # fmt: skip
-    health = None
+    health, notes = None, list(export.notes)
     if settings.health is not None:
         plant = values[n_dc + n_soc] if "plant_power" in export.columns.plant else None
+        if plant is not None and (bad := implausible(plant, "plant_power", settings.limits)).any():
+            notes.append(
+                f"{int(bad.sum())} implausible plant meter sample(s) (infinite, or beyond "
+                f"{settings.limits.plant_power_limit_kw:,.0f} kW) treated as missing"
+            )
+            plant = np.where(bad, np.nan, plant)
         health = _health_summary(
             export, plausible, values.T, n_dc, plant, power_sums, holds, day_index,
             interval, settings, settings.health,
@@ -207,7 +213,7 @@ def summarise_export(path: str | Path, settings: Settings) -> Summary:
         plant=list(export.columns.plant),
         daily=daily,
         health=health,
-        notes=list(export.notes),
+        notes=notes,
     )
 
 
