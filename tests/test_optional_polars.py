@@ -38,3 +38,20 @@ def test_asking_for_a_missing_engine_says_how_to_install_it(monkeypatch):
         get_engine("polars")
     with pytest.raises(ValueError, match="unknown engine"):
         get_engine("duckdb")
+
+
+def test_the_fast_schema_is_polars_public_one(tmp_path, monkeypatch):
+    """The mapping under polars' Schema wrapper is the schema; without it, the public call."""
+    pl = pytest.importorskip("polars")
+    from bessx.io import engines
+
+    plant = write_plant(tmp_path, "2023-04-01", days=1, inverters=2, faults=False)
+    lazy = pl.scan_parquet(next(plant.folder.glob("*.parquet")))
+    public = lazy.collect_schema()
+    assert list(engines._schema(lazy).items()) == list(public.items())
+
+    class Public:  # a polars without the private mapping
+        def collect_schema(self):
+            return public
+
+    assert engines._schema(Public()) is public

@@ -23,7 +23,7 @@ are refused by both with the same words (see :data:`REFUSALS`).
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -212,30 +212,24 @@ def _polars_load(path: Path, pick: Picker) -> tuple[Scan, np.ndarray]:
     import polars as pl
 
     lazy = pl.scan_parquet(path, parallel="none")
-    empty = lazy.head(0).collect()  # the footer, parsed once (the scan keeps it): no rows
-    names = tuple(empty.columns)
+    polars_schema = _schema(lazy)
+    names = tuple(polars_schema)
     time_name = _time_column(path, names)
-    time_type = empty.get_column(time_name).dtype
+    time_type = polars_schema[time_name]
     if not isinstance(time_type, pl.Datetime):
         raise ExportError(path, f"'{time_name}' holds {time_type}, not timestamps")
 
-    dtypes: dict[str, Any] = {}  # of the columns asked about, looked up once per file
     kinds: dict[Any, str] = {}  # the kind of each dtype, worked out once per file
 
-    def dtype(name: str) -> Any:
-        if (found := dtypes.get(name)) is None:
-            found = dtypes[name] = empty.get_column(name).dtype
-        return found
-
     def refusal(name: str) -> str | None:
-        column_type = dtype(name)
-        if (kind := kinds.get(column_type)) is None:
-            kind = kinds[column_type] = _polars_kind(column_type)
+        dtype = polars_schema[name]
+        if (kind := kinds.get(dtype)) is None:
+            kind = kinds[dtype] = _polars_kind(dtype)
         return REFUSALS.get(kind)
 
     columns = list(pick(names, refusal))
     try:  # one query: the timestamps, and the columns cast to float64 as _polars_matrix does
-        frame = lazy.select([pl.col(time_name), *_as_float64(dtype, columns)]).collect()
+        frame = lazy.select([pl.col(time_name), *_as_float64(polars_schema, columns)]).collect()
     except Exception as error:  # the footer was fine: the data pages are broken
         raise UnreadableData(error) from error
     time, timezone = frame.to_series(0), time_type.time_zone
@@ -248,16 +242,31 @@ def _polars_load(path: Path, pick: Picker) -> tuple[Scan, np.ndarray]:
     return scan, pl.DataFrame(frame.get_columns()[1:]).to_numpy(order="c")
 
 
-def _as_float64(dtype: Callable[[str], Any], columns: Sequence[str]) -> list[Any]:
+def _schema(lazy: pl.LazyFrame) -> Mapping[str, pl.DataType]:
+    """The name and dtype of every column of a scan.
+
+    polars' public ``collect_schema`` wraps the mapping in a ``Schema`` that checks every
+    entry in Python: about 1 ms for an export of 2,800 columns, a tenth of reading one. The
+    mapping underneath is the same; the public call is the fallback.
+    """
+    inner = getattr(lazy, "_ldf", None)
+    if inner is not None and callable(getattr(inner, "collect_schema", None)):
+        found = inner.collect_schema()
+        if isinstance(found, Mapping):
+            return found
+    return lazy.collect_schema()
+
+
+def _as_float64(polars_schema: Any, columns: Sequence[str]) -> list[Any]:
     """Expressions that read ``columns`` as float64; decimals through their text (correctly
     rounded, as the pyarrow engine does)."""
     import polars as pl
 
     def read(name: str) -> Any:
-        column_type = dtype(name)
-        if column_type == pl.Float64:  # as stored: no expression to build and plan
+        dtype = polars_schema[name]
+        if dtype == pl.Float64:  # as stored: no expression to build and plan
             return name
-        if isinstance(column_type, pl.Decimal):
+        if isinstance(dtype, pl.Decimal):
             return pl.col(name).cast(pl.String).cast(pl.Float64)
         return pl.col(name).cast(pl.Float64)
 
