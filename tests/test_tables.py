@@ -282,3 +282,42 @@ def test_write_csv_rounds_to_the_precision_of_the_data(tmp_path) -> None:
     lowest_path = tmp_path / "lowest.csv"
     write_csv(lowest(daily, n=1, min_coverage=0.5), lowest_path)
     assert lowest_path.read_text().splitlines()[1] == "1A1BAT1,1APCS1,1,0.367,0.333,2,0.733,0.667"
+
+
+_CELLS = st.one_of(
+    st.floats(-1e15, 1e15),
+    st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e16, 1e-5, 0.1 + 0.2, 2.0**63]),
+)
+_INTEGERS = st.integers(-(2**40), 2**40)
+_TEXT = st.one_of(st.none(), st.text(max_size=6), st.sampled_from(["a,b", 'say "hi"', "x\ny"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_write_csv_writes_the_bytes_pandas_writes(tmp_path_factory, data) -> None:
+    """The fast writer's text equals ``to_csv``'s for every kind of column it takes, and a
+    table with another kind of column is left to pandas."""
+    from bessx.tables import write_csv
+
+    rows = data.draw(st.integers(0, 8))
+    frame = pd.DataFrame(
+        {
+            "value_kwh": data.draw(st.lists(_CELLS, min_size=rows, max_size=rows)),
+            "other": data.draw(st.lists(_CELLS, min_size=rows, max_size=rows)),
+            "count": data.draw(
+                st.lists(st.integers(-(2**40), 2**40), min_size=rows, max_size=rows)
+            ),
+            "flag": data.draw(st.lists(st.booleans(), min_size=rows, max_size=rows)),
+            "name": data.draw(st.lists(_TEXT, min_size=rows, max_size=rows)),
+            "date": pd.date_range("2024-03-01", periods=rows, freq="D"),
+        }
+    ).astype({"value_kwh": np.float64, "other": np.float64, "count": np.int64, "flag": bool})
+    if data.draw(st.booleans()):  # another kind of column: pandas writes the table
+        frame["float32"] = np.arange(rows, dtype=np.float32) / 3
+    folder = tmp_path_factory.mktemp("csv")
+    write_csv(frame, folder / "fast.csv")
+    rounded = frame.assign(
+        value_kwh=frame["value_kwh"].round(3), date=frame["date"].dt.strftime("%Y-%m-%d")
+    )
+    rounded.to_csv(folder / "pandas.csv", index=False)
+    assert (folder / "fast.csv").read_bytes() == (folder / "pandas.csv").read_bytes()
