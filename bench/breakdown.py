@@ -29,10 +29,10 @@ STAGES: Final = (
     ("local_days", "local days"),
     ("hold_seconds", "hold durations"),
     ("running_power_sums", "energy sums"),
-    ("_power_flags", "quality flags of the power"),
+    ("power_sample_flags", "quality flags of the power"),
     ("_soc_flags", "quality flags of the SOC"),
     ("daily_soc_throughput", "SOC swings"),
-    ("_held", "held seconds (gaps)"),
+    ("held_per_day", "held seconds (gaps)"),
     ("_count_per_day", "flag counts per day"),
     ("_health_summary", "battery health partials"),
 )

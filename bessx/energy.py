@@ -125,6 +125,18 @@ def _pair_counts(finite: np.ndarray, segments: _Segments) -> np.ndarray:
     return counts
 
 
+def held_per_day(
+    received: np.ndarray, hold_seconds: np.ndarray, day_index: np.ndarray, n_days: int
+) -> np.ndarray:
+    """Hold seconds [s] of the samples where ``received`` is True, per day ``(day, k)``.
+
+    Summed sample after sample (:func:`_held_sums`); 0 on days without samples.
+    """
+    segments = _segments(day_index)
+    sums = _held_sums(received, segments, hold_seconds)
+    return np.nan_to_num(_scatter_days(sums[np.newaxis], segments.days, n_days)[0])
+
+
 def _scatter_days(sums: np.ndarray, present_days: np.ndarray, n_days: int) -> np.ndarray:
     """Place ``sums`` (quantity, present day, ...) on rows ``present_days``; NaN elsewhere."""
     if len(present_days) == n_days:

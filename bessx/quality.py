@@ -341,19 +341,6 @@ def power_sample_flags(
     >>> np.unique(flags[:, 1]) == FLAGS["stuck"].mask, np.unique(flags[:, 2]) == FLAGS["dead"].mask
     (array([ True]), array([ True]))
     """
-    flags, _ = _power_flags(power, day_index, interval_seconds, settings, limits)
-    return flags
-
-
-def _power_flags(
-    power: np.ndarray,
-    day_index: np.ndarray,
-    interval_seconds: float,
-    settings: QualitySettings,
-    limits: Limits,
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`power_sample_flags`, and the power with its implausible samples NaN
-    (:func:`bessx.plausibility.masked`, as ``(n, k)``), which the flags need anyway."""
     n = power.shape[0]
     flat = power.reshape(n, -1)
     flags, good = _implausible_flags(flat, "dc_power", limits)
@@ -373,7 +360,7 @@ def _power_flags(
     _set(flags, "dead", runs(dead, settings.dead_minutes))
     _set(flags, "sign_anomaly", runs(opposite, settings.sign_minutes))
     _set(flags, "stuck", _stuck(good, frozen, day_index, stuck_samples))
-    return flags.reshape(power.shape), good
+    return flags.reshape(power.shape)
 
 
 def soc_sample_flags(
@@ -458,12 +445,10 @@ def _gap_intervals(
 
     ``round((L_d - sum of the hold seconds of the received samples of day d) / interval)``.
     """
-    from bessx.energy import _held_sums, _scatter_days, _segments
+    from bessx.energy import held_per_day
 
-    segments = _segments(day_index)
     n, n_days = received.shape[0], len(day_seconds)
-    sums = _held_sums(received.reshape(n, -1), segments, hold_seconds)
-    covered = np.nan_to_num(_scatter_days(sums[np.newaxis], segments.days, n_days)[0])
+    covered = held_per_day(received.reshape(n, -1), hold_seconds, day_index, n_days)
     lengths = np.asarray(day_seconds, dtype=np.float64)[:, np.newaxis]
     missing = np.round(np.maximum(lengths - covered, 0.0) / interval_seconds)
     return missing.reshape(n_days, *received.shape[1:])

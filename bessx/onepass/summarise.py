@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from bessx import schema
-from bessx.energy import daily_soc_throughput, hold_seconds, local_days
+from bessx.energy import daily_soc_throughput, held_per_day, hold_seconds, local_days
 from bessx.errors import BessxError, ExportError, first_line
 from bessx.health import plant_threshold
 from bessx.health_kernels import day_parts, running_power_sums
@@ -45,7 +45,14 @@ from bessx.onepass.summary import (
     Summary,
 )
 from bessx.plausibility import implausible, masked
-from bessx.quality import FLAGS, POWER_FLAGS, SOC_FLAGS, _count_per_day, _power_flags, _soc_flags
+from bessx.quality import (
+    FLAGS,
+    POWER_FLAGS,
+    SOC_FLAGS,
+    _count_per_day,
+    _soc_flags,
+    power_sample_flags,
+)
 from bessx.topology import Topology, infer_topology, sort_inverters
 
 
@@ -233,9 +240,8 @@ def _daily_summary(
     quality, limits = settings.quality, settings.limits
     n, n_days = len(day_index), int(day_index[-1]) + 1
     head = slice(0, n - 1)
-    power_flags, _ = _power_flags(power, day_index, interval, quality, limits)
-    with np.errstate(invalid="ignore"):  # before the exclusions, as soc_sample_flags has it
-        flowing_dc = np.abs(plausible) > quality.moving_kw
+    power_flags = power_sample_flags(power, day_index, interval, quality, limits)
+    measured = plausible  # the SOC flags test the power before the exclusions
     if settings.exclude:
         bits = sum(FLAGS[name].mask for name in settings.exclude)
         plausible = np.where((power_flags & bits) != 0, np.nan, plausible)
@@ -248,15 +254,20 @@ def _daily_summary(
     position = _power_positions(
         tuple(export.columns.dc_power), tuple(read_ids), soc_dc_input[: len(read_ids)]
     )
-    flowing = np.take(flowing_dc, position, axis=1, mode="clip") & (position >= 0)
+    flowing = np.zeros(soc.shape, dtype=bool)
+    if soc.shape[1]:  # only then: a test of every power sample
+        with np.errstate(invalid="ignore"):
+            flowing_dc = np.abs(measured) > quality.moving_kw
+        flowing = np.take(flowing_dc, position, axis=1, mode="clip") & (position >= 0)
     soc_flags = _soc_flags(soc, flowing, day_index, interval, quality, limits)
 
     held_power = np.zeros((n_days, power.shape[1]))
     held_soc = np.zeros((n_days, soc.shape[1]))
     if n > 1:
         days = int(day_index[n - 2]) + 1
-        held_power[:days] = _held(~np.isnan(power[head]), holds[head], day_index[head])
-        held_soc[:days] = _held(~np.isnan(soc[head]), holds[head], day_index[head])
+        received_power, received_soc = ~np.isnan(power[head]), ~np.isnan(soc[head])
+        held_power[:days] = held_per_day(received_power, holds[head], day_index[head], days)
+        held_soc[:days] = held_per_day(received_soc, holds[head], day_index[head], days)
     duplicates = np.zeros(n_days, dtype=np.int64)
     if export.dropped is not None:
         np.add.at(duplicates, day_index, export.dropped.astype(np.int64))
@@ -379,12 +390,3 @@ def _health_layout(
     slot_source = np.where(used, found, first_used[:, np.newaxis])
     slot_source[~used.any(axis=1)] = -2
     return layout, power_source, np.ascontiguousarray(slot_source.T)
-
-
-def _held(received: np.ndarray, holds: np.ndarray, day_index: np.ndarray) -> np.ndarray:
-    """Hold seconds of the received samples per day ``(day, column)``, summed in order."""
-    from bessx.energy import _held_sums, _scatter_days, _segments
-
-    segments = _segments(day_index)
-    sums = _held_sums(received, segments, holds)
-    return np.nan_to_num(_scatter_days(sums[np.newaxis], segments.days, int(day_index[-1]) + 1)[0])
