@@ -45,6 +45,10 @@ class OutputError(BessxError):
         super().__init__(f"{self.path}: {problem}")
 
 
+class CacheWarning(UserWarning):
+    """A cache entry or folder that could not be used: the run goes on without it."""
+
+
 def first_line(error: BaseException) -> str:
     """The first line of an error's message, or its type's name when it has none.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import warnings
@@ -15,6 +16,7 @@ import xarray as xr
 
 from bessx import ExportWarning
 from bessx.cache import SummaryCache
+from bessx.errors import CacheWarning
 from bessx.onepass import daily_from_exports
 from bessx.synthetic import write_plant
 
@@ -121,7 +123,9 @@ def test_a_damaged_entry_is_discarded_and_recomputed(folder, tmp_path, damage):
         ]
     )
     cache = SummaryCache(tmp_path / "cache")
-    assert_same(analyse(folder, cache), analyse(folder))
+    with pytest.warns(CacheWarning) as warned:
+        assert_same(analyse(folder, cache), analyse(folder))
+    assert [str(w.message).split(":")[0] for w in warned] == [str(entry)], "one, naming it"
     assert (cache.hits, cache.misses) == (2, 1)
     assert entry.read_bytes() == content  # written again
 
@@ -131,16 +135,15 @@ def test_a_kill_during_a_write_leaves_nothing_torn(folder, tmp_path, monkeypatch
     import bessx.cache
 
     calls = {"n": 0}
-    real_dump = bessx.cache.pickle.dump
+    real_replace = bessx.cache.os.replace
 
-    def dying_dump(summary, file, protocol):
+    def dying_replace(source, target):
         calls["n"] += 1
         if calls["n"] == 2:
-            file.write(b"half an entry")
             raise KeyboardInterrupt  # the process is stopped mid-write
-        real_dump(summary, file, protocol=protocol)
+        real_replace(source, target)
 
-    monkeypatch.setattr(bessx.cache.pickle, "dump", dying_dump)
+    monkeypatch.setattr(bessx.cache.os, "replace", dying_replace)
     with pytest.raises(KeyboardInterrupt):
         analyse(folder, SummaryCache(tmp_path / "cache"))
     monkeypatch.undo()
@@ -196,3 +199,195 @@ def test_the_cache_is_never_in_the_data_folder(folder, tmp_path, capsys):
     assert code == 2
     assert "may not be in the data folder" in capsys.readouterr().err
     assert not (folder / "c").exists()
+
+
+# A key a copy tool cannot fool ------------------------------------------------------------------
+def test_a_rewrite_with_the_same_size_and_restored_times_is_read_again(folder, tmp_path):
+    """Two values of a column swapped in the middle of the file: same size, same footer
+    statistics, the times put back with os.utime; only the file's content differs."""
+    path = sorted(folder.glob("*.parquet"))[1]
+    table = pq.read_table(path)
+    pq.write_table(table, path, compression="none", write_statistics=False)
+    analyse(folder, SummaryCache(tmp_path / "cache"))
+    before = path.stat()
+    powers = [name for name in table.column_names if "DC Input Power" in name]
+    column = powers[len(powers) // 2]  # its data lie far from both ends of the file
+    position = table.schema.get_field_index(column)
+    values = table.column(position).to_numpy().copy()
+    middle = len(values) // 2
+    values[[middle, middle + 1]] = values[middle] + 50.0, values[middle + 1] - 50.0
+    changed = table.set_column(position, column, pa.array(values, table.schema.field(column).type))
+    pq.write_table(changed, path, compression="none", write_statistics=False)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # as `touch -r` or a copy tool
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    cache = SummaryCache(tmp_path / "cache")
+    assert_same(analyse(folder, cache), analyse(folder))
+    assert (cache.hits, cache.misses) == (2, 1)
+
+
+def test_the_fingerprint_hashes_the_whole_footer(tmp_path):
+    """A change deep inside a footer larger than any window changes the fingerprint."""
+    from bessx.cache import FINGERPRINT_BYTES, fingerprint
+
+    names = [f"column {i:05d} " + "x" * 40 for i in range(4000)]
+    table = pa.table({name: [1.0] for name in names})
+    path = tmp_path / "wide.parquet"
+    pq.write_table(table, path, compression="none")
+    footer = pq.ParquetFile(path).metadata.serialized_size
+    assert footer > 3 * FINGERPRINT_BYTES
+    raw = bytearray(path.read_bytes())
+    where = raw.rfind(b"column 02000 ")  # in the footer, far from either end
+    assert where > len(raw) - footer > FINGERPRINT_BYTES
+    before = fingerprint(path)
+    stat = path.stat()
+    raw[where + 7] = ord("9")
+    path.write_bytes(bytes(raw))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert fingerprint(path) != before
+
+
+def test_a_file_without_a_fingerprint_is_computed_and_not_kept(folder, tmp_path, monkeypatch):
+    import bessx.cache
+
+    def refused(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(bessx.cache, "fingerprint", refused)
+    cache = SummaryCache(tmp_path / "cache")
+    assert_same(analyse(folder, cache), analyse(folder))
+    assert (cache.hits, cache.misses) == (0, 3)
+    assert not list((tmp_path / "cache").glob("*.summary"))
+
+
+# Data, never code ---------------------------------------------------------------------------------
+class _Planted:
+    """Unpickling this creates a file: what a planted entry could do."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def planted(kind: str, entry: Path, marker: Path, other: bytes) -> bytes:
+    import pickle
+    import zipfile
+
+    from bessx.cache import dump_entry
+
+    if kind == "pickle":
+        return pickle.dumps(_Planted(marker))
+    if kind == "pickled array":  # an npz whose member is an object array
+        buffer = io.BytesIO()
+        np.save(buffer, np.array([_Planted(marker)], dtype=object), allow_pickle=True)
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as zipped:
+            zipped.writestr("header.npy", other_header(other))
+            zipped.writestr("a0.npy", buffer.getvalue())
+        return archive.getvalue()
+    if kind == "another type":
+        return dump_entry({"path": str(entry)}, ())
+    if kind == "another shape":
+        return other.replace(b"[3,", b"[3,")  # filled in by the test
+    raise AssertionError(kind)
+
+
+def other_header(entry: bytes) -> bytes:
+    with np.load(io.BytesIO(entry), allow_pickle=False) as archive:
+        buffer = io.BytesIO()
+        np.save(buffer, archive["header"])
+        return buffer.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["pickle", "pickled array", "another type", "another shape"])
+def test_a_planted_entry_runs_nothing_and_is_replaced(folder, tmp_path, kind):
+    from bessx.cache import dump_entry, load_entry
+
+    analyse(folder, SummaryCache(tmp_path / "cache"))
+    entry = sorted((tmp_path / "cache").glob("*.summary"))[0]
+    good = entry.read_bytes()
+    marker = tmp_path / "planted-code-ran"
+    if kind == "another shape":
+        summary = load_entry(good, SummaryCache.classes())
+        summary.daily.energy = summary.daily.energy[:, :, :-1]
+        content = dump_entry(summary, SummaryCache.classes())
+    else:
+        content = planted(kind, entry, marker, good)
+    entry.write_bytes(content)
+    for _ in range(2):  # the next run is whole again
+        cache = SummaryCache(tmp_path / "cache")
+        with warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always", CacheWarning)
+            assert_same(analyse(folder, cache), analyse(folder))
+        notes = [str(w.message) for w in warned if issubclass(w.category, CacheWarning)]
+        assert not marker.exists(), "the entry's code never runs"
+        if _ == 0:
+            assert len(notes) == 1 and notes[0].startswith(f"{entry}: cache entry discarded")
+            assert cache.misses == 1
+        else:
+            assert notes == [] and cache.hits == 3
+    assert entry.read_bytes() == good
+
+
+# The cache degrades, never sinks ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [(28, "No space left on device"), (30, "Read-only file system"), (13, "Permission denied")],
+)
+def test_a_cache_that_cannot_be_written_gives_one_warning(
+    folder, tmp_path, monkeypatch, code, reason
+):
+    import bessx.cache
+
+    def failing(source, target):
+        raise OSError(code, reason)
+
+    monkeypatch.setattr(bessx.cache.os, "replace", failing)
+    cache = SummaryCache(tmp_path / "cache")
+    with pytest.warns(CacheWarning) as warned:
+        assert_same(analyse(folder, cache), analyse(folder))
+    assert len(warned) == 1
+    message = str(warned[0].message)
+    assert reason in message and str(tmp_path / "cache") in message
+    assert "goes on without it" in message
+    assert not list((tmp_path / "cache").iterdir()), "no debris"
+
+
+def test_a_cache_folder_that_cannot_be_made_gives_one_warning(folder, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.warns(CacheWarning, match="cannot write the cache") as warned:
+        cache = SummaryCache(blocker / "cache")
+        assert_same(analyse(folder, cache), analyse(folder))
+    assert len(warned) == 1 and str(blocker / "cache") in str(warned[0].message)
+
+
+def test_bessx_run_with_an_unwritable_cache_equals_no_cache(folder, tmp_path, capsys):
+    from bessx.cli import main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExportWarning)
+        code = main(
+            [
+                "run",
+                str(folder),
+                "--out",
+                str(tmp_path / "out"),
+                "--quiet",
+                "--cache",
+                str(blocker / "cache"),
+            ]
+        )
+        assert code == 0
+        assert (
+            main(["run", str(folder), "--out", str(tmp_path / "fresh"), "--quiet", "--no-cache"])
+            == 0
+        )
+    err = capsys.readouterr().err
+    assert err.count("cannot write the cache") == 1, err
+    for name in ("daily_energy.csv", "quality.csv", "outliers.csv"):
+        assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes()

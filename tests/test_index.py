@@ -19,6 +19,7 @@ import xarray as xr
 import bessx
 from bessx import ExportWarning
 from bessx.cache import SummaryCache
+from bessx.errors import CacheWarning
 from bessx.io import engines
 from bessx.io.exports import ColumnPatterns, SkippedFileWarning
 from bessx.io.index import ExportIndex, IndexSettings, ScanRecord, as_index
@@ -200,7 +201,9 @@ def test_a_damaged_entry_is_discarded_and_recomputed(folder, tmp_path, damage):
         }[damage]
     )
     index = ExportIndex(tmp_path / "index")
-    xr.testing.assert_identical(open_quietly(folder, cache=index), open_quietly(folder))
+    with pytest.warns(CacheWarning, match="cache entry discarded") as warned:
+        xr.testing.assert_identical(open_quietly(folder, cache=index), open_quietly(folder))
+    assert [str(w.message).split(":")[0] for w in warned] == [str(entry)], "one, naming it"
     assert (index.hits, index.misses) == (3, 1)
     assert entry.read_bytes() == content, "written again, the same"
 
@@ -208,16 +211,16 @@ def test_a_damaged_entry_is_discarded_and_recomputed(folder, tmp_path, damage):
 def test_a_kill_during_a_write_leaves_nothing_torn(folder, tmp_path, monkeypatch):
     import bessx.cache
 
-    real_compress = bessx.cache.zlib.compress
+    real_replace = bessx.cache.os.replace
     written = {"n": 0}
 
-    def dying_compress(raw, level):
+    def dying_replace(source, target):
         written["n"] += 1
         if written["n"] == 2:
             raise KeyboardInterrupt  # the process is stopped mid-write
-        return real_compress(raw, level)
+        real_replace(source, target)
 
-    monkeypatch.setattr(bessx.cache.zlib, "compress", dying_compress)
+    monkeypatch.setattr(bessx.cache.os, "replace", dying_replace)
     with pytest.raises(KeyboardInterrupt):
         open_quietly(folder, cache=tmp_path / "index")
     monkeypatch.undo()

@@ -79,6 +79,13 @@ class ExportIndex(EntryCache):
     holds = ScanRecord
     compressed = True  # the ~2,800 column names shrink about fourteen-fold
 
+    def check(self, value: ScanRecord) -> None:
+        """The timestamps are one row of times; the refused columns are columns."""
+        if value.time.ndim != 1 or value.time.dtype.kind != "M":
+            raise ValueError(f"time is {value.time.dtype}{list(value.time.shape)}")
+        if not set(value.refusals) <= set(value.names):
+            raise ValueError("a refused column is not a column")
+
 
 def as_index(cache: str | os.PathLike | EntryCache | None) -> ExportIndex | None:
     """The index that ``open_exports(cache=...)`` names: a folder or a cache object.
