@@ -127,7 +127,7 @@ def _main(arguments: list[str]) -> int:
     except BessxError as error:
         if args.debug:
             raise
-        return _fail(str(error), EXIT_DATA)
+        return _fail(str(error) + _skip_hint(error, args), EXIT_DATA)
     except OSError as error:  # the machine's: permissions, a full disk, a vanished file
         if args.debug:
             raise
@@ -137,6 +137,19 @@ def _main(arguments: list[str]) -> int:
         if args.debug:
             raise
         return _fail(f"unexpected {type(error).__name__}: {first_line(error)} ({_DEBUG_HINT})")
+
+
+def _skip_hint(error: BessxError, args: argparse.Namespace) -> str:
+    """What to add to the error that stops a run for one bad export: how to go on without it."""
+    from bessx.errors import ExportError
+
+    if not isinstance(error, ExportError) or getattr(args, "skip_bad_files", True):
+        return ""
+    data = getattr(args, "data", None)
+    whole = ("no usable export", "no *.parquet", "no such file, folder", "no export files")
+    if (data is not None and Path(error.path) == Path(data)) or error.problem.startswith(whole):
+        return ""  # about the folder, not one export of it
+    return " (--skip-bad-files leaves it out)"
 
 
 def _fail(message: str, code: int = EXIT_DATA) -> int:
@@ -445,6 +458,13 @@ def _info_command(args: argparse.Namespace) -> int:
     config, _ = _site_config(
         args, timezone=args.timezone, topology=args.topology, skip_bad_files=args.skip_bad_files
     )
-    for line in inventory(config):
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        try:
+            lines = inventory(config)
+        finally:  # the files left out, when none is left
+            for record in records:
+                console.show(record)
+    for line in lines:
         console.result(line)
     return EXIT_OK

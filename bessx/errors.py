@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+#: The interpreter's own ways of stopping (Ctrl-C, a signal, an exit): never a file's error.
+#: Everything else raised while reading one export, a Rust panic of a parquet engine
+#: included (``pyo3_runtime.PanicException`` is a ``BaseException``), is that export's.
+CONTROL = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
 
 class BessxError(ValueError):
     """Input that bessx cannot analyse; the message is one line naming the problem."""
@@ -47,6 +54,30 @@ class OutputError(BessxError):
 
 class CacheWarning(UserWarning):
     """A cache entry or folder that could not be used: the run goes on without it."""
+
+
+def reason(error: BaseException) -> str:
+    """What went wrong, in one line: an OS error's own words (without the path, which the
+    message names anyway), else the first line of the error, with its type when that says
+    more than the text (a panic, a ``KeyError``).
+
+    Examples
+    --------
+    >>> reason(PermissionError(13, "Permission denied", "/data/a.parquet"))
+    'Permission denied'
+    >>> reason(KeyError("Column x does not exist in schema"))
+    "KeyError: 'Column x does not exist in schema'"
+    """
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    text = first_line(error)
+    if type(error).__name__ == "PanicException":  # nested "called unwrap() on ..." layers
+        assertions = re.findall(r"assertion failed: [^\"\\]+", text)
+        return f"the parquet engine panicked: {assertions[-1] if assertions else text[:120]}"
+    foreign = not isinstance(error, Exception) or isinstance(
+        error, LookupError | TypeError | AttributeError | AssertionError
+    )
+    return f"{type(error).__name__}: {text}" if foreign and text != type(error).__name__ else text
 
 
 def first_line(error: BaseException) -> str:

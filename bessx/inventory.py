@@ -18,7 +18,7 @@ import xarray as xr
 
 from bessx import schema
 from bessx.config import Config
-from bessx.errors import one_line
+from bessx.errors import BessxError, one_line
 
 __all__ = ["inventory"]
 
@@ -32,21 +32,30 @@ def inventory(config: Config) -> list[str]:
         ``data``, ``timezone``, ``topology``, ``interval``, ``columns`` and
         ``skip_bad_files`` apply as in a run.
     """
-    from bessx.io.exports import open_exports
+    from bessx.io.exports import SkippedFileWarning, open_exports
     from bessx.pipeline import check_config, find_exports
 
     check_config(config)
+    failed: BessxError | None = None
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         files = find_exports(config)
-        history = open_exports(
-            files,
-            timezone=config.timezone,
-            topology=config.topology,
-            interval=config.interval,
-            columns=config.columns,
-            bad_files="skip" if config.skip_bad_files else "raise",
-        )
+        try:
+            history = open_exports(
+                files,
+                timezone=config.timezone,
+                topology=config.topology,
+                interval=config.interval,
+                columns=config.columns,
+                bad_files="skip" if config.skip_bad_files else "raise",
+            )
+        except BessxError as error:
+            failed = error
+    if failed is not None:  # each file's reason first (the files left out), then the error
+        for record in records:
+            if isinstance(record.message, SkippedFileWarning):
+                warnings.warn(record.message, stacklevel=2)
+        raise failed
     problems = [
         one_line(str(r.message)) for r in records if r.category.__module__.split(".")[0] == "bessx"
     ]

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from bessx.errors import ExportError
+from bessx.errors import CONTROL, ExportError
 from bessx.schema import TIMESTAMP_COLUMN
 
 if TYPE_CHECKING:
@@ -102,6 +102,27 @@ def _check_rows(path: Path, time: np.ndarray) -> np.ndarray:
     return time
 
 
+def _check_names(path: Path, names: Sequence[str]) -> None:
+    """Refuse a file whose columns are not named once each (no engine can tell them apart)."""
+    if len(set(names)) == len(names):
+        return
+    seen: set[str] = set()
+    repeated = next(name for name in names if name in seen or seen.add(name))  # type: ignore[func-returns-value]
+    raise ExportError(
+        path, f"column '{repeated}' appears {list(names).count(repeated)} times (names must differ)"
+    )
+
+
+def _footer_names(path: Path) -> list[str]:
+    """The column names as the footer stores them (pyarrow's parse; [] if it fails)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return list(pq.read_schema(path).names)
+    except Exception:
+        return []
+
+
 def _no_columns(names: tuple[str, ...], refusal: Callable[[str], str | None]) -> list[str]:
     """The picker of a scan: the footer and the timestamps, no data column."""
     return []
@@ -144,6 +165,7 @@ def _pyarrow_load(path: Path, pick: Picker) -> tuple[Scan, np.ndarray]:
     parquet = pq.ParquetFile(path)
     arrow_schema = parquet.schema_arrow
     names = tuple(arrow_schema.names)
+    _check_names(path, names)
     time_name = _time_column(path, names)
     time_type = arrow_schema.field(time_name).type
     if not pa.types.is_timestamp(time_type):
@@ -155,7 +177,9 @@ def _pyarrow_load(path: Path, pick: Picker) -> tuple[Scan, np.ndarray]:
     columns = list(pick(names, refusal))
     try:
         table = parquet.read(columns=[time_name, *columns], use_threads=False)
-    except Exception as error:  # the footer was fine: the data pages are broken
+    except CONTROL:
+        raise
+    except BaseException as error:  # the footer was fine: the data pages are broken
         raise UnreadableData(error) from error
     time, timezone = table.column(0), time_type.tz
     if timezone is not None:
@@ -212,7 +236,13 @@ def _polars_load(path: Path, pick: Picker) -> tuple[Scan, np.ndarray]:
     import polars as pl
 
     lazy = pl.scan_parquet(path, parallel="none")
-    polars_schema = _schema(lazy)
+    try:
+        polars_schema = _schema(lazy)
+    except CONTROL:
+        raise
+    except BaseException:  # polars refuses repeated names in its own words: say it as pyarrow
+        _check_names(path, _footer_names(path))
+        raise
     names = tuple(polars_schema)
     time_name = _time_column(path, names)
     time_type = polars_schema[time_name]
@@ -230,7 +260,9 @@ def _polars_load(path: Path, pick: Picker) -> tuple[Scan, np.ndarray]:
     columns = list(pick(names, refusal))
     try:  # one query: the timestamps, and the columns cast to float64 as _polars_matrix does
         frame = lazy.select([pl.col(time_name), *_as_float64(polars_schema, columns)]).collect()
-    except Exception as error:  # the footer was fine: the data pages are broken
+    except CONTROL:
+        raise
+    except BaseException as error:  # the footer was fine: the data pages are broken (a panic)
         raise UnreadableData(error) from error
     time, timezone = frame.to_series(0), time_type.time_zone
     if timezone is not None:

@@ -35,9 +35,9 @@ from dask.base import tokenize
 
 from bessx import schema
 from bessx.config import ColumnPatterns
-from bessx.errors import BessxError, ExportError, first_line
+from bessx.errors import CONTROL, BessxError, ExportError, reason
 from bessx.io.archive import open_history
-from bessx.io.engines import Engine, Scan, get_engine
+from bessx.io.engines import Engine, Scan, UnreadableData, get_engine
 from bessx.io.index import ExportIndex, IndexSettings, ScanRecord, as_index
 from bessx.topology import (
     Topology,
@@ -167,7 +167,7 @@ def export_paths(paths: PathsLike) -> list[Path]:
     if not found:
         raise ExportError("(no paths)", "no export files given")
     for path in found:
-        if not path.is_file():
+        if not path.exists():  # anything else there is refused by the file's own reading
             raise ExportError(path, "no such file")
     return found
 
@@ -350,8 +350,16 @@ def _scan(path: Path, engine: Engine) -> Scan:
         return engine.scan(path)
     except ExportError:
         raise
-    except Exception as error:  # each engine has its own errors for a broken file
-        raise ExportError(path, f"not a readable parquet file ({first_line(error)})") from None
+    except UnreadableData as error:
+        raise ExportError(
+            path, f"cannot read its data ({reason(error.__cause__ or error)})"
+        ) from None
+    except OSError as error:
+        raise ExportError(path, f"cannot read it ({reason(error)})") from None
+    except CONTROL:
+        raise
+    except BaseException as error:  # each engine has its own errors (and panics) for a broken file
+        raise ExportError(path, f"not a readable parquet file ({reason(error)})") from None
 
 
 def _indexed_scan(path: Path, engine: Engine, index: ExportIndex) -> Scan:
@@ -447,8 +455,10 @@ def read_block(plan: ReadPlan) -> dict[str, np.ndarray]:
     columns = (*plan.dc_columns, *plan.soc_columns, *plan.plant_columns)
     try:
         values = get_engine(plan.engine).read(plan.path, columns).T
-    except Exception as error:  # the file changed or its data pages are broken
-        raise ExportError(plan.path, f"cannot read its data ({first_line(error)})") from None
+    except CONTROL:
+        raise
+    except BaseException as error:  # the file changed or its data pages are broken (a panic)
+        raise ExportError(plan.path, f"cannot read its data ({reason(error)})") from None
     if plan.repeats is not None:
         check_repeats(plan.path, values, plan.repeats, columns)
     if plan.rows is not None:
@@ -607,7 +617,7 @@ def open_exports(
     )
     folder = paths if isinstance(paths, str | os.PathLike) else files[0].parent
     exports, checked, refused = check_history(
-        exports, topology, max_gap_days, skip=skip, source=folder, total=len(files)
+        exports, topology, max_gap_days, skip=skip, source=folder, total=len(files), skipped=skipped
     )
     topo, source, absent, metered = checked
     skipped += refused
@@ -701,6 +711,7 @@ def check_history(
     skip: bool,
     source: str | os.PathLike,
     total: int,
+    skipped: Sequence[ExportError] = (),
 ) -> tuple[
     list[ExportFile],
     tuple[Topology, str, set[str], set[tuple[str, int]]],
@@ -710,12 +721,15 @@ def check_history(
     is left out in turn. Returns the exports kept, the checks' result and the refusals.
 
     ``source`` and ``total`` (the number of files asked for) name the folder when no file is
-    left.
+    left; then each file left out (``skipped`` earlier, and here) is named with its reason
+    first, in a :class:`SkippedFileWarning`.
     """
     kept, refusals = list(exports), list[ExportError]()
     while True:
         try:
             if not kept:
+                for left_out in (*skipped, *refusals):
+                    warnings.warn(SkippedFileWarning(left_out.path, left_out.problem), stacklevel=3)
                 raise ExportError(source, f"no usable export: all {total} file(s) were skipped")
             return kept, _check_together(kept, topology, max_gap_days), refusals
         except ExportError as error:

@@ -54,7 +54,7 @@ import xarray as xr
 
 from bessx import schema
 from bessx.energy import ALLOCATIONS
-from bessx.errors import ExportError
+from bessx.errors import CONTROL, ExportError, reason
 from bessx.health import _window_days, check_min_swing
 from bessx.io.engines import get_engine
 from bessx.io.exports import BAD_FILE_POLICIES, MAX_GAP_DAYS, ColumnPatterns, export_paths
@@ -370,11 +370,19 @@ def _scheduler() -> Any:
 
 
 def _summarise_or_refuse(path: Path, settings: Settings) -> Summary | ExportError:
-    """:func:`summarise_export`, with a file's error returned rather than raised."""
+    """:func:`summarise_export`, with a file's error returned rather than raised: the one
+    boundary of an export, where anything raised while reading or summarising it (an OS
+    error, an engine's error or panic) becomes an :class:`ExportError` naming it."""
     try:
         return summarise_export(path, settings)
     except ExportError as error:
         return error
+    except CONTROL:
+        raise
+    except OSError as error:
+        return ExportError(path, f"cannot read it ({reason(error)})")
+    except BaseException as error:
+        return ExportError(path, f"cannot be summarised ({reason(error)})")
 
 
 def _classic(

@@ -129,6 +129,7 @@ def combine(
         skip=skip,
         source=source or "exports",
         total=len(summaries) + len(skipped),
+        skipped=skipped,
     )
     topo, source, absent, metered = checked
     kept = {str(export.path) for export in exports}

@@ -23,7 +23,7 @@ import pandas as pd
 
 from bessx import schema
 from bessx.energy import daily_soc_throughput, held_per_day, hold_seconds, local_days
-from bessx.errors import BessxError, ExportError, first_line
+from bessx.errors import CONTROL, BessxError, ExportError, reason
 from bessx.health import plant_threshold
 from bessx.health_kernels import day_parts, running_power_sums
 from bessx.io.engines import UnreadableData, get_engine
@@ -89,9 +89,13 @@ def _load(path: Path, settings: Settings) -> tuple[ExportFile, np.ndarray]:
         raise
     except UnreadableData as error:
         cause = error.__cause__ or error
-        raise ExportError(path, f"cannot read its data ({first_line(cause)})") from None
-    except Exception as error:  # each engine has its own errors for a broken file
-        raise ExportError(path, f"not a readable parquet file ({first_line(error)})") from None
+        raise ExportError(path, f"cannot read its data ({reason(cause)})") from None
+    except OSError as error:
+        raise ExportError(path, f"cannot read it ({reason(error)})") from None
+    except CONTROL:
+        raise
+    except BaseException as error:  # each engine has its own errors (and panics) for a broken file
+        raise ExportError(path, f"not a readable parquet file ({reason(error)})") from None
     export = export_from_scan(path, scan, settings.timezone, settings.patterns)
     values = matrix.T
     if export.repeats is not None:
@@ -179,6 +183,8 @@ def summarise_export(path: str | Path, settings: Settings) -> Summary:
     interval = settings.interval or (float(np.median(steps)) / 1e9 if len(steps) else np.nan)
     day_index, dates, _ = local_days(time, settings.timezone)
     n = len(time)
+    if np.isnan(interval):  # one sample: the history's interval decides (the classic path)
+        return _single_sample(path, export, time, dates, settings)
     holds = hold_seconds(time, interval, settings.max_gap) if n > 1 else np.array([np.nan])
     n_days = int(day_index[-1]) + 1
     head = slice(0, n - 1)  # every sample but the last, whose hold the next file decides
@@ -221,6 +227,32 @@ def summarise_export(path: str | Path, settings: Settings) -> Summary:
         daily=daily,
         health=health,
         notes=notes,
+    )
+
+
+def _single_sample(
+    path: Path, export: ExportFile, time: np.ndarray, dates: np.ndarray, settings: Settings
+) -> Summary:
+    """The summary of a file of one sample, without an interval of its own: its columns and
+    times only. :func:`bessx.onepass.combine` then joins the history by the classic path,
+    which takes the interval from the whole history (or refuses the file when the history
+    has none)."""
+    soc_ids = list(export.columns.soc)
+    return Summary(
+        path=str(path),
+        first=time[0],
+        last=time[-1],
+        rows=len(time),
+        interval=np.nan,
+        steps=(np.array([], dtype=np.int64), np.array([], dtype=np.int64)),
+        dates=dates,
+        dc_keys=list(export.columns.dc_power),
+        soc_ids=soc_ids,
+        soc_dc_input=_soc_dc_inputs(tuple(soc_ids), settings.dc_input_of),
+        plant=list(export.columns.plant),
+        daily=None,
+        health=None,
+        notes=list(export.notes),
     )
 
 
