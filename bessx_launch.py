@@ -1,4 +1,4 @@
-"""The ``bessx`` console script: Ctrl-C gives one line from the very first moment.
+"""The ``bessx`` console script: Ctrl-C, SIGTERM and SIGHUP give one line from the first moment.
 
 Importing the command (:mod:`bessx.cli`: pandas, xarray) takes about half a second, and a
 Ctrl-C during an import ends in Python's traceback unless something catches it. This module
@@ -8,17 +8,48 @@ catch it; the command itself is :func:`bessx.cli.main`.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 
 #: The exit code of an interrupted run (128 + SIGINT), as :mod:`bessx.cli_parser` says.
 INTERRUPTED = 130
+#: The signals handled like Ctrl-C from the first moment, with exit code 128 + the signal.
+TERMINATING = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+class _Terminated(KeyboardInterrupt):
+    """A signal during the command's import (as :class:`bessx.errors.Terminated` later)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: object) -> None:
+    for other in TERMINATING:
+        signal.signal(other, signal.SIG_IGN)
+    raise _Terminated(signum)
 
 
 def main() -> int:
-    """Import and run the ``bessx`` command; an interrupted import is one line and 130."""
+    """Import and run the ``bessx`` command; a signal during the import is one line:
+    Ctrl-C 130, SIGTERM 143, SIGHUP 129."""
+    with contextlib.suppress(ValueError):  # only the main thread may set them
+        for signum in TERMINATING:
+            signal.signal(signum, _terminate)
     try:
         from bessx.cli import main as command
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
+        signum = getattr(stop, "signum", None)
+        if isinstance(signum, int):
+            print("bessx: terminated", file=sys.stderr)
+            return 128 + signum
         print("bessx: interrupted", file=sys.stderr)
         return INTERRUPTED
-    return command()
+    code = command()
+    for signum in TERMINATING:  # done: a signal while Python shuts down has nothing to stop
+        signal.signal(signum, signal.SIG_IGN)
+    return code

@@ -54,7 +54,7 @@ from bessx.cli_parser import (
     build_parser,
 )
 from bessx.config import Config, load_config, merge
-from bessx.errors import BessxError, ConfigError, first_line, one_line
+from bessx.errors import TERMINATING, BessxError, ConfigError, first_line, one_line, terminate
 from bessx.pipeline import HEATMAP_DPI, LOWEST_N, OUTPUT_FILES, Results
 
 __all__ = [
@@ -93,16 +93,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv
         The arguments after the program name; default ``sys.argv[1:]``.
     """
+    before = {signum: signal.getsignal(signum) for signum in TERMINATING}
     with contextlib.suppress(ValueError):  # only the main thread may set it
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        for signum in TERMINATING:  # SIGTERM, SIGHUP: as Ctrl-C, with their own exit code
+            signal.signal(signum, terminate)
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
         return _main(arguments)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         if "--debug" in arguments:
             raise
-        print("bessx: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _stopped(stop)
+    finally:  # the caller's own handlers again (the console script then ignores them)
+        with contextlib.suppress(ValueError, TypeError):
+            for signum, handler in before.items():
+                signal.signal(signum, handler)
+
+
+def _stopped(stop: KeyboardInterrupt) -> int:
+    """One line and the exit code of a run stopped by Ctrl-C (130) or a signal (128 + its
+    number: 143 for SIGTERM, 129 for SIGHUP)."""
+    signum = getattr(stop, "signum", None)  # bessx's Terminated, or the launcher's
+    if isinstance(signum, int):
+        print("bessx: terminated", file=sys.stderr)
+        return 128 + signum
+    print("bessx: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def _main(arguments: list[str]) -> int:

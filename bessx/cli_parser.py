@@ -104,6 +104,7 @@ exit codes:
   2    usage or configuration error (a bad flag value, a bad site file, a missing topology
        file, --out = the data)
   130  interrupted (Ctrl-C)
+  143  terminated (SIGTERM); 129 for SIGHUP
 """
 
 _RUN_EPILOG = f"""\
@@ -157,7 +158,7 @@ examples:
   bessx run exports/ --scheduler tcp://10.0.0.5:8786
 
 exit codes: 0 success, 1 the data could not be analysed or --out is in use, 2 usage or
-configuration error, 130 interrupted.
+configuration error, 130 interrupted, 143 or 129 terminated (SIGTERM, SIGHUP).
 """
 
 _DEMO_EPILOG = f"""\

@@ -2,12 +2,52 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
 
 #: The interpreter's own ways of stopping (Ctrl-C, a signal, an exit): never a file's error.
 #: Everything else raised while reading one export, a Rust panic of a parquet engine
 #: included (``pyo3_runtime.PanicException`` is a ``BaseException``), is that export's.
 CONTROL = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+class Terminated(KeyboardInterrupt):
+    """The run was asked to stop by a signal (SIGTERM from cron, systemd or a CI timeout;
+    SIGHUP from a closed terminal): handled as Ctrl-C is, so that every cleanup runs.
+
+    Parameters
+    ----------
+    signum
+        The signal's number; the command's exit code is ``128 + signum``.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def terminate(signum: int, frame: object) -> None:
+    """A signal handler: raise :class:`Terminated` once (a second signal while cleaning up
+    is ignored, so that the cleanup finishes)."""
+    for other in TERMINATING:
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(other, signal.SIG_IGN)
+    raise Terminated(signum)
+
+
+def ignore_terminating() -> None:
+    """Ignore SIGTERM and SIGHUP from now on: the command has finished, and a signal while
+    the interpreter shuts down would otherwise end it with the signal's default action."""
+    for signum in TERMINATING:
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signum, signal.SIG_IGN)
+
+
+#: The signals handled like Ctrl-C (their numbers; SIGHUP does not exist on Windows).
+TERMINATING: tuple[int, ...] = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 class BessxError(ValueError):
