@@ -213,6 +213,15 @@ def _groups(template: re.Pattern[str]) -> str:
 
 
 # The settings -------------------------------------------------------------------------------
+#: The physical range of a sampling interval [s]: from 0.1 s to one day.
+INTERVAL_RANGE: Final = (0.1, 86_400.0)
+#: The largest power a power setting may name [kW]: 100 MW, beyond any one DC input or feeder.
+POWER_LIMIT_KW: Final = 100_000.0
+#: The longest duration a quality threshold may name [min]: one day.
+DURATION_LIMIT_MINUTES: Final = 1_440.0
+#: The longest gap ``max_gap`` may bridge [sampling intervals].
+MAX_GAP_LIMIT: Final = 10_000.0
+
 #: The keys of the ``[outliers]`` table.
 OUTLIER_SETTINGS: Final[dict[str, Setting]] = {
     "threshold": Setting(
@@ -245,32 +254,32 @@ _QUALITY_DEFAULTS: Final = QualitySettings()
 #: The keys of the ``[quality]`` table.
 QUALITY_SETTINGS: Final[dict[str, Setting]] = {
     "moving_kw": Setting(
-        "a number > 0",
-        _number_in(0, low_open=True),
+        f"a number > 0 and ≤ {POWER_LIMIT_KW:,.0f}",
+        _number_in(0, POWER_LIMIT_KW, low_open=True),
         _QUALITY_DEFAULTS.moving_kw,
         "the fleet moves when |median DC input power| exceeds this [kW]",
     ),
     "dead_kw": Setting(
-        "a number > 0",
-        _number_in(0, low_open=True),
+        f"a number > 0 and ≤ {POWER_LIMIT_KW:,.0f}",
+        _number_in(0, POWER_LIMIT_KW, low_open=True),
         _QUALITY_DEFAULTS.dead_kw,
         "a DC input is dead at |P| up to this while the fleet moves [kW]",
     ),
     "stuck_minutes": Setting(
-        "a number > 0",
-        _number_in(0, low_open=True),
+        f"a number > 0 and ≤ {DURATION_LIMIT_MINUTES:,.0f} (one day)",
+        _number_in(0, DURATION_LIMIT_MINUTES, low_open=True),
         _QUALITY_DEFAULTS.stuck_minutes,
         "shortest run of one repeated value that counts as stuck [min]",
     ),
     "dead_minutes": Setting(
-        "a number > 0",
-        _number_in(0, low_open=True),
+        f"a number > 0 and ≤ {DURATION_LIMIT_MINUTES:,.0f} (one day)",
+        _number_in(0, DURATION_LIMIT_MINUTES, low_open=True),
         _QUALITY_DEFAULTS.dead_minutes,
         "shortest run of dead samples that counts [min]",
     ),
     "sign_minutes": Setting(
-        "a number > 0",
-        _number_in(0, low_open=True),
+        f"a number > 0 and ≤ {DURATION_LIMIT_MINUTES:,.0f} (one day)",
+        _number_in(0, DURATION_LIMIT_MINUTES, low_open=True),
         _QUALITY_DEFAULTS.sign_minutes,
         "shortest run of samples opposite to the fleet that counts [min]",
     ),
@@ -427,8 +436,8 @@ SITE_SETTINGS: Final[dict[str, Setting]] = {
         "timezone of the plant's local timestamps and calendar days",
     ),
     "interval": Setting(
-        "a number of seconds > 0",
-        _number_in(0, low_open=True),
+        f"a number of seconds from {INTERVAL_RANGE[0]} to {INTERVAL_RANGE[1]:,.0f} (one day)",
+        _number_in(*INTERVAL_RANGE),
         None,
         "nominal sampling interval [s]; None: the median time step",
     ),
@@ -446,14 +455,14 @@ SITE_SETTINGS: Final[dict[str, Setting]] = {
         "how a DC input's energy is shared among its enclosures",
     ),
     "max_gap": Setting(
-        "a number ≥ 1",
-        _number_in(1),
+        f"a number from 1 to {MAX_GAP_LIMIT:,.0f}",
+        _number_in(1, MAX_GAP_LIMIT),
         3.0,
         "longest gap bridged by holding the last sample [intervals]",
     ),
     "dc_power_limit_kw": Setting(
-        "a number > 0",
-        _number_in(0, low_open=True),
+        f"a number > 0 and ≤ {POWER_LIMIT_KW:,.0f}",
+        _number_in(0, POWER_LIMIT_KW, low_open=True),
         DEFAULT_DC_POWER_LIMIT_KW,
         "largest plausible |power| of one DC input [kW]; beyond it a sample is excluded",
     ),

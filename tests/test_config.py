@@ -136,7 +136,9 @@ def test_config_is_frozen_and_checked_when_made():
     assert config.max_gap == 2.0
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.max_gap = 5.0  # type: ignore[misc]
-    with pytest.raises(ConfigError, match=r"^Config: 'max_gap' must be a number ≥ 1, got 0\.5$"):
+    with pytest.raises(
+        ConfigError, match=r"^Config: 'max_gap' must be a number from 1 to 10,000, got 0\.5$"
+    ):
         Config(max_gap=0.5)
     with pytest.raises(ConfigError, match=r"^OutlierSettings: 'outliers\.min_days' must be"):
         OutlierSettings(min_days=0)
@@ -181,7 +183,9 @@ def test_merge_takes_section_objects():
 
 
 def test_merge_errors():
-    with pytest.raises(ConfigError, match=r"^command line: 'max_gap' must be a number ≥ 1"):
+    with pytest.raises(
+        ConfigError, match=r"^command line: 'max_gap' must be a number from 1 to 10,000"
+    ):
         merge(Config(), max_gap=0)
     with pytest.raises(
         ConfigError,
@@ -207,12 +211,22 @@ def test_merge_errors():
             "site.toml: unknown key 'outliers.threshhold' (did you mean 'outliers.threshold'?)",
         ),
         ("[plots]\ndpi = 100", "site.toml: unknown key 'plots'"),
-        ('max_gap = "three"', "site.toml: 'max_gap' must be a number ≥ 1, got \"three\""),
-        ("max_gap = 0.5", "site.toml: 'max_gap' must be a number ≥ 1, got 0.5"),
-        ("max_gap = true", "site.toml: 'max_gap' must be a number ≥ 1, got true"),
-        ("max_gap = nan", "site.toml: 'max_gap' must be a number ≥ 1, got nan"),
-        ("interval = 0", "site.toml: 'interval' must be a number of seconds > 0, got 0"),
-        ("interval = -5.0", "site.toml: 'interval' must be a number of seconds > 0, got -5.0"),
+        (
+            'max_gap = "three"',
+            "site.toml: 'max_gap' must be a number from 1 to 10,000, got \"three\"",
+        ),
+        ("max_gap = 0.5", "site.toml: 'max_gap' must be a number from 1 to 10,000, got 0.5"),
+        ("max_gap = true", "site.toml: 'max_gap' must be a number from 1 to 10,000, got true"),
+        ("max_gap = nan", "site.toml: 'max_gap' must be a number from 1 to 10,000, got nan"),
+        (
+            "interval = 0",
+            "site.toml: 'interval' must be a number of seconds from 0.1 to 86,400 (one day), got 0",
+        ),
+        (
+            "interval = -5.0",
+            "site.toml: 'interval' must be a number of seconds from 0.1 to 86,400 (one day), "
+            "got -5.0",
+        ),
         ("data = 3", "site.toml: 'data' must be a path, got 3"),
         ('topology = ""', "site.toml: 'topology' must be a path, got \"\""),
         ("out = []", "site.toml: 'out' must be a path, got []"),

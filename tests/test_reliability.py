@@ -212,3 +212,47 @@ def test_every_file_bad_names_each_reason_then_the_summary(folder, tmp_path):
     for path in files:
         assert any(str(path) in line and "not a readable parquet file" in line for line in lines)
     assert "no usable export" in lines[-1] and "3 file(s)" in lines[-1]
+
+
+# Row 7: settings inside physics ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("flags", "allowed"),
+    [
+        (["--interval", "1e300"], "from 0.1 to 86,400 (one day)"),
+        (["--interval", "1e-300"], "from 0.1 to 86,400 (one day)"),
+        (["--interval", "0.05"], "from 0.1 to 86,400 (one day)"),
+        (["--max-gap", "1e9"], "from 1 to 10,000"),
+    ],
+)
+def test_a_setting_outside_physics_is_a_configuration_error(folder, tmp_path, flags, allowed):
+    code, err = cli("run", folder, "--out", tmp_path / "out", "--quiet", *flags)
+    assert code == 2 and allowed in err and flags[0] in err, err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "value", "allowed"),
+    [
+        ("", "interval", "1e300", "from 0.1 to 86,400"),
+        ("", "dc_power_limit_kw", "1e300", "≤ 100,000"),
+        ("quality", "stuck_minutes", "1e300", "≤ 1,440 (one day)"),
+        ("quality", "dead_minutes", "1e9", "≤ 1,440 (one day)"),
+        ("quality", "sign_minutes", "5000", "≤ 1,440 (one day)"),
+        ("quality", "moving_kw", "1e12", "≤ 100,000"),
+        ("quality", "dead_kw", "1e12", "≤ 100,000"),
+    ],
+)
+def test_a_site_setting_outside_physics_is_a_configuration_error(
+    folder, tmp_path, table, key, value, allowed
+):
+    site = tmp_path / "site.toml"
+    site.write_text((f"[{table}]\n" if table else "") + f"{key} = {value}\n", encoding="utf-8")
+    code, err = cli("run", folder, "--config", site, "--out", tmp_path / "out", "--quiet")
+    assert code == 2 and allowed in err and key in err, err
+
+
+@pytest.mark.parametrize("interval", [1e300, 1e-300])
+def test_the_library_refuses_an_interval_outside_physics(folder, interval):
+    for function in (daily_from_exports, bessx.open_exports):
+        with pytest.raises(ValueError, match=r"from 0\.1 to 86400 s"):
+            function(folder, interval=interval)

@@ -582,8 +582,8 @@ def open_exports(
         raise ValueError(f"unknown variable(s) {unknown}; choose from {list(schema.VARIABLES)}")
     if chunks not in ("file", None):
         raise ValueError(f"chunks must be 'file' or None, not {chunks!r}")
-    if interval is not None and not interval > 0:
-        raise ValueError(f"interval must be positive seconds, not {interval!r}")
+    if interval is not None and not 0.1 <= interval <= 86_400:
+        raise ValueError(f"interval must be from 0.1 to 86400 s (one day), not {interval!r}")
     variables = tuple(v for v in schema.VARIABLES if v in variables)
     parquet = get_engine(engine)
     files = export_paths(paths)

@@ -151,8 +151,8 @@ def from_exports(
     unknown = sorted(set(exclude) - set(EXCLUDABLE))
     if unknown:
         raise ValueError(f"cannot exclude {unknown}: choose from {', '.join(EXCLUDABLE)}")
-    if interval is not None and not interval > 0:
-        raise ValueError(f"interval must be positive seconds, not {interval!r}")
+    if interval is not None and not 0.1 <= interval <= 86_400:
+        raise ValueError(f"interval must be from 0.1 to 86400 s (one day), not {interval!r}")
     if allocation == "soc" and not soc:
         raise ValueError("allocation='soc' needs the state of charge: soc=True")
     if not max_gap >= 1:
