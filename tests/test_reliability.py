@@ -256,3 +256,35 @@ def test_the_library_refuses_an_interval_outside_physics(folder, interval):
     for function in (daily_from_exports, bessx.open_exports):
         with pytest.raises(ValueError, match=r"from 0\.1 to 86400 s"):
             function(folder, interval=interval)
+
+
+# Row 6: an output that cannot be written ----------------------------------------------------------
+def test_a_full_disk_during_the_netcdf_write_names_the_output(folder, tmp_path, monkeypatch):
+    """netCDF says only "NetCDF: HDF error" when the disk fills: the message names the
+    output and the operating system's reason, and the previous set stays."""
+    import shutil as shutil_module
+    from collections import namedtuple
+
+    import bessx.io.outputs
+
+    out = tmp_path / "out"
+    code, err = cli("run", folder, "--out", out, "--quiet")
+    assert code == 0, err
+    before = (out / "daily_energy.csv").read_bytes()
+
+    def full(self, path, *args, **kwargs):
+        raise RuntimeError("NetCDF: HDF error")
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", full)
+    monkeypatch.setattr(
+        bessx.io.outputs.shutil, "disk_usage", lambda path: usage(10**9, 10**9, 4096)
+    )
+    assert bessx.io.outputs.shutil is shutil_module
+    code, err = cli("run", folder, "--out", out, "--quiet")
+    monkeypatch.undo()
+    assert code == 1
+    assert err.strip().splitlines()[-1] == (
+        f"bessx: error: {out / 'daily_energy.nc'}: No space left on device (NetCDF: HDF error)"
+    )
+    assert (out / "daily_energy.csv").read_bytes() == before, "the previous set stays"

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-from bessx.errors import BessxError, ConfigError, OutputError, first_line
+from bessx.errors import CONTROL, BessxError, ConfigError, OutputError, first_line, reason
 
 __all__ = [
     "STATE_FOLDER",
@@ -249,6 +249,10 @@ def write_set(
                 writers[name](folder / name)
             except OSError as error:
                 raise OutputError(out / name, error.strerror or first_line(error)) from None
+            except CONTROL:
+                raise
+            except BaseException as error:  # a library's own words: "NetCDF: HDF error"
+                raise OutputError(out / name, _write_failure(folder, error)) from None
         _sync(folder)
         try:
             commit(out, folder.name, names, known)
@@ -259,6 +263,22 @@ def write_set(
             shutil.rmtree(folder, ignore_errors=True)
         raise
     return [out / name for name in names]
+
+
+#: Less free space than this where an output failed: the disk is full [bytes].
+_FULL_BELOW = 16 * 1024 * 1024
+
+
+def _write_failure(folder: Path, error: BaseException) -> str:
+    """Why an output's writer failed, in the operating system's words where they can be
+    found: a writer such as netCDF's says only ``NetCDF: HDF error`` when the disk is full."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = None
+    if free is not None and free < _FULL_BELOW:
+        return f"No space left on device ({first_line(error)})"
+    return reason(error)
 
 
 def commit(out: Path, set_id: str, names: Sequence[str], known: Sequence[str]) -> None:
