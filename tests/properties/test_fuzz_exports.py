@@ -5,6 +5,12 @@ with random numeric types, NaN and infinity patterns, disordered or repeated tim
 random column subsets are written as real parquet files and read with both engines. Only
 :class:`bessx.BessxError` may escape; every result is finite, non-negative, and both
 allocations give each DC input the same energy.
+
+Damaged histories go further: one file cut in the middle (its footer intact), reduced to a
+single row or given a repeated column name, and a cache entry replaced by a pickle, garbage,
+a torn entry or an entry of another type. Both engines, with and without
+``--skip-bad-files``, cold and warm: only bessx's errors, and the cache never changes a
+result.
 """
 
 from __future__ import annotations
@@ -151,3 +157,116 @@ def _check(results: dict[str, xr.Dataset]) -> None:
     for name in ("charged", "discharged"):  # both allocations conserve each DC input's energy
         equal, soc = (results[a][name].sum("enclosure", min_count=1).values for a in results)
         np.testing.assert_allclose(equal, soc, rtol=1e-12, equal_nan=True)
+
+
+# Damaged histories: cut files, single rows, repeated names, planted cache entries -------------
+DAMAGES = ("none", "cut middle", "single row", "repeated name", "repeated power name")
+PLANTS = ("none", "pickle", "garbage", "torn", "another type")
+
+
+def _damage(path: Path, damage: str, where: float) -> None:
+    """Damage one written export as real files get damaged."""
+    if damage == "cut middle":  # data pages lost, the footer intact
+        raw = path.read_bytes()
+        footer = int.from_bytes(raw[-8:-4], "little") + 8
+        body = len(raw) - footer
+        start = 4 + int((body - 4) * where)
+        path.write_bytes(raw[:start] + raw[start + max(1, (body - start) // 2) : len(raw)])
+    elif damage == "single row":
+        pq.write_table(pq.read_table(path).slice(0, 1), path)
+    elif damage.startswith("repeated"):
+        table = pq.read_table(path)
+        names = table.column_names
+        powers = [i for i, name in enumerate(names) if "DC Input Power" in name]
+        others = [i for i in range(1, len(names)) if i not in powers[:1]]
+        if damage == "repeated power name" and len(powers) > 1:
+            names[powers[1]] = names[powers[0]]
+        elif others:
+            names[others[-1]] = names[others[0]]
+        pq.write_table(table.rename_columns(names), path)
+
+
+def _plant(entry: Path, plant: str) -> None:
+    """Replace a cache entry by something that is not one (or would run code if unpickled)."""
+    import pickle
+
+    from bessx.cache import dump_entry
+
+    content = {
+        "pickle": lambda: pickle.dumps(ValueError("planted")),
+        "garbage": lambda: b"PK\x03\x04 not a zip at all",
+        "torn": lambda: entry.read_bytes()[: entry.stat().st_size // 3],
+        "another type": lambda: dump_entry({"path": str(entry)}, ()),
+    }[plant]()
+    entry.write_bytes(content)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    tables=st.lists(exports(), min_size=2, max_size=3),
+    damage=st.sampled_from(DAMAGES),
+    victim=st.integers(0, 2),
+    where=st.floats(0.0, 0.9),
+    plant=st.sampled_from(PLANTS),
+)
+def test_damaged_histories(
+    tmp_path: Path, tables: list[pa.Table], damage: str, victim: int, where: float, plant: str
+) -> None:
+    """Both engines, both paths, with a cache: only bessx's errors, and a warm run with a
+    planted entry equals a run without the cache."""
+    import shutil
+
+    from bessx.cache import SummaryCache
+    from bessx.errors import CacheWarning
+    from bessx.onepass import daily_from_exports
+
+    folder = tmp_path / "damaged"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(tmp_path / "cache", ignore_errors=True)
+    folder.mkdir()
+    for index, table in enumerate(tables):
+        days = pa.array(pd.to_timedelta([index] * len(table), unit="D").values)
+        table = table.set_column(0, "Timestamp", pa.compute.add(table["Timestamp"], days))
+        pq.write_table(table, folder / f"export{index}.parquet")
+    files = sorted(folder.glob("*.parquet"))
+    _damage(files[victim % len(files)], damage, where)
+
+    def one_pass(engine: str, cache: Path | None, bad_files: str) -> object:
+        try:
+            with warnings.catch_warnings(), dask.config.set(scheduler="synchronous"):
+                warnings.simplefilter("ignore", ExportWarning)
+                warnings.simplefilter("ignore", CacheWarning)
+                daily, _ = daily_from_exports(
+                    folder,
+                    engine=engine,
+                    interval=36.0,
+                    bad_files=bad_files,
+                    cache=None if cache is None else SummaryCache(cache),
+                )
+            return daily.assign_attrs(history="")
+        except BessxError as error:  # anything else escapes and fails the test
+            return str(error)
+
+    for engine in ("pyarrow", "polars"):
+        for bad_files in ("raise", "skip"):
+            cache = tmp_path / "cache" / f"{engine}-{bad_files}"
+            fresh = one_pass(engine, None, bad_files)
+            cold = one_pass(engine, cache, bad_files)
+            entries = sorted(cache.glob("*.summary"))
+            if plant != "none" and entries:
+                _plant(entries[victim % len(entries)], plant)
+            warm = one_pass(engine, cache, bad_files)
+            for outcome in (cold, warm):
+                if isinstance(fresh, str) or isinstance(outcome, str):
+                    assert outcome == fresh
+                else:
+                    xr.testing.assert_identical(outcome, fresh)
+            if not isinstance(fresh, str):
+                _check({"equal": fresh, "soc": fresh})
+        outcome = _analyse(folder, engine)  # the Dataset path: only bessx's errors
+        if isinstance(outcome, dict):
+            _check(outcome)
