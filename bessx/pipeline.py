@@ -269,7 +269,10 @@ def _analyse(
     skipped = [path for path in files if str(path) in recorder.skipped]
     used = [path for path in files if str(path) not in recorder.skipped]
     flagged = quality_table(flags)
-    battery_health = None if results.health is None else health_from_daily(results.health)
+    partials = results.health
+    if partials is not None:  # the sign's physics (bessx.sign): over the history, per DC input
+        flagged, partials = _check_sign(flagged, partials, daily)
+    battery_health = None if partials is None else health_from_daily(partials)
     settings = {k: v for k, v in dataclasses.asdict(config.outliers).items() if v is not None}
     counted = {key: settings[key] for key in ("min_coverage",) if key in settings}
     recorder.flush()
@@ -288,6 +291,22 @@ def _analyse(
         },
         warnings=list(recorder.messages),
     )
+
+
+def _check_sign(flagged: Any, partials: Any, daily: Any) -> tuple[Any, Any]:
+    """Flag the DC inputs whose power sign contradicts their SOC (:mod:`bessx.sign`): a
+    warning, rows in the quality table, and their health unknown."""
+
+    from bessx import schema
+    from bessx.sign import SignWarning, sign_check, sign_message, sign_rows, untrusted
+
+    table = sign_check(partials)
+    message = sign_message(table)
+    if message is None:
+        return flagged, partials
+    warnings.warn(SignWarning(message), stacklevel=2)
+    rows = sign_rows(table, daily[schema.DAY].values[0])
+    return pd.concat([flagged, rows], ignore_index=True), untrusted(partials, table)
 
 
 def needs_soc(config: Config) -> bool:

@@ -368,9 +368,16 @@ def _outliers_section(outliers: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _flag_description(flag: str) -> str:
+    """What a flag of the quality table means (a sample flag, or the history's sign rule)."""
+    from bessx.quality import FLAGS
+    from bessx.sign import SIGN_DESCRIPTION, SIGN_FLAG
+
+    return SIGN_DESCRIPTION if flag == SIGN_FLAG else FLAGS[flag].description
+
+
 def _quality_section(table: pd.DataFrame, daily: xr.Dataset) -> str:
     """Flags grouped by kind, then where: plant-wide flags once per date, worst first."""
-    from bessx.quality import FLAGS
 
     lines = ["## Data quality", ""]
     if table.empty:
@@ -397,7 +404,7 @@ def _quality_section(table: pd.DataFrame, daily: xr.Dataset) -> str:
                 f"{int((~is_soc[flagged.index]).sum()):,}",
                 f"{int(is_soc[flagged.index].sum()):,}",
                 f"{int(flagged['samples'].sum()):,}",
-                FLAGS[str(flag)].description,
+                _flag_description(str(flag)),
             )
         )
     header = ("flag", "DC input-days", "enclosure-days", "samples", "meaning")
