@@ -103,6 +103,13 @@ def _token(settings: Any) -> str:
     return _digest(__version__, values)
 
 
+@functools.lru_cache(maxsize=8)
+def _layout_digest(classes: tuple[type, ...], version: int) -> str:
+    return _digest(
+        version, [(cls.__name__, [item.name for item in fields(cls)]) for cls in classes]
+    )
+
+
 def fingerprint(path: str | os.PathLike) -> str:
     """A hash that changes whenever a file is rewritten, even with its times restored.
 
@@ -385,6 +392,13 @@ class EntryCache:
     def check(self, value: Any) -> None:
         """Raise ValueError if a value read back is not one this kind keeps (its shapes)."""
 
+    @classmethod
+    def layout(cls) -> str:
+        """A digest of the kept classes' fields, part of the key: entries of an earlier
+        layout of the classes are never read (only pruned), so a code change is not taken
+        for a damaged entry."""
+        return _layout_digest(cls.classes(), FORMAT_VERSION)
+
     def _give_up(self, where: Path, error: OSError) -> None:
         """Stop writing for this run, with one warning naming the place and the reason."""
         with self._count_lock:
@@ -413,7 +427,7 @@ class EntryCache:
                 key = fingerprint(path)
             except OSError:
                 return None  # not remembered: it may be readable next time
-            name = f"{_digest(resolved)}-{_digest(key, token)}{self.suffix}"
+            name = f"{_digest(resolved)}-{_digest(key, token, self.layout())}{self.suffix}"
             self._entries[memo] = self.folder / name
         return self._entries[memo]
 
