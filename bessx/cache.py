@@ -17,16 +17,19 @@ Both are :class:`EntryCache` and share its key:
 * every setting the entry depends on (a frozen dataclass, such as
   :class:`bessx.onepass.Settings`) and the bessx version.
 
-An entry holds data, never code: it is a ``.npz`` archive (read with
-``allow_pickle=False``) of the value's arrays and a JSON header that gives the format
-version, the bessx version and the value's structure (dataclasses of the kind's own list,
-lists, tuples, dicts, numbers, text). Reading an entry builds only those classes, and checks
-every field's type and the arrays' shapes; an entry that fails any check is discarded and
-recomputed, with one :class:`~bessx.errors.CacheWarning` naming it. The cache degrades,
-it never stops a run: a folder that cannot be created or written (a full disk, a read-only
-or foreign folder) gives one warning naming it and the reason, and the run goes on
-uncached. A file whose fingerprint cannot be taken (no permission, vanished) is a miss, and
-its entry is not written: reading it is what reports the problem.
+An entry holds data, never code (:func:`dump_entry`): a JSON header giving the format
+version, the bessx version, the value's structure (the fields of the kind's dataclasses:
+lists, tuples, dicts, numbers, text) and each array's dtype and shape, then the arrays'
+raw bytes. Reading one parses JSON and copies numbers, booleans, times and fixed-width text
+out of bytes (never a pickle: an object array cannot be written or read); the only objects
+made are the dataclasses the kind's type hints name, each field checked against its hint
+while it is built, and :meth:`EntryCache.check` checks the arrays' shapes. An entry that
+fails any check is discarded and recomputed, with one :class:`~bessx.errors.CacheWarning`
+naming it. The cache degrades, it never stops a run: a folder that cannot be created or
+written (a full disk, a read-only or foreign folder) gives one warning naming it and the
+reason, and the run goes on uncached. A file whose fingerprint cannot be taken (no
+permission, vanished) is a miss, and its entry is not written: reading it is what reports
+the problem.
 
 Entries are written to a temporary file and renamed into place, so a killed or concurrent
 run never leaves a torn entry; :meth:`EntryCache.prune` removes the entries of files that
@@ -40,8 +43,8 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
-import io
 import json
+import math
 import os
 import tempfile
 import threading
@@ -49,7 +52,6 @@ import time
 import types
 import typing
 import warnings
-import zipfile
 import zlib
 from collections.abc import Iterable
 from dataclasses import fields
@@ -177,162 +179,233 @@ class _Unusable(Exception):
     """An entry that cannot be used (torn, foreign, of another version or shape)."""
 
 
-def _encode(value: Any, arrays: dict[str, np.ndarray], classes: dict[str, type]) -> Any:
-    """``value`` as JSON, its arrays (and numpy scalars) put in ``arrays``."""
+#: The kinds of array an entry may hold: numbers, booleans, times and fixed-width text.
+_ARRAY_KINDS: Final = frozenset("biufcmMUS")
+
+
+def _encode(value: Any, arrays: list[np.ndarray], classes: dict[str, type]) -> Any:
+    """``value`` as JSON; its arrays and numpy times are put in ``arrays``."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if isinstance(value, np.integer | np.floating | np.bool_):
+        return value.item()
     if isinstance(value, np.ndarray | np.generic):
         array = np.asarray(value)
-        if array.dtype.hasobject:
-            raise TypeError("an array of Python objects cannot be kept")
-        key = f"a{len(arrays)}"
-        arrays[key] = array
-        return {"array" if isinstance(value, np.ndarray) else "scalar": key}
-    if isinstance(value, list):
+        if array.dtype.kind not in _ARRAY_KINDS:
+            raise TypeError(f"an array of {array.dtype} cannot be kept")
+        arrays.append(array)
+        return {"array" if isinstance(value, np.ndarray) else "scalar": len(arrays) - 1}
+    if isinstance(value, list | tuple):
         return [_encode(item, arrays, classes) for item in value]
-    if isinstance(value, tuple):
-        return {"tuple": [_encode(item, arrays, classes) for item in value]}
     if isinstance(value, dict):
         if not all(isinstance(key, str) for key in value):
             raise TypeError("only dicts with text keys can be kept")
-        return {"dict": {key: _encode(item, arrays, classes) for key, item in value.items()}}
+        return {key: _encode(item, arrays, classes) for key, item in value.items()}
     if dataclasses.is_dataclass(value) and classes.get(type(value).__name__) is type(value):
         return {
-            "class": type(value).__name__,
-            "fields": {
-                item.name: _encode(getattr(value, item.name), arrays, classes)
-                for item in fields(value)
-            },
+            item.name: _encode(getattr(value, item.name), arrays, classes) for item in fields(value)
         }
     raise TypeError(f"a {type(value).__name__} cannot be kept")
 
 
-def _decode(node: Any, arrays: Any, classes: dict[str, type]) -> Any:
-    """The value that :func:`_encode` turned into ``node``; builds only ``classes``."""
-    if node is None or isinstance(node, bool | int | float | str):
-        return node
-    if isinstance(node, list):
-        return [_decode(item, arrays, classes) for item in node]
-    if not isinstance(node, dict) or len(node) not in (1, 2):
-        raise _Unusable("an unknown kind of value")
-    if "array" in node or "scalar" in node:
-        key = node.get("array", node.get("scalar"))
-        if not isinstance(key, str) or key not in arrays:
-            raise _Unusable(f"array {key!r} is missing")
-        array = arrays[key]
-        return array if "array" in node else array[()]
-    if "tuple" in node and isinstance(node["tuple"], list):
-        return tuple(_decode(item, arrays, classes) for item in node["tuple"])
-    if "dict" in node and isinstance(node["dict"], dict):
-        return {key: _decode(item, arrays, classes) for key, item in node["dict"].items()}
-    name, values = node.get("class"), node.get("fields")
-    cls = classes.get(name) if isinstance(name, str) else None
-    if cls is None or not isinstance(values, dict):
-        raise _Unusable(f"an unknown class {name!r}")
-    names = {item.name for item in fields(cls)}
-    if set(values) != names:
-        raise _Unusable(f"the fields of a {name} differ")
-    decoded = {key: _decode(item, arrays, classes) for key, item in values.items()}
-    hints = typing.get_type_hints(cls)
-    for key, item in decoded.items():
-        if not _is_a(item, hints[key]):
-            raise _Unusable(f"{name}.{key} is not a {hints[key]}")
-    try:
-        return cls(**decoded)
-    except (TypeError, ValueError) as error:
-        raise _Unusable(f"not a {name}: {first_line(error)}") from None
+@functools.lru_cache(maxsize=32)
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
 
 
-def _is_a(value: Any, hint: Any) -> bool:
-    """Whether ``value`` is of the type hint ``hint`` (the kinds an entry may hold)."""
-    if hint is Any:
-        return True
-    if hint is type(None) or hint is None:
-        return value is None
-    origin, arguments = typing.get_origin(hint), typing.get_args(hint)
+@functools.lru_cache(maxsize=128)
+def _parts(hint: Any) -> tuple[Any, tuple[Any, ...]]:
+    return typing.get_origin(hint), typing.get_args(hint)
+
+
+_SCALARS: Final = {str: (str,), int: (int,), bool: (bool,), float: (int, float)}
+
+
+def _scalar_rows(node: Any, items: tuple[Any, ...]) -> list[tuple[Any, ...]] | None:
+    """A list of fixed tuples of scalars (the DC inputs' keys) built in one pass, or None
+    when ``items`` are not all scalars."""
+    kinds = [_SCALARS.get(item) for item in items]
+    if any(kind is None for kind in kinds):
+        return None
+    width = len(items)
+    for row in node:
+        if type(row) is not list or len(row) != width:
+            raise _Unusable("not a list of tuples")
+        for value, kind in zip(row, kinds, strict=True):
+            if type(value) not in kind:  # type: ignore[operator]
+                raise _Unusable("not a list of tuples of the right types")
+    floats = [index for index, item in enumerate(items) if item is float]
+    rows = [tuple(row) for row in node]
+    if floats:
+        rows = [tuple(float(v) if i in floats else v for i, v in enumerate(row)) for row in rows]
+    return rows
+
+
+def _build(node: Any, hint: Any, arrays: list[np.ndarray]) -> Any:
+    """The value of type ``hint`` that :func:`_encode` turned into ``node``, checked while
+    it is built: only the dataclasses named by the type hints are made."""
+    origin, arguments = _parts(hint)
     if origin in (types.UnionType, typing.Union):
-        return any(_is_a(value, argument) for argument in arguments)
-    if origin is list:
-        return isinstance(value, list) and all(_is_a(item, arguments[0]) for item in value)
-    if origin is tuple:
-        if not isinstance(value, tuple):
-            return False
-        if len(arguments) == 2 and arguments[1] is Ellipsis:
-            return all(_is_a(item, arguments[0]) for item in value)
-        return len(value) == len(arguments) and all(map(_is_a, value, arguments))
-    if origin is dict:
-        return isinstance(value, dict) and all(
-            _is_a(key, arguments[0]) and _is_a(item, arguments[1]) for key, item in value.items()
-        )
-    if hint is float:
-        return isinstance(value, float | int | np.floating | np.integer) and not isinstance(
-            value, bool
-        )
+        members = arguments
+        if node is None and type(None) in members:
+            return None
+        for member in members:
+            if member is not type(None):
+                try:
+                    return _build(node, member, arrays)
+                except _Unusable:
+                    continue
+        raise _Unusable(f"not a {hint}")
+    if hint is np.ndarray or hint is np.datetime64:
+        key = "array" if hint is np.ndarray else "scalar"
+        index = node.get(key) if isinstance(node, dict) and len(node) == 1 else None
+        if not isinstance(index, int) or not 0 <= index < len(arrays):
+            raise _Unusable(f"not a {hint.__name__}")
+        value = arrays[index] if key == "array" else arrays[index][()]
+        if hint is np.datetime64 and not isinstance(value, np.datetime64):
+            raise _Unusable("not a time")
+        return value
+    if hint is str or hint is bool:
+        if type(node) is not hint:
+            raise _Unusable(f"not a {hint.__name__}")
+        return node
     if hint is int:
-        return isinstance(value, int | np.integer) and not isinstance(value, bool)
-    if hint is np.datetime64:
-        return isinstance(value, np.datetime64)
-    if isinstance(hint, type):
-        return isinstance(value, hint)
-    return False
+        if type(node) is not int:
+            raise _Unusable("not an integer")
+        return node
+    if hint is float:
+        if type(node) not in (int, float):
+            raise _Unusable("not a number")
+        return float(node)
+    if origin is list:
+        if not isinstance(node, list):
+            raise _Unusable("not a list")
+        (item,) = arguments
+        if item is str:  # the columns' names: checked in one go
+            if not all(type(element) is str for element in node):
+                raise _Unusable("not a list of text")
+            return list(node)
+        item_origin, item_arguments = _parts(item)
+        if item_origin is tuple and Ellipsis not in item_arguments:
+            rows = _scalar_rows(node, item_arguments)
+            if rows is not None:
+                return rows
+        return [_build(element, item, arrays) for element in node]
+    if origin is tuple:
+        if not isinstance(node, list):
+            raise _Unusable("not a tuple")
+        items = arguments
+        if len(items) == 2 and items[1] is Ellipsis:
+            if items[0] is str:
+                if not all(type(element) is str for element in node):
+                    raise _Unusable("not a tuple of text")
+                return tuple(node)
+            return tuple(_build(element, items[0], arrays) for element in node)
+        if len(node) != len(items):
+            raise _Unusable(f"not a tuple of {len(items)}")
+        return tuple(
+            _build(element, item, arrays) for element, item in zip(node, items, strict=True)
+        )
+    if origin is dict:
+        key_hint, value_hint = arguments
+        if not isinstance(node, dict) or key_hint is not str:
+            raise _Unusable("not a dict")
+        return {key: _build(element, value_hint, arrays) for key, element in node.items()}
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        hints = _hints(hint)
+        if not isinstance(node, dict) or set(node) != set(hints):
+            raise _Unusable(f"the fields of a {hint.__name__} differ")
+        built = {name: _build(node[name], hints[name], arrays) for name in hints}
+        try:
+            return hint(**built)
+        except (TypeError, ValueError) as error:
+            raise _Unusable(f"not a {hint.__name__}: {first_line(error)}") from None
+    raise _Unusable(f"a {hint} cannot be read")
+
+
+#: An entry's first bytes: what it is and its format's version.
+_MAGIC: Final = b"bessx-cache\x00"
 
 
 def dump_entry(value: Any, classes: Iterable[type], compressed: bool = False) -> bytes:
-    """The bytes of an entry holding ``value`` (see the module docstring for the format).
+    """The bytes of an entry holding ``value``.
+
+    The layout: :data:`_MAGIC`, the format version (1 byte), whether compressed (1 byte),
+    then (zlib-compressed if so) the JSON header's length (8 bytes, little-endian), the JSON
+    header (format version, bessx version, the value's structure, and each array's dtype,
+    shape and place) and the arrays' bytes, one after the other.
 
     Examples
     --------
-    >>> load_entry(dump_entry({"a": (1, 2.5)}, ()), ())
-    {'a': (1, 2.5)}
+    >>> load_entry(dump_entry((1, 2.5, "a"), ()), (), tuple[int, float, str])
+    (1, 2.5, 'a')
     """
     from bessx import __version__
 
     registry = {cls.__name__: cls for cls in classes}
-    arrays: dict[str, np.ndarray] = {}
+    arrays: list[np.ndarray] = []
     tree = _encode(value, arrays, registry)
-    header = {"format": _FORMAT, "version": FORMAT_VERSION, "bessx": __version__, "value": tree}
+    places, offset = [], 0
+    for array in arrays:
+        places.append([array.dtype.str, list(array.shape), offset])
+        offset += array.nbytes
+    header = {"version": FORMAT_VERSION, "bessx": __version__, "value": tree, "arrays": places}
     text = json.dumps(header, allow_nan=True, separators=(",", ":")).encode()
-    buffer = io.BytesIO()
-    members: dict[str, Any] = {_HEADER: np.frombuffer(text, dtype=np.uint8), **arrays}
-    save: Any = np.savez_compressed if compressed else np.savez
-    save(buffer, **members)
-    return buffer.getvalue()
+    body = b"".join([len(text).to_bytes(8, "little"), text, *(a.tobytes() for a in arrays)])
+    flags = bytes([FORMAT_VERSION, int(compressed)])
+    return _MAGIC + flags + (zlib.compress(body, 1) if compressed else body)
 
 
-def load_entry(raw: bytes, classes: Iterable[type]) -> Any:
-    """The value of an entry's bytes; never runs code of the entry (``allow_pickle=False``).
+def load_entry(raw: bytes, classes: Iterable[type], kind: Any) -> Any:
+    """The value of type ``kind`` an entry's bytes hold; nothing in them is run: the JSON
+    is parsed, the arrays are copied from bytes (numbers, booleans, times and text only),
+    and the only objects made are those ``kind``'s type hints name (of ``classes``).
 
     Raises
     ------
     ValueError
-        When the bytes are not an entry of this format and bessx version, or hold a class
-        not in ``classes``, a field of the wrong type or an array holding Python objects.
+        When the bytes are not an entry of this format and bessx version, or hold a field
+        of another type or an array of another kind.
     """
     from bessx import __version__
 
-    registry = {cls.__name__: cls for cls in classes}
-    if not raw.startswith(b"PK"):
+    allowed = {cls.__name__ for cls in classes}
+    if not raw.startswith(_MAGIC) or len(raw) < len(_MAGIC) + 2:
         raise ValueError("not an entry of this format")
+    version, compressed = raw[len(_MAGIC)], raw[len(_MAGIC) + 1]
+    if version != FORMAT_VERSION:
+        raise ValueError(f"an entry of format {version}, not {FORMAT_VERSION}")
+    body = raw[len(_MAGIC) + 2 :]
     try:
-        with np.load(io.BytesIO(raw), allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as error:
-        raise ValueError(f"not an entry ({first_line(error)})") from None
+        body = zlib.decompress(body) if compressed else body
+        length = int.from_bytes(body[:8], "little")
+        header = json.loads(body[8 : 8 + length])
+    except (zlib.error, ValueError) as error:
+        raise ValueError(f"a torn entry ({first_line(error)})") from None
+    if not isinstance(header, dict) or header.get("bessx") != __version__:
+        raise ValueError("written by another bessx version")
+    data = memoryview(body)[8 + length :]
+    arrays = []
     try:
-        header = json.loads(bytes(arrays.pop(_HEADER)).decode())
-    except (KeyError, ValueError, TypeError) as error:
-        raise ValueError(f"no header ({first_line(error)})") from None
-    if not isinstance(header, dict) or header.get("format") != _FORMAT:
-        raise ValueError("not a bessx cache entry")
-    if header.get("version") != FORMAT_VERSION or header.get("bessx") != __version__:
-        raise ValueError(
-            f"written by another version (format {header.get('version')!r}, "
-            f"bessx {header.get('bessx')!r})"
-        )
-    try:
-        return _decode(header.get("value"), arrays, registry)
-    except (_Unusable, RecursionError, TypeError, ValueError) as error:
+        for dtype_text, shape, offset in header["arrays"]:
+            dtype = np.dtype(dtype_text)
+            if dtype.kind not in _ARRAY_KINDS:
+                raise ValueError(f"an array of {dtype}")
+            count = math.prod(int(size) for size in shape)
+            if offset < 0 or offset + count * dtype.itemsize > len(data):
+                raise ValueError("an array beyond the entry's end")
+            flat = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+            arrays.append(flat.reshape(shape).copy())
+        return _build(header["value"], kind, arrays) if _names_ok(kind, allowed) else None
+    except (_Unusable, KeyError, TypeError, ValueError, RecursionError) as error:
         raise ValueError(first_line(error)) from None
+
+
+def _names_ok(kind: Any, allowed: set[str]) -> bool:
+    """Whether a dataclass ``kind`` is one of the allowed ones (a plain type always is)."""
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind) and kind.__name__ not in allowed:
+        raise _Unusable(f"a {kind.__name__} is not kept here")
+    return True
 
 
 class EntryCache:
@@ -459,7 +532,7 @@ class EntryCache:
             self._count(hit=False)
             return None
         try:
-            value = load_entry(raw, self.classes())
+            value = load_entry(raw, self.classes(), self.kind())
             if not isinstance(value, self.kind()):
                 raise ValueError(f"not a {self.kind().__name__}")
             self.check(value)
