@@ -30,6 +30,7 @@ import bessx as bessx_package
 from bessx import __version__
 from bessx.cli import EXIT_DATA, EXIT_USAGE, HEATMAP_DPI, OUTPUT_FILES, main
 from bessx.energy import daily_energy
+from bessx.errors import OutputError
 from bessx.health import health, summary_section
 from bessx.io.archive import open_daily
 from bessx.io.exports import ExportWarning, open_exports
@@ -427,7 +428,7 @@ def test_bad_config_key_exits_2(work, plant):
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--max-gap", "0.5"], "--max-gap must be a number ≥ 1"),
+        (["--max-gap", "0.5"], "--max-gap must be a number from 1 to 10,000"),
         (["--max-gap", "x"], "'x' is not a number"),
         (["--allocation", "fair"], "invalid choice: 'fair'"),
         (["--workers", "0"], "must be at least 1"),
@@ -514,14 +515,16 @@ def test_a_failed_set_is_removed_and_the_folder_too_if_new(tmp_path):
         path.write_text("half")
         raise RuntimeError("the heatmap failed")
 
-    with pytest.raises(RuntimeError), locked(out):
-        write_set(out, {"summary.md": half})
+    # any writer's failure is the output's error, naming it (the writer's words as reason)
+    with pytest.raises(OutputError, match=r"summary\.md: the heatmap failed"):
+        with locked(out):
+            write_set(out, {"summary.md": half})
     assert not (tmp_path / "new").exists()
 
     existing = tmp_path / "existing"
     existing.mkdir()
     (existing / "summary.md").write_text("old")
-    with pytest.raises(RuntimeError), locked(existing):
+    with pytest.raises(OutputError), locked(existing):
         write_set(existing, {"summary.md": half})
     assert digest(existing) == {"summary.md": hashlib.sha256(b"old").hexdigest()}
 
