@@ -28,7 +28,8 @@ def to_frame(health: xr.Dataset) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``window`` (start date), ``inverter``, ``dc_input``, ``usable_capacity_kwh``,
-        ``round_trip_efficiency``, ``equivalent_full_cycles``, ``soc_spread_pct``,
+        ``round_trip_efficiency``, ``round_trip_flag`` (why it is unknown, by name: ``ok``
+        when it is known), ``equivalent_full_cycles``, ``soc_spread_pct``,
         ``segments``, ``capacity_trend_pct_per_year`` and its ``_low``/``_high`` bounds;
         DC inputs without enclosures are left out.
     """
@@ -42,9 +43,15 @@ def to_frame(health: xr.Dataset) -> pd.DataFrame:
         "capacity_trend_low": "capacity_trend_low_pct_per_year",
         "capacity_trend_high": "capacity_trend_high_pct_per_year",
     }
-    subset = health[list(names)].reset_coords(drop=True).compute()
+    flagged = "round_trip_flag" in health
+    subset = health[[*names, *(["round_trip_flag"] if flagged else [])]]
+    subset = subset.reset_coords(drop=True).compute()
     frame = subset.to_dataframe().rename(columns=names).reset_index()
     order = ["window", schema.INVERTER, schema.DC_INPUT, *names.values()]
+    if flagged:  # the flag's meaning, next to the value it explains
+        meanings = np.array(health["round_trip_flag"].attrs["flag_meanings"].split())
+        frame["round_trip_flag"] = meanings[frame["round_trip_flag"].to_numpy()]
+        order.insert(order.index("round_trip_efficiency") + 1, "round_trip_flag")
     frame = frame[order]
     if "n_enclosures" in health.coords:
         n_enclosures = health["n_enclosures"].to_series()
