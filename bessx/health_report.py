@@ -65,6 +65,36 @@ def _dc_label(inverter: object, dc_input: object) -> str:
     return f"{inverter} DC{int(dc_input)}"  # type: ignore[call-overload]
 
 
+#: Flags of ``round_trip_flag`` that mark a balance no battery gives (not merely no data).
+_IMPOSSIBLE: Final = (
+    "round_trip_above_one",
+    "round_trip_negative",
+    "discharge_beyond_charge_and_soc",
+)
+
+
+def _impossible_balances(result: xr.Dataset) -> list[str]:
+    """Summary lines for the windows whose round trip was refused as impossible."""
+    if "round_trip_flag" not in result:
+        return []
+    flag = result["round_trip_flag"]
+    meanings = flag.attrs["flag_meanings"].split()
+    lines = []
+    for name in _IMPOSSIBLE:
+        hits = (flag == meanings.index(name)).stack(dc=(schema.INVERTER, schema.DC_INPUT))
+        windows = hits.sum(schema.WINDOW)
+        if int(windows.sum()):
+            which = ", ".join(
+                f"{_dc_label(*key)} ({int(count)})"
+                for key, count in zip(windows["dc"].values, windows.values, strict=True)
+                if count
+            )
+            lines.append(
+                f"- **Round trip refused** (`{name}`, no estimate; windows per DC input): {which}."
+            )
+    return lines
+
+
 def summary_section(health: xr.Dataset) -> str:
     """A "Battery health" section (markdown) for the run summary.
 
@@ -122,6 +152,7 @@ def summary_section(health: xr.Dataset) -> str:
         )
     else:
         lines.append("- **Lowest round-trip efficiency**: no complete days.")
+    lines.extend(_impossible_balances(result))
     spread = result["soc_spread"].mean(schema.WINDOW).stack(dc=(schema.INVERTER, schema.DC_INPUT))
     if spread.notnull().any():
         widest = spread.idxmax("dc").item()

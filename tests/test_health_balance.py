@@ -20,7 +20,7 @@ import xarray as xr
 import bessx
 from bessx import ExportWarning
 from bessx.health import ROUND_TRIP_FLAGS, ROUND_TRIP_TOLERANCE, daily_health
-from bessx.health_report import to_frame
+from bessx.health_report import summary_section, to_frame
 from bessx.onepass import health_from_exports
 from bessx.testing import make_dataset
 
@@ -173,3 +173,5 @@ def test_a_discharge_beyond_charge_and_soc_is_unknown_and_flagged() -> None:
     frame = to_frame(per_day)  # the rows of health.csv say why
     assert list(frame["round_trip_flag"]) == ["ok", "discharge_beyond_charge_and_soc"]
     assert frame["round_trip_efficiency"].isna().tolist() == [False, True]
+    assert "- **Round trip refused** (`discharge_beyond_charge_and_soc`" in summary_section(per_day)
+    assert "Round trip refused" not in summary_section(bessx.health(ds, window="1D"))
