@@ -17,7 +17,7 @@ Exit codes (:mod:`bessx.cli_parser`): :data:`~bessx.cli_parser.EXIT_OK` (0) succ
 (:class:`~bessx.errors.BessxError`, a missing data folder), an output could not be written,
 the output folder is in use by another run, or an unexpected error;
 :data:`~bessx.cli_parser.EXIT_USAGE` (2) a usage or configuration error (bad flag value, bad
-site file, a missing topology file, an output folder that is the data folder);
+site file, a missing topology file, an output folder in the data folder);
 :data:`~bessx.cli_parser.EXIT_INTERRUPTED` (130) Ctrl-C. Errors are one line on stderr,
 ``bessx: error: <file>: <problem>``; ``--debug`` shows the traceback instead.
 """

@@ -135,7 +135,7 @@ outputs (in --out, default ./bessx-out):
   (links into .bessx/current/) show the previous set or the new one, never a mix, and a
   failed run leaves the previous set in place. One run at a time writes to an --out: a
   second one stops at once (exit 1) or waits with --wait. The exports are never
-  modified, and --out may not be the data folder.
+  modified, and --out may not be the data folder or lie inside it.
 
 bad files:
   --skip-bad-files (site key skip_bad_files) leaves out each export that cannot be read

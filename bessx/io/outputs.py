@@ -90,7 +90,7 @@ def check_out(
     Raises
     ------
     ConfigError
-        ``out`` is a file or the data folder, an output name is a folder, or an input
+        ``out`` is a file, the data folder or inside it, an output name is a folder, or an input
         (the topology, the site file) sits where an output goes.
     """
     if out.exists() and not out.is_dir():
@@ -99,8 +99,16 @@ def check_out(
     if state.exists() and not state.is_dir():
         raise ConfigError(f"{state}: is not a folder; bessx keeps its output sets there")
     resolved = out.resolve()
-    if any(path.parent.resolve() == resolved for path in files):
-        raise ConfigError(f"{out}: --out is the data folder; write the results to another folder")
+    for data in sorted({path.parent.resolve() for path in files}):
+        if resolved == data:
+            raise ConfigError(
+                f"{out}: --out is the data folder; write the results to another folder"
+            )
+        if data in resolved.parents:
+            raise ConfigError(
+                f"{out}: --out is inside the data folder {data}; outputs never go into the "
+                "data folder: write the results to another folder"
+            )
     for name in names:
         target = out / name
         if target.is_dir() and not target.is_symlink():
