@@ -155,6 +155,7 @@ def _site_config(args: argparse.Namespace, **flags: Any) -> tuple[Config, Path |
         message = str(error)
         for key in ("data", *flags):
             message = message.replace(f"command line: {key!r}", f"--{key.replace('_', '-')}")
+        message = message.replace("command line: 'health.window'", "--health-window")
         raise ConfigError(message.replace("--data", "DATA")) from None
     if config.data is None:
         raise UsageError(
@@ -363,6 +364,7 @@ def _run_command(args: argparse.Namespace) -> int:
         max_gap=args.max_gap,
         interval=args.interval,
         skip_bad_files=args.skip_bad_files,
+        health={"window": args.health_window},
     )
     _run(
         config,

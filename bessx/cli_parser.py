@@ -249,6 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="nominal sampling interval [s] (default: the median time step)",
     )
     run.add_argument(
+        "--health-window",
+        metavar="DAYS",
+        help='length of the battery health\'s windows, whole days such as "30D" (default: '
+        "30D; site key [health] window)",
+    )
+    run.add_argument(
         "--skip-bad-files",
         action="store_true",
         default=None,
