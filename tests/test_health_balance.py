@@ -175,3 +175,27 @@ def test_a_discharge_beyond_charge_and_soc_is_unknown_and_flagged() -> None:
     assert frame["round_trip_efficiency"].isna().tolist() == [False, True]
     assert "- **Round trip refused** (`discharge_beyond_charge_and_soc`" in summary_section(per_day)
     assert "Round trip refused" not in summary_section(bessx.health(ds, window="1D"))
+
+
+def test_an_export_with_a_burst_of_plausible_power_gives_no_round_trip(tmp_path: Path) -> None:
+    """The exports' case: one DC input reads 3,000 kW for four idle hours of one day while its
+    SOC stays put; health_from_exports with one-day windows refuses that day's round trip,
+    and only that one."""
+    folder = write_midnight_plant(tmp_path / "plant", "5min")
+    path = sorted(folder.glob("*.parquet"))[1]
+    frame = pd.read_parquet(path)
+    hours = frame.index.hour
+    frame.loc[(hours >= 2) & (hours < 6), POWER.format(dc=1)] = 3000.0
+    frame.to_parquet(path)
+    result = quietly(health_from_exports, folder, window="1D", timezone=TIMEZONE)
+    flags = [
+        ROUND_TRIP_FLAGS[int(v)] for v in result["round_trip_flag"].sel(dc_input=1).values.ravel()
+    ]
+    assert flags == ["ok", "discharge_beyond_charge_and_soc", "ok", "no_complete_day"]
+    round_trip = result["round_trip_efficiency"].sel(dc_input=1).values.ravel()
+    np.testing.assert_allclose(round_trip[[0, 2]], truth(1), atol=2e-3)
+    assert np.isnan(round_trip[1]) and np.isnan(
+        result["equivalent_full_cycles"].sel(dc_input=1).values.ravel()[1]
+    )
+    # the other DC input is untouched
+    assert (result["round_trip_flag"].sel(dc_input=2).values.ravel()[:3] == 0).all()
