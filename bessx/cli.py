@@ -17,7 +17,7 @@ Exit codes (:mod:`bessx.cli_parser`): :data:`~bessx.cli_parser.EXIT_OK` (0) succ
 (:class:`~bessx.errors.BessxError`, a missing data folder), an output could not be written,
 the output folder is in use by another run, or an unexpected error;
 :data:`~bessx.cli_parser.EXIT_USAGE` (2) a usage or configuration error (bad flag value, bad
-site file, a missing topology file, an output folder that is the data folder);
+site file, a missing topology file, an output folder in the data folder);
 :data:`~bessx.cli_parser.EXIT_INTERRUPTED` (130) Ctrl-C. Errors are one line on stderr,
 ``bessx: error: <file>: <problem>``; ``--debug`` shows the traceback instead.
 """
@@ -155,6 +155,7 @@ def _site_config(args: argparse.Namespace, **flags: Any) -> tuple[Config, Path |
         message = str(error)
         for key in ("data", *flags):
             message = message.replace(f"command line: {key!r}", f"--{key.replace('_', '-')}")
+        message = message.replace("command line: 'health.window'", "--health-window")
         raise ConfigError(message.replace("--data", "DATA")) from None
     if config.data is None:
         raise UsageError(
@@ -363,6 +364,7 @@ def _run_command(args: argparse.Namespace) -> int:
         max_gap=args.max_gap,
         interval=args.interval,
         skip_bad_files=args.skip_bad_files,
+        health={"window": args.health_window},
     )
     _run(
         config,

@@ -269,7 +269,9 @@ def _analyse(
     skipped = [path for path in files if str(path) in recorder.skipped]
     used = [path for path in files if str(path) not in recorder.skipped]
     flagged = quality_table(flags)
-    battery_health = None if results.health is None else health_from_daily(results.health)
+    battery_health = None
+    if results.health is not None:
+        battery_health = health_from_daily(results.health, window=config.health.window)
     settings = {k: v for k, v in dataclasses.asdict(config.outliers).items() if v is not None}
     counted = {key: settings[key] for key in ("min_coverage",) if key in settings}
     recorder.flush()
