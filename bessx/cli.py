@@ -39,9 +39,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-import numpy as np
-import pandas as pd
-
 from bessx import schema
 from bessx.cli_parser import (
     DEMO_FOLDERS,
@@ -55,7 +52,7 @@ from bessx.cli_parser import (
 )
 from bessx.config import Config, load_config, merge
 from bessx.errors import BessxError, ConfigError, first_line, one_line
-from bessx.pipeline import HEATMAP_DPI, LOWEST_N, OUTPUT_FILES, Results
+from bessx.pipeline import HEATMAP_DPI, LOWEST_N, OUTPUT_FILES, Results, output_names
 
 __all__ = [
     "DEMO_FOLDERS",
@@ -254,21 +251,53 @@ def _run(
     config_path: Path | None = None,
     wait: bool = False,
     cache: Path | bool = True,
-) -> Results:
+    force: bool = False,
+) -> Results | None:
     """Check, lock the output folder, run the analysis, write its outputs, print.
 
     ``cache`` is the summaries' folder: True for :data:`CACHE_FOLDER` in the output folder,
     False for none. It may not lie in the data folder: the exports are never written.
+    Unless ``force`` (or no cache), outputs found up to date (:mod:`bessx.io.freshness`)
+    are left as they are, with one line and None.
     """
+    from bessx.io import freshness
+
+    names = output_names(config.outputs)
+    inputs = [path for path in (config.topology, config_path) if path is not None]
+    token = freshness.settings_token(config, names, config_path)
+    if not force and cache is not False and config.data is not None:
+        exports = freshness.list_exports(config.data)
+        if exports is not None:
+            verdict = freshness.check(config.out, names, token, exports, inputs)
+            if verdict.up_to_date:
+                console.result(f"outputs up to date: {verdict.exports} exports unchanged")
+                return None
+            console.status(f"computing: {verdict.reason}")
+    return _compute(
+        config, console, names, token, inputs, workers, address, config_path, wait, cache
+    )
+
+
+def _compute(
+    config: Config,
+    console: _Console,
+    names: list[str],
+    token: str,
+    inputs: list[Path],
+    workers: int | None,
+    address: str | None,
+    config_path: Path | None,
+    wait: bool,
+    cache: Path | bool,
+) -> Results:
+    from bessx.io import freshness
     from bessx.io.outputs import check_out, locked
-    from bessx.pipeline import check_config, find_exports, output_names, run, write_outputs
+    from bessx.pipeline import check_config, find_exports, run, write_outputs
 
     with warnings.catch_warnings():  # the run finds them again and reports its notes
         warnings.simplefilter("ignore")
         files = find_exports(config)
     check_config(config)
-    names = output_names(config.outputs)
-    inputs = [path for path in (config.topology, config_path) if path is not None]
     check_out(config.out, names, files, inputs)
     cache_folder = config.out / CACHE_FOLDER if cache is True else cache or None
     if cache_folder is not None:
@@ -279,6 +308,7 @@ def _run(
         print(f"bessx: waiting for another bessx run{who} writing to {config.out}", file=sys.stderr)
 
     with locked(config.out, wait=wait, on_wait=waiting):
+        states = freshness.export_states(files)  # as they are before they are read
         with _dask_client(workers, address, console) as client:
             results = run(
                 config,
@@ -291,6 +321,7 @@ def _run(
             )
         console.status(f"writing {len(names)} output(s) to {config.out}")
         written = write_outputs(results, config.out, names)
+        freshness.record(config.out, names, token, states, inputs)
     _print_results(results, written, config.out, console)
     return results
 
@@ -304,6 +335,9 @@ def _check_cache(folder: Path, files: Sequence[Path]) -> None:
 
 
 def _print_results(results: Results, written: Sequence[Path], out: Path, console: _Console) -> None:
+    import numpy as np
+    import pandas as pd
+
     daily = results.daily
     dates = pd.DatetimeIndex(daily[schema.DAY].values).strftime("%Y-%m-%d")
     enclosures = int((daily["enclosure_id"].values.astype(str) != "").sum())
@@ -316,6 +350,9 @@ def _print_results(results: Results, written: Sequence[Path], out: Path, console
         f"{period} ({len(dates)} local days), {daily.sizes[schema.INVERTER]} inverters, "
         f"{enclosures} enclosures."
     )
+    if results.cached is not None:
+        read, kept = results.cached
+        console.result(f"read {read} new export{'' if read == 1 else 's'}, {kept} from the cache")
     console.result(
         f"Plant (DC side): charged {charged:,.0f} kWh, discharged {discharged:,.0f} kWh, "
         f"round trip {ratio}."
@@ -372,6 +409,7 @@ def _run_command(args: argparse.Namespace) -> int:
         config_path=config_path,
         wait=args.wait,
         cache=False if args.no_cache else (args.cache or True),
+        force=args.force,
     )
     return EXIT_OK
 

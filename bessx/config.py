@@ -39,8 +39,7 @@ from typing import Any, ClassVar, Final
 
 from bessx import schema
 from bessx.errors import ConfigError
-from bessx.plausibility import DEFAULT_DC_POWER_LIMIT_KW
-from bessx.quality import EXCLUDABLE, QualitySettings
+from bessx.thresholds import DEFAULT_DC_POWER_LIMIT_KW, EXCLUDABLE, QualitySettings
 
 #: Energy allocation rules from a DC input to its enclosures.
 ALLOCATIONS: Final = ("equal", "soc")
