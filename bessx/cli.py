@@ -34,7 +34,7 @@ import signal
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TextIO
@@ -265,14 +265,19 @@ def _run(
     names = output_names(config.outputs)
     inputs = [path for path in (config.topology, config_path) if path is not None]
     token = freshness.settings_token(config, names, config_path)
-    if not force and cache is not False and config.data is not None:
-        exports = freshness.list_exports(config.data)
-        if exports is not None:
+    exports = freshness.list_exports(config.data) if config.data is not None else None
+    if not force and cache is not False and exports is not None and config.out.is_dir():
+        from bessx.io.outputs import check_out, locked
+
+        check_out(config.out, names, exports, inputs)
+        # under the lock, like any run: a run writing now finishes first, and what killed
+        # runs left is cleaned
+        with locked(config.out, wait=wait, on_wait=_waiting(config.out)):
             verdict = freshness.check(config.out, names, token, exports, inputs)
-            if verdict.up_to_date:
-                console.result(f"outputs up to date: {verdict.exports} exports unchanged")
-                return None
-            console.status(f"computing: {verdict.reason}")
+        if verdict.up_to_date:
+            console.result(f"outputs up to date: {verdict.exports} exports unchanged")
+            return None
+        console.status(f"computing: {verdict.reason}")
     return _compute(
         config, console, names, token, inputs, workers, address, config_path, wait, cache
     )
@@ -303,11 +308,7 @@ def _compute(
     if cache_folder is not None:
         _check_cache(cache_folder, files)
 
-    def waiting(pid: int | None) -> None:
-        who = f" (pid {pid})" if pid is not None else ""
-        print(f"bessx: waiting for another bessx run{who} writing to {config.out}", file=sys.stderr)
-
-    with locked(config.out, wait=wait, on_wait=waiting):
+    with locked(config.out, wait=wait, on_wait=_waiting(config.out)):
         states = freshness.export_states(files)  # as they are before they are read
         with _dask_client(workers, address, console) as client:
             results = run(
@@ -324,6 +325,16 @@ def _compute(
         freshness.record(config.out, names, token, states, inputs)
     _print_results(results, written, config.out, console)
     return results
+
+
+def _waiting(out: Path) -> Callable[[int | None], None]:
+    """What a run prints when it waits for another run's lock on ``out``."""
+
+    def waiting(pid: int | None) -> None:
+        who = f" (pid {pid})" if pid is not None else ""
+        print(f"bessx: waiting for another bessx run{who} writing to {out}", file=sys.stderr)
+
+    return waiting
 
 
 def _check_cache(folder: Path, files: Sequence[Path]) -> None:
