@@ -347,7 +347,7 @@ class QualityTable(_Checked):
     Attributes
     ----------
     moving_kw, dead_kw, stuck_minutes, dead_minutes, sign_minutes
-        The thresholds of :class:`bessx.quality.QualitySettings` [kW, min].
+        The thresholds of :class:`bessx.QualitySettings` [kW, min].
     exclude
         Flags whose power samples are excluded from the energy, from
         :data:`bessx.quality.EXCLUDABLE` (implausible samples always are).

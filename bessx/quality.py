@@ -475,11 +475,11 @@ def quality(
         Plant data as returned by :func:`bessx.open_exports` (``dc_power``; ``soc`` for the
         enclosure flags; the ``duplicates_dropped`` coordinate when present), numpy- or
         dask-backed, with attrs ``timezone`` and ``interval_seconds``.
-    settings : QualitySettings, optional
-        Flag thresholds; by default :class:`QualitySettings`'s.
+    settings : bessx.QualitySettings, optional
+        Flag thresholds; by default :class:`~bessx.QualitySettings`'s.
     dc_power_limit_kw : float, optional
         Largest plausible ``|dc_power|`` [kW] (default
-        :data:`bessx.plausibility.DEFAULT_DC_POWER_LIMIT_KW`).
+        :data:`bessx.thresholds.DEFAULT_DC_POWER_LIMIT_KW`).
     max_gap : float
         Longest step [nominal intervals] a sample holds across, as in
         :func:`bessx.daily_energy` (for ``gap``).

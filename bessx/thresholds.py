@@ -3,8 +3,8 @@
 A site file is read and checked (:mod:`bessx.config`) before anything is computed, and a
 re-run that finds its outputs up to date (:mod:`bessx.io.freshness`) computes nothing at
 all: neither should wait for the numerical stack. The values and the settings class live
-here and are used under their usual names: :data:`bessx.plausibility.DEFAULT_DC_POWER_LIMIT_KW`,
-:data:`bessx.quality.EXCLUDABLE`, :class:`bessx.quality.QualitySettings`.
+here and are imported under their usual names too: ``bessx.plausibility.DEFAULT_DC_POWER_LIMIT_KW``,
+``bessx.quality.EXCLUDABLE``, ``bessx.quality.QualitySettings`` (:class:`bessx.QualitySettings`).
 """
 
 from __future__ import annotations

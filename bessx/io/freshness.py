@@ -8,7 +8,7 @@ output set (:mod:`bessx.io.outputs`) holds a record of what it was made from:
   :class:`~bessx.config.Config`, the outputs asked for and the site file's path),
 * each export as it was when the run began: resolved path, size, modification and status
   change times [ns] and inode, and, for an export changed within :data:`RACY_SECONDS` of
-  that moment, its content fingerprint (:func:`bessx.cache.fingerprint`),
+  that moment, its content fingerprint (``bessx.cache.fingerprint``),
 * the content hash of the other inputs (the topology file, the site file),
 * each output file's size, modification time and inode.
 
@@ -27,7 +27,7 @@ clock as the write before it: an export changed shortly before the run began
 record also keeps the content fingerprint and :func:`check` compares it. (This is how
 ``git`` and ``make`` decide too; ``bessx run --force`` recomputes regardless.)
 
-This module imports only the standard library (and :mod:`bessx.cache`'s fingerprint, which
+This module imports only the standard library (and ``bessx.cache.fingerprint``, which
 does too), so that a run found up to date ends in a few tens of milliseconds.
 """
 

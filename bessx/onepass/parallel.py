@@ -1,6 +1,6 @@
 """How the per-file map of the one pass runs: here, on dask's scheduler, or in processes.
 
-Each export's task (:func:`bessx.onepass.summarise.summarise_export`) is pure: a path and
+Each export's task (:func:`bessx.onepass.summarise_export`) is pure: a path and
 the settings in, a small picklable summary out, so where it runs changes nothing in the
 results (the reduce joins the summaries in the files' order). What it costs does change:
 
@@ -10,7 +10,7 @@ results (the reduce joins the summaries in the files' order). What it costs does
   workers read the files);
 * otherwise dask's threaded scheduler.
 
-Worker processes (:class:`concurrent.futures.ProcessPoolExecutor`, forked, each worker's
+Worker processes (``concurrent.futures.ProcessPoolExecutor``, forked, each worker's
 warnings shown here) take the GIL out of the way of the per-file Python and numpy work, but
 measured side by side on 2 cores they lost to threads (docs/performance.md: the starts and
 the summaries' pickling cost more than the GIL did), so they run only when asked:
@@ -27,16 +27,13 @@ import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 __all__ = ["MAPS", "choose_map", "cores", "map_files"]
 
 #: The ways the map can run.
 MAPS: Final = ("serial", "threads", "processes", "dask")
 _ENVIRONMENT: Final = "BESSX_ONEPASS_MAP"
-
-Item = TypeVar("Item")
-Result = TypeVar("Result")
 
 
 def cores() -> int:
@@ -74,8 +71,8 @@ def _dask_decides() -> bool:
 
 
 def map_files(
-    function: Callable[[Item, Any], Result], items: Sequence[Item], settings: Any
-) -> list[Result]:
+    function: Callable[[Any, Any], Any], items: Sequence[Any], settings: Any
+) -> list[Any]:
     """``[function(item, settings) for item in items]``, run as :func:`choose_map` says."""
     how = choose_map(len(items))
     if how == "serial" or not items:
@@ -94,8 +91,8 @@ def map_files(
 
 
 def _in_processes(
-    function: Callable[[Item, Any], Result], items: Sequence[Item], settings: Any
-) -> list[Result]:
+    function: Callable[[Any, Any], Any], items: Sequence[Any], settings: Any
+) -> list[Any]:
     workers = min(cores(), len(items))
     chunk = max(1, len(items) // (workers * 4))
     # fork: the workers start with this process's imports; not once polars is loaded here,
@@ -116,8 +113,8 @@ def _in_processes(
 
 
 def _with_warnings(
-    function: Callable[[Item, Any], Result], item: Item, settings: Any
-) -> tuple[Result, list[tuple[type[Warning], str]]]:
+    function: Callable[[Any, Any], Any], item: Any, settings: Any
+) -> tuple[Any, list[tuple[type[Warning], str]]]:
     """Run in a worker: the warnings it meets go back with the result, to be shown here."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
