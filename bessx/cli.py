@@ -265,8 +265,11 @@ def _run(
     names = output_names(config.outputs)
     inputs = [path for path in (config.topology, config_path) if path is not None]
     token = freshness.settings_token(config, names, config_path)
+    from bessx.io.outputs import current_set
+
     exports = freshness.list_exports(config.data) if config.data is not None else None
-    if not force and cache is not False and exports is not None and config.out.is_dir():
+    shown = current_set(config.out) is not None  # else there is nothing to be up to date
+    if not force and cache is not False and exports is not None and shown:
         from bessx.io.outputs import check_out, locked
 
         check_out(config.out, names, exports, inputs)
