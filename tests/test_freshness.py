@@ -185,6 +185,8 @@ def test_a_recently_changed_export_is_compared_by_its_content(work):
     assert all(freshness._unchanged(state) for state in states)
     states[0]["fingerprint"] = "0" * 32  # the same times and inode, another content
     assert not freshness._unchanged(states[0])
+    states[2]["fingerprint"] = None  # one that could not be taken: never unchanged
+    assert not freshness._unchanged(states[2])
     old = dict(states[1])
     del old["fingerprint"]  # an export not changed lately: its state alone is compared
     assert freshness._unchanged(old)

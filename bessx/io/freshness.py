@@ -161,7 +161,10 @@ def export_states(paths: Sequence[Path]) -> list[dict[str, Any]]:
     for path in paths:
         state = _stat(path)
         if state["ctime_ns"] >= began - int(RACY_SECONDS * 1e9):
-            state["fingerprint"] = fingerprint(path)
+            try:
+                state["fingerprint"] = fingerprint(path)
+            except Exception:  # cannot be taken: such an export is never found unchanged
+                state["fingerprint"] = None
         states.append(state)
     return states
 
@@ -184,8 +187,10 @@ def _unchanged(recorded: Mapping[str, Any]) -> bool:
     try:
         if _stat(path) != {key: recorded.get(key) for key in _STAT_KEYS}:
             return False
-        return "fingerprint" not in recorded or fingerprint(path) == recorded["fingerprint"]
-    except (OSError, ValueError):  # gone, unreadable or a fingerprint that cannot be taken
+        if "fingerprint" not in recorded:
+            return True
+        return recorded["fingerprint"] is not None and fingerprint(path) == recorded["fingerprint"]
+    except Exception:  # gone, unreadable, or a fingerprint that cannot be taken
         return False
 
 
