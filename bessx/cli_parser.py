@@ -276,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument(
         "--no-cache", action="store_true", help="read every export, keep no summaries or index"
     )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="compute and write the outputs even when they are up to date (by default a "
+        "run whose exports, settings and outputs are unchanged since the last does nothing)",
+    )
     _add_parallel_options(run)
     run.add_argument("--quiet", action="store_true", help="print nothing but warnings and errors")
 

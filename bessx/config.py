@@ -39,8 +39,7 @@ from typing import Any, ClassVar, Final
 
 from bessx import schema
 from bessx.errors import ConfigError
-from bessx.plausibility import DEFAULT_DC_POWER_LIMIT_KW
-from bessx.quality import EXCLUDABLE, QualitySettings
+from bessx.thresholds import DEFAULT_DC_POWER_LIMIT_KW, EXCLUDABLE, QualitySettings
 
 #: Energy allocation rules from a DC input to its enclosures.
 ALLOCATIONS: Final = ("equal", "soc")
@@ -391,7 +390,7 @@ class QualityTable(_Checked):
     Attributes
     ----------
     moving_kw, dead_kw, stuck_minutes, dead_minutes, sign_minutes
-        The thresholds of :class:`bessx.quality.QualitySettings` [kW, min].
+        The thresholds of :class:`bessx.QualitySettings` [kW, min].
     exclude
         Flags whose power samples are excluded from the energy, from
         :data:`bessx.quality.EXCLUDABLE` (implausible samples always are).

@@ -12,8 +12,9 @@ symbolic links)::
     out/.bessx/lock, out/.bessx/owner                             (the run lock, its pid)
     out/.bessx/waiting-<pid>                                      (a run waiting for it)
 
-A run writes its whole set into a new ``sets/<id>`` folder; :func:`write_set` then makes it
-current with one ``os.replace`` of the ``current`` link (atomic on POSIX), so at every
+A run writes its whole set into a new ``sets/<id>`` folder (an output with the same bytes
+as the current set's becomes a hard link to that file, keeping its time); :func:`write_set`
+then makes it current with one ``os.replace`` of the ``current`` link (atomic on POSIX), so at every
 instant each name resolves into the same set: the old one or the new one, never a mix. To
 read several outputs as one set while runs may go on, resolve :func:`current_set` once and
 read from that folder. A folder written by an older bessx (plain files) is taken over at the
@@ -26,6 +27,7 @@ but never the lock file another run waits for.
 from __future__ import annotations
 
 import contextlib
+import filecmp
 import os
 import secrets
 import shutil
@@ -317,9 +319,12 @@ def write_set(
     except OSError as error:
         raise OutputError(out, error.strerror or first_line(error)) from None
     try:
+        shown = current_set(out)
         for name in names:
             try:
                 writers[name](folder / name)
+                if shown is not None:
+                    _keep_if_same(folder / name, shown / name)
             except OSError as error:
                 raise OutputError(out / name, error.strerror or first_line(error)) from None
         _sync(folder)
@@ -332,6 +337,23 @@ def write_set(
             shutil.rmtree(folder, ignore_errors=True)
         raise
     return [out / name for name in names]
+
+
+def _keep_if_same(new: Path, old: Path) -> None:
+    """An output with the bytes of the shown set's file becomes that file (a hard link):
+    an output whose content did not change keeps its time and identity, so tools that
+    look at times (``make``, ``rsync``, a file watcher) see only the outputs that changed."""
+    try:
+        if not old.is_file() or old.stat().st_size != new.stat().st_size:
+            return
+        if not filecmp.cmp(new, old, shallow=False):
+            return
+        staged = new.with_name(f"{_TEMPORARY}{new.name}")
+        os.link(old, staged)
+        os.replace(staged, new)
+    except OSError:  # no hard links here: the new copy serves as well
+        with contextlib.suppress(OSError):
+            new.with_name(f"{_TEMPORARY}{new.name}").unlink()
 
 
 def commit(out: Path, set_id: str, names: Sequence[str], known: Sequence[str]) -> None:
