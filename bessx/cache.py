@@ -644,7 +644,8 @@ class SummaryCache(EntryCache):
         return (Summary, DailySummary, HealthSummary, DayParts)
 
     def check(self, value: Any) -> None:
-        """The arrays of a summary agree with its days, DC inputs and SOC columns."""
+        """The arrays of a summary agree with its days, DC inputs and SOC columns (the
+        number of quantities an array stacks is the code's, which the key holds)."""
         days, dc, soc = len(value.dates), len(value.dc_keys), len(value.soc_ids)
         expect: list[tuple[str, np.ndarray, tuple[int | None, ...], str]] = [
             ("dates", value.dates, (days,), "M"),
@@ -654,8 +655,8 @@ class SummaryCache(EntryCache):
         if value.daily is not None:
             daily = value.daily
             expect += [
-                ("energy", daily.energy, (3, days, dc), "f"),
-                ("swings", daily.swings, (3, days, soc), "f"),
+                ("energy", daily.energy, (None, days, dc), "f"),
+                ("swings", daily.swings, (None, days, soc), "f"),
                 ("power_counts", daily.power_counts, (None, days, dc), "iu"),
                 ("soc_counts", daily.soc_counts, (None, days, soc), "iu"),
                 ("power_held", daily.power_held, (days, dc), "f"),
@@ -678,10 +679,10 @@ class SummaryCache(EntryCache):
             n = len(parts.present)
             expect += [
                 ("present", parts.present, (n,), "b"),
-                ("per_input", parts.per_input, (5, n, inputs), "f"),
-                ("per_enclosure", parts.per_enclosure, (2, n, inputs, slots), "f"),
-                ("held", parts.held, (5, n, inputs), "f"),
-                ("plant", parts.plant, (5, n), "f"),
+                ("per_input", parts.per_input, (None, n, inputs), "f"),
+                ("per_enclosure", parts.per_enclosure, (None, n, inputs, slots), "f"),
+                ("held", parts.held, (None, n, inputs), "f"),
+                ("plant", parts.plant, (None, n), "f"),
                 ("last_power", value.health.last_power, (inputs,), "f"),
             ]
         for name, array, shape, kinds in expect:

@@ -306,6 +306,8 @@ def _check_sign(flagged: Any, partials: Any, daily: Any) -> tuple[Any, Any]:
     """Flag the DC inputs whose power sign contradicts their SOC (:mod:`bessx.sign`): a
     warning, rows in the quality table, and their health unknown."""
 
+    import pandas as pd
+
     from bessx import schema
     from bessx.sign import SignWarning, sign_check, sign_message, sign_rows, untrusted
 

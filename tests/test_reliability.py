@@ -281,7 +281,7 @@ def test_a_full_disk_during_the_netcdf_write_names_the_output(folder, tmp_path, 
         bessx.io.outputs.shutil, "disk_usage", lambda path: usage(10**9, 10**9, 4096)
     )
     assert bessx.io.outputs.shutil is shutil_module
-    code, err = cli("run", folder, "--out", out, "--quiet")
+    code, err = cli("run", folder, "--out", out, "--quiet", "--force")  # not up to date
     monkeypatch.undo()
     assert code == 1
     assert err.strip().splitlines()[-1] == (
