@@ -130,6 +130,8 @@ outputs (in --out, default ./bessx-out):
                            ... as % of the day's fleet median per enclosure
                            (beyond 120 days both show weekly cells)
   summary.md               what was read, coverage, plant totals, the tables, warnings
+  report.html              one self-contained page: the summary's tables, the figures,
+                           battery health, data quality, the method and the inputs
   The daily energy is computed once. A run writes its whole set of outputs into
   --out/.bessx/sets/ and then makes it current in one atomic step: the names in --out
   (links into .bessx/current/) show the previous set or the new one, never a mix, and a

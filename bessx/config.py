@@ -45,7 +45,17 @@ from bessx.quality import EXCLUDABLE, QualitySettings
 #: Energy allocation rules from a DC input to its enclosures.
 ALLOCATIONS: Final = ("equal", "soc")
 #: The outputs the command line can write.
-OUTPUTS: Final = ("csv", "netcdf", "lowest", "outliers", "quality", "heatmap", "health", "summary")
+OUTPUTS: Final = (
+    "csv",
+    "netcdf",
+    "lowest",
+    "outliers",
+    "quality",
+    "heatmap",
+    "health",
+    "summary",
+    "report",
+)
 
 
 class _Rejected(Exception):
