@@ -48,8 +48,10 @@ if TYPE_CHECKING:
 __all__ = [
     "FIGURES",
     "fingerprints",
+    "flag_count",
     "glance_section",
     "health_table",
+    "key_figures",
     "report_html",
     "run_settings",
 ]
@@ -110,8 +112,10 @@ def report_html(results: Results, *, figures: Mapping[str, bytes] | None = None)
         name: _data_uri(given[name] if name in given else _draw(name, results))
         for name in _figure_names(results)
     }
+    glance = _part(glance_section(results, summary.pop("plant-energy")))
+    glance["key_figures"] = key_figures(results)
     parts: list[dict[str, Any]] = [
-        _part(glance_section(results, summary.pop("plant-energy"))),
+        glance,
         _figures_part(
             "heatmaps",
             "Daily energy per enclosure",
@@ -144,7 +148,7 @@ def report_html(results: Results, *, figures: Mapping[str, bytes] | None = None)
         title=f"bessx report: {results.source.get('data', 'the exports')}, {period}",
         heading=_part(header),
         parts=parts,
-        css=environment.loader.get_source(environment, "report.css")[0],  # type: ignore[union-attr]
+        css=_stylesheet(environment),
         version=__version__,
         totals={"charged": charged, "discharged": discharged, "ratio": ratio},
     )
@@ -181,6 +185,20 @@ def glance_section(results: Results, plant_energy: Section) -> Section:
     )
 
 
+def key_figures(results: Results) -> list[tuple[str, str]]:
+    """The few numbers the report opens with: (label, value), in the units shown."""
+    from bessx.report import plant_totals
+
+    charged, discharged, ratio = plant_totals(results.daily)
+    return [
+        ("charged (DC side)", f"{charged / 1000:,.1f} MWh"),
+        ("discharged (DC side)", f"{discharged / 1000:,.1f} MWh"),
+        ("round-trip ratio", f"{ratio:.3f}" if math.isfinite(ratio) else "n/a"),
+        ("outliers", f"{len(results.outliers):,}"),
+        ("data-quality flags", f"{flag_count(results.quality):,}"),
+    ]
+
+
 def _outliers_line(outliers: pd.DataFrame) -> str:
     if outliers.empty:
         return "Outliers: none; no enclosure underperforms its peers."
@@ -192,16 +210,32 @@ def _outliers_line(outliers: pd.DataFrame) -> str:
     )
 
 
+def flag_count(quality: pd.DataFrame) -> int:
+    """Flags of a run: flagged DC input-days and enclosure-days, and the days on which
+    duplicate rows were dropped (once a day, not once per DC input as in ``quality.csv``)."""
+    duplicates = quality["flag"] == "duplicates_dropped"
+    return int((~duplicates).sum()) + int(quality.loc[duplicates, "date"].nunique())
+
+
 def _flags_line(quality: pd.DataFrame) -> str:
+    from bessx.report import flag_kinds
+
     if quality.empty:
         return "Data-quality flags: none."
     implausible = quality["flag"].isin(["non_finite", "out_of_range"])
-    kinds = quality.groupby("flag", sort=False).size()
+    parts = []
+    for flag, counts in flag_kinds(quality).iterrows():
+        if flag == "duplicates_dropped":
+            days = quality.loc[quality["flag"] == flag, "date"].nunique()
+            parts.append(f"{counts['export_rows']:,} duplicate export row(s) on {days} day(s)")
+        else:
+            parts.append(f"{counts['dc_input_days'] + counts['enclosure_days']:,} {flag}")
+    excluded = int(quality.loc[implausible, "samples"].sum())
     return (
-        f"Data-quality flags: {len(quality):,} rows of `quality.csv` ("
-        + ", ".join(f"{n:,} {flag}" for flag, n in kinds.items())
-        + f"); {int(quality.loc[implausible, 'samples'].sum()):,} implausible sample(s) "
-        "excluded."
+        f"Data-quality flags: {flag_count(quality):,} ("
+        + ", ".join(parts)
+        + f"; DC input-days and enclosure-days); {excluded:,} implausible sample(s) excluded. "
+        "Details under *Data quality* and in `quality.csv`."
     )
 
 
@@ -476,6 +510,16 @@ def _environment() -> Any:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+def _stylesheet(environment: Any) -> Any:
+    """The stylesheet shipped with the templates, as the raw text a ``<style>`` holds."""
+    from markupsafe import Markup
+
+    css = environment.loader.get_source(environment, "report.css")[0]
+    if "</" in css:
+        raise ValueError("report.css may not hold '</' (it would end the <style> element)")
+    return Markup(css)  # CSS is not HTML: escaping its quotes would break it
 
 
 def _part(section: Section, *, level: int = 2) -> dict[str, Any]:

@@ -111,6 +111,8 @@ def test_every_figure_is_embedded_and_nothing_is_fetched(done):
             assert reference.startswith("#") and reference[1:] in ids, reference
     style = "".join(element.text or "" for element in document.iter(f"{NS}style"))
     assert "url(" not in style and "@import" not in style and "@font-face" not in style
+    assert '"Liberation Sans"' in style and "&#" not in style  # CSS as written, not escaped
+    assert "@media print" in style and "size: A4" in style
     # each figure decodes, and is the output file of the same set, byte for byte
     embedded = {
         figure.get("id").removeprefix("figure-"): base64.b64decode(
