@@ -22,14 +22,17 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "MISSING",
     "Block",
     "Heading",
     "Items",
     "Section",
     "Table",
     "Text",
+    "cells",
     "date_ranges",
     "inline_html",
+    "markdown_table",
     "to_markdown",
 ]
 

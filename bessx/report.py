@@ -10,7 +10,7 @@ daily arrays, so it is tested without the command line.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -28,6 +28,7 @@ from bessx.document import (
     Text,
     cells,
     date_ranges,
+    markdown_table,
     to_markdown,
 )
 
@@ -671,6 +672,14 @@ def _layout_key(layout: str) -> tuple[int, ...]:
 
 
 # Formatting -----------------------------------------------------------------------------------
+_MISSING: Final = MISSING
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A Markdown pipe table of text cells (:func:`bessx.document.markdown_table`)."""
+    return markdown_table(Table(tuple(header), cells(rows)))
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float | np.floating):
         if not math.isfinite(value):

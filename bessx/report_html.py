@@ -52,6 +52,7 @@ __all__ = [
     "glance_section",
     "health_table",
     "key_figures",
+    "method_section",
     "report_html",
     "run_settings",
 ]
