@@ -165,8 +165,18 @@ def test_every_summary_table_has_its_twin(done):
 
 def test_the_numbers_equal_the_csvs(done):
     _, out = done
-    tables = html_tables(parse((out / "report.html").read_text(encoding="utf-8")))
+    document = parse((out / "report.html").read_text(encoding="utf-8"))
+    tables = html_tables(document)
     daily = pd.read_csv(out / "daily_energy.csv")
+    key = {
+        text_of(item.find(f"{NS}dt")): text_of(item.find(f"{NS}dd"))
+        for item in document.find(f".//{NS}dl").findall(f"{NS}div")
+    }
+    assert key["charged (DC side)"] == f"{daily['charged_kwh'].sum() / 1000:,.1f} MWh"
+    assert key["discharged (DC side)"] == f"{daily['discharged_kwh'].sum() / 1000:,.1f} MWh"
+    ratio = daily["discharged_kwh"].sum() / daily["charged_kwh"].sum()
+    assert key["round-trip ratio"] == f"{ratio:.3f}"
+    assert key["outliers"] == str(len(pd.read_csv(out / "outliers.csv")))
     energy = dict(tables["plant-energy"][1:3])
     for quantity in ("charged", "discharged"):
         shown = float(energy[quantity].split(" kWh")[0].replace(",", ""))
