@@ -146,7 +146,7 @@ def summary_sections(
     source: Mapping[str, Any],
     quality: pd.DataFrame | None = None,
 ) -> list[Section]:
-    """The sections of :func:`summary_markdown`, as data (the title section first).
+    """The sections of :func:`bessx.report.summary_markdown`, as data (the title first).
 
     ``report.html`` (:mod:`bessx.report_html`) renders the same sections, so the two say
     the same. The parameters are those of :func:`summary_markdown`.

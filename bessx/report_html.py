@@ -9,7 +9,7 @@ script, no font, no image from anywhere. The tables are the sections of ``summar
 documents always say the same. In order: the plant and period at a glance, the heatmaps,
 the lowest and outlier tables, battery health, data quality, the problems met while
 reading, and the method with the bessx version, the settings and the inputs' fingerprints
-(:func:`bessx.cache.fingerprint`), so the numbers can be reproduced.
+(``bessx.cache.fingerprint``), so the numbers can be reproduced.
 
 A part the run did not compute (battery health, availability, guarantees) is left out
 with one line saying why.
@@ -42,8 +42,8 @@ from bessx.document import (
 )
 
 if TYPE_CHECKING:
+    import bessx.pipeline
     from bessx.config import Config
-    from bessx.pipeline import Results
 
 __all__ = [
     "FIGURES",
@@ -72,14 +72,16 @@ FIGURES: Final = {
 _TEMPLATE: Final = "report.html.j2"
 
 
-def report_html(results: Results, *, figures: Mapping[str, bytes] | None = None) -> str:
+def report_html(
+    results: bessx.pipeline.Results, *, figures: Mapping[str, bytes] | None = None
+) -> str:
     """The HTML report of a run.
 
     Parameters
     ----------
     results
         What :func:`bessx.pipeline.run` computed. ``results.source`` may carry
-        ``"fingerprints"`` (export name -> :func:`bessx.cache.fingerprint`) and
+        ``"fingerprints"`` (export name -> ``bessx.cache.fingerprint``) and
         ``"settings"`` (:func:`run_settings`); without them the method says so.
     figures
         PNG bytes by output name (:data:`FIGURES`); a figure not given is drawn here.
@@ -156,7 +158,7 @@ def report_html(results: Results, *, figures: Mapping[str, bytes] | None = None)
 
 
 # Sections of the report only ------------------------------------------------------------------
-def glance_section(results: Results, plant_energy: Section) -> Section:
+def glance_section(results: bessx.pipeline.Results, plant_energy: Section) -> Section:
     """The plant and the period at a glance, with the plant-energy table of the summary."""
     from bessx.report import layout_summary
 
@@ -186,7 +188,7 @@ def glance_section(results: Results, plant_energy: Section) -> Section:
     )
 
 
-def key_figures(results: Results) -> list[tuple[str, str]]:
+def key_figures(results: bessx.pipeline.Results) -> list[tuple[str, str]]:
     """The few numbers the report opens with: (label, value), in the units shown."""
     from bessx.report import plant_totals
 
@@ -265,7 +267,7 @@ _NO_HEALTH: Final = (
 _NO_AVAILABILITY: Final = "not computed in this run, so this report has no {} section."
 
 
-def _verdict_lines(results: Results) -> list[str]:
+def _verdict_lines(results: bessx.pipeline.Results) -> list[str]:
     """Availability and guarantee verdicts, or one line each saying why there are none."""
     lines = []
     for name in ("availability", "guarantees"):
@@ -277,7 +279,7 @@ def _verdict_lines(results: Results) -> list[str]:
     return lines
 
 
-def _availability_parts(results: Results) -> list[dict[str, Any]]:
+def _availability_parts(results: bessx.pipeline.Results) -> list[dict[str, Any]]:
     """Sections of availability and guarantees, when the results hold them."""
     parts = []
     for name in ("availability", "guarantees"):
@@ -287,7 +289,7 @@ def _availability_parts(results: Results) -> list[dict[str, Any]]:
     return parts
 
 
-def _optional_section(results: Results, name: str) -> Section | None:
+def _optional_section(results: bessx.pipeline.Results, name: str) -> Section | None:
     """A section made by ``bessx.report.<name>_section`` from ``results.<name>``, if any."""
     import bessx.report
 
@@ -299,7 +301,7 @@ def _optional_section(results: Results, name: str) -> Section | None:
     return made if isinstance(made, Section) else None
 
 
-def _gaps_section(results: Results) -> Section:
+def _gaps_section(results: bessx.pipeline.Results) -> Section:
     """Days without data and plant-wide gaps as runs of dates."""
     daily = results.daily
     dates = pd.DatetimeIndex(daily[schema.DAY].values)
@@ -397,7 +399,7 @@ def health_table(health: xr.Dataset) -> Table:
     )
 
 
-def method_section(results: Results, version: str) -> Section:
+def method_section(results: bessx.pipeline.Results, version: str) -> Section:
     """The method in one paragraph, the settings and the inputs' fingerprints."""
     daily = results.daily
     outliers = results.outliers.attrs
@@ -493,7 +495,7 @@ _NOT_GIVEN: Final = {
 
 
 def fingerprints(paths: Sequence[Path]) -> dict[str, str]:
-    """:func:`bessx.cache.fingerprint` of each export, by file name."""
+    """``bessx.cache.fingerprint`` of each export, by file name."""
     from bessx.cache import fingerprint
 
     return {path.name: fingerprint(path) for path in paths}
@@ -575,7 +577,7 @@ def _figure(name: str, uri: str) -> dict[str, str]:
     return {"name": name, "src": uri, "caption": FIGURES[name]}
 
 
-def _health_part(results: Results, figure_data: Mapping[str, str]) -> dict[str, Any]:
+def _health_part(results: bessx.pipeline.Results, figure_data: Mapping[str, str]) -> dict[str, Any]:
     from bessx.health import health_section
 
     if results.health is None:
@@ -604,7 +606,7 @@ def _health_part(results: Results, figure_data: Mapping[str, str]) -> dict[str, 
     return part
 
 
-def _figure_names(results: Results) -> list[str]:
+def _figure_names(results: bessx.pipeline.Results) -> list[str]:
     names = [name for name in FIGURES if name.startswith("heatmap")]
     if results.health is not None and _has_trend(results.health):
         names.append("capacity_trend.png")
@@ -629,7 +631,7 @@ def _no_trend_reason(health: xr.Dataset) -> str:
     )
 
 
-def _draw(name: str, results: Results) -> bytes:
+def _draw(name: str, results: bessx.pipeline.Results) -> bytes:
     """Draw one figure with the writer of its output file."""
     import tempfile
 
