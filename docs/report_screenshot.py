@@ -30,7 +30,7 @@ import numpy as np
 #: The names Chromium goes by in Linux distributions, then elsewhere.
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 #: Size of the browser window of the screenshot [px].
-WINDOW = (1280, 2000)
+WINDOW = (1280, 1300)
 #: A figure is drawn when at least this share of its pixels is not the background ...
 MIN_INK = 0.05
 #: ... and its pixels take at least this many distinct colours (a colour map, text, lines).
