@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime as dt
 import io
 import re
 import warnings
@@ -14,6 +15,8 @@ import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bessx.cli import main
 from bessx.config import OUTPUTS, Config
@@ -383,3 +386,27 @@ def test_flag_table_counts_each_signal_apart(tmp_path):
     assert rows["gap"][1:6] == ["1", "30", "0", "0", "–"]
     assert "non_finite" not in rows
     assert "A NaN sample is missing: it counts in `gap`, never in `non_finite`" in text
+
+
+def expand(text: str) -> set[pd.Timestamp]:
+    """The dates a :func:`date_ranges` text names (its inverse, for the property test)."""
+    dates: set[pd.Timestamp] = set()
+    for part in filter(None, text.split(", ")):
+        first, _, rest = part.partition(" to ")
+        if rest:
+            last, _, count = rest.partition(" (")
+            span = pd.date_range(first, last, freq="D")
+            assert count == f"{len(span)} days)"
+            dates.update(span)
+        else:
+            dates.add(pd.Timestamp(first))
+    return dates
+
+
+@given(st.sets(st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2020, 3, 1))))
+def test_date_ranges_name_exactly_the_dates(dates):
+    text = date_ranges(sorted(dates), limit=len(dates) + 1)
+    assert expand(text) == {pd.Timestamp(day) for day in dates}
+    # runs are separated by at least one missing day: no two runs could be merged
+    starts = {day for day in dates if day - dt.timedelta(days=1) not in dates}
+    assert (len(text.split(", ")) if text else 0) == len(starts)
