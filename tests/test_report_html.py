@@ -252,15 +252,21 @@ def test_one_day_draws_no_trend_axes(tmp_path):
 
 def test_html_characters_in_names_and_paths_are_text(done):
     results, _ = done
-    ids = results.daily["enclosure_id"].values.astype(object)
-    first = np.flatnonzero(ids.ravel() != "")[0]
     bad = "<b>1&amp;A</b>"
-    ids.ravel()[first] = bad
+    lowest = results.lowest_charged.copy()
+    ids = results.daily["enclosure_id"].values.astype(object)
+    ids[ids == lowest["enclosure_id"].iloc[0]] = bad
+    lowest.loc[lowest.index[0], "enclosure_id"] = bad
     daily = results.daily.assign_coords(enclosure_id=(results.daily["enclosure_id"].dims, ids))
     results = dataclasses.replace(
         results,
         daily=daily,
-        source={**results.source, "data": "exports/<script>alert(1)</script>&co"},
+        lowest_charged=lowest,
+        source={
+            **results.source,
+            "data": "exports/<script>alert(1)</script>&co",
+            "topology": "topology <&> 'x'.csv",
+        },
         warnings=[*results.warnings, "x.parquet: <img src=http://example.com/x.png> & more"],
     )
     text = report_html(results)
@@ -271,6 +277,8 @@ def test_html_characters_in_names_and_paths_are_text(done):
     assert "exports/<script>alert(1)</script>&co" in text_of(document.find(f".//{NS}h1"))
     problems = text_of(document.find(f".//{NS}section[@id='problems']"))
     assert "<img src=http://example.com/x.png> & more" in problems
+    assert html_tables(document)["lowest-charged"][1][0] == bad
+    assert "Topology: topology <&> 'x'.csv" in text_of(document)
 
 
 # Dates as ranges, coverage over the days with data --------------------------------------------
