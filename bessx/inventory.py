@@ -90,7 +90,7 @@ def _lines(
         row(
             "local days",
             f"{first:%Y-%m-%d} to {last:%Y-%m-%d}: {len(per_day)} with data, "
-            f"{len(missing)} missing" + (f" ({date_ranges(missing)})" if len(missing) else ""),
+            f"{len(missing)} missing" + (f": {date_ranges(missing)}" if len(missing) else ""),
         ),
         row(
             "samples",

@@ -212,7 +212,7 @@ def data_read_section(daily: xr.Dataset, source: Mapping[str, Any]) -> Section:
         f"Local days: {len(dates)}"
         + (f", {dates[0]} to {dates[-1]}" if len(dates) else "")
         + f"; {int(covered.sum())} with data, {len(missing)} without"
-        + (f" ({date_ranges(missing)})" if missing else ""),
+        + (f": {date_ranges(missing)}" if missing else ""),
     ]
     if source.get("rows") is not None:
         items.append(f"Samples: {int(source['rows']):,}")

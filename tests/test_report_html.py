@@ -298,7 +298,7 @@ def test_a_hole_is_one_date_range_in_summary_report_and_info(holey, capsys):
     folder, out = holey
     hole = "2022-10-03 to 2022-10-22 (20 days)"
     summary = (out / "summary.md").read_text(encoding="utf-8")
-    assert f"4 with data, 20 without ({hole})" in summary
+    assert f"4 with data, 20 without: {hole}\n" in summary
     assert "2022-10-04, 2022-10-05" not in summary
     report = text_of(parse((out / "report.html").read_text(encoding="utf-8")))
     assert f"Days without any data: {hole}." in report
@@ -306,7 +306,7 @@ def test_a_hole_is_one_date_range_in_summary_report_and_info(holey, capsys):
     capsys.readouterr()
     assert main(["info", str(folder)]) == 0
     info = capsys.readouterr().out
-    assert f"4 with data, 20 missing ({hole})" in info
+    assert f"4 with data, 20 missing: {hole}\n" in info
 
 
 def test_coverage_counts_the_days_with_data_only(holey):
