@@ -31,6 +31,7 @@ __all__ = [
     "Text",
     "cells",
     "date_ranges",
+    "from_markdown",
     "inline_html",
     "markdown_table",
     "to_markdown",
@@ -143,6 +144,59 @@ def to_markdown(section: Section, *, level: int = 2) -> str:
         else:
             parts.append(markdown_table(block))
     return "\n\n".join(parts)
+
+
+def from_markdown(text: str, key: str = "") -> Section:
+    r"""A section written as Markdown text, read back into blocks (the inverse of
+    :func:`to_markdown` for the Markdown it writes).
+
+    For sections written as text: ``## title``, paragraphs, ``- `` items, ``### ``
+    sub-headings and pipe tables (``\|`` in a cell is a ``|``). A table's name is the key
+    and its number in the section (``key-1``, ...). Anything else is kept as a paragraph.
+
+    Examples
+    --------
+    >>> text = "## Flags\n\nTwo `gap` rows.\n\n| a | n |\n| --- | ---: |\n| x\\|y | 2 |"
+    >>> section = from_markdown(text)
+    >>> section.title, section.blocks[1]
+    ('Flags', Table(header=('a', 'n'), rows=(('x|y', '2'),), name='flags-1'))
+    >>> to_markdown(section) == text
+    True
+    """
+    lines = text.strip("\n").split("\n")
+    title = lines[0].lstrip("#").strip() if lines and lines[0].startswith("#") else ""
+    key = key or re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    body = lines[1:] if title else lines
+    blocks: list[Block] = []
+    chunks: list[list[str]] = [[]]
+    for line in body:
+        if line.strip():
+            chunks[-1].append(line)
+        elif chunks[-1]:
+            chunks.append([])
+    for chunk in chunks:
+        if not chunk:
+            continue
+        if chunk[0].startswith("#"):
+            blocks.append(Heading(chunk[0].lstrip("#").strip()))
+            chunk = chunk[1:]
+            if not chunk:
+                continue
+        if all(line.startswith("|") for line in chunk) and len(chunk) >= 2:
+            rows = [
+                tuple(
+                    cell.strip().replace("\\|", "|")
+                    for cell in re.split(r"(?<!\\)\|", line.strip()[1:-1])
+                )
+                for line in chunk
+            ]
+            count = sum(isinstance(block, Table) for block in blocks) + 1
+            blocks.append(Table(rows[0], tuple(rows[2:]), f"{key}-{count}"))
+        elif all(line.startswith("- ") for line in chunk):
+            blocks.append(Items(tuple(line[2:].replace("\\|", "|") for line in chunk)))
+        else:
+            blocks.append(Text(" ".join(chunk)))
+    return Section(key, title, tuple(blocks))
 
 
 def markdown_table(table: Table) -> str:

@@ -38,6 +38,7 @@ from bessx.document import (
     Text,
     cells,
     date_ranges,
+    from_markdown,
     inline_html,
 )
 
@@ -55,6 +56,7 @@ __all__ = [
     "method_section",
     "report_html",
     "run_settings",
+    "verdicts",
 ]
 
 #: The figures of the report: output name -> caption.
@@ -67,8 +69,10 @@ FIGURES: Final = {
         "Usable capacity per DC input [% of its first window]: the fastest-fading DC input "
         "with its Theil-Sen trend and the band of the trend's 95 % interval."
     ),
+    "heatmap_availability.png": "Availability per DC input and day.",
 }
-#: Round-trip efficiency below this many plant-median absolute deviations is marked [1].
+#: The heatmaps of the daily energy, always in the report.
+_HEATMAPS: Final = ("heatmap_discharged.png", "heatmap_discharged_relative.png")
 _TEMPLATE: Final = "report.html.j2"
 
 
@@ -122,14 +126,15 @@ def report_html(
         _figures_part(
             "heatmaps",
             "Daily energy per enclosure",
-            [name for name in FIGURES if name.startswith("heatmap")],
+            list(_HEATMAPS),
             figure_data,
         ),
+        *_text_parts(results, "guarantees", figure_data),
         _part(summary.pop("lowest-charged")),
         _part(summary.pop("lowest-discharged")),
         _part(summary.pop("outliers")),
         _health_part(results, figure_data),
-        *_availability_parts(results),
+        *_text_parts(results, "availability", figure_data),
         _group(
             "quality",
             "Data quality",
@@ -264,41 +269,70 @@ _NO_HEALTH: Final = (
     "not computed in this run (the `health` output was not asked for), so this report has "
     "no battery health section."
 )
-_NO_AVAILABILITY: Final = "not computed in this run, so this report has no {} section."
+_NOT_COMPUTED: Final = "not computed in this run, so this report has no {} section."
 
 
 def _verdict_lines(results: bessx.pipeline.Results) -> list[str]:
-    """Availability and guarantee verdicts, or one line each saying why there are none."""
+    """Guarantee verdicts and availability, or one line each saying why there are none."""
     lines = []
-    for name in ("availability", "guarantees"):
-        value = getattr(results, name, None)
-        if value is None:
-            lines.append(f"{name.capitalize()}: " + _NO_AVAILABILITY.format(name))
-        else:
-            lines.append(f"{name.capitalize()}: see the {name} section.")
+    guarantees = getattr(results, "guarantees", None)
+    if guarantees is None:
+        lines.append("Guarantees: " + _NOT_COMPUTED.format("guarantees"))
+    else:
+        lines.append(f"Guarantees: {verdicts(guarantees)} (see *Guarantees*).")
+    if getattr(results, "availability", None) is None:
+        lines.append("Availability: " + _NOT_COMPUTED.format("availability"))
+    else:
+        lines.append("Availability: per month and DC input under *Availability*.")
     return lines
 
 
-def _availability_parts(results: bessx.pipeline.Results) -> list[dict[str, Any]]:
-    """Sections of availability and guarantees, when the results hold them."""
-    parts = []
-    for name in ("availability", "guarantees"):
-        section = _optional_section(results, name)
-        if section is not None:
-            parts.append(_part(section))
-    return parts
+def verdicts(guarantees: pd.DataFrame) -> str:
+    """The verdicts of a guarantee table (``verdict`` column: pass, fail, unknown) in a line:
+    how many of each, then the failed ones (metric, scope, period)."""
+    if guarantees.empty or "verdict" not in guarantees:
+        return "no guaranteed metric could be measured"
+    counts = guarantees["verdict"].value_counts()
+    text = ", ".join(f"{counts[verdict]} {verdict}" for verdict in counts.index)
+    failed = guarantees[guarantees["verdict"] == "fail"]
+    if not failed.empty:
+        named = [
+            " ".join(str(row.get(column, "")) for column in ("metric", "scope", "period")).strip()
+            for _, row in failed.head(5).iterrows()
+        ]
+        more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
+        text += "; **failed**: " + ", ".join(named) + more
+    return text
 
 
-def _optional_section(results: bessx.pipeline.Results, name: str) -> Section | None:
-    """A section made by ``bessx.report.<name>_section`` from ``results.<name>``, if any."""
+def _text_section(results: bessx.pipeline.Results, name: str) -> Section | None:
+    """The section ``bessx.report.<name>_section(results)`` makes when the results hold
+    ``<name>``: a :class:`~bessx.document.Section`, or Markdown text read back into one
+    (:func:`bessx.document.from_markdown`), so that summary.md and the report say the same."""
     import bessx.report
 
-    value = getattr(results, name, None)
     maker = getattr(bessx.report, f"{name}_section", None)
-    if value is None or maker is None:
+    if getattr(results, name, None) is None or maker is None:
         return None
-    made = maker(value)
-    return made if isinstance(made, Section) else None
+    made = maker(results)
+    if isinstance(made, Section):
+        return made
+    if isinstance(made, str) and made.strip():
+        return from_markdown(made, key=name)
+    return None
+
+
+def _text_parts(
+    results: bessx.pipeline.Results, name: str, figure_data: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    section = _text_section(results, name)
+    if section is None:
+        return []
+    part = _part(section)
+    figure = f"heatmap_{name}.png"
+    if figure in figure_data:
+        part["figures"] = [_figure(figure, figure_data[figure])]
+    return [part]
 
 
 def _gaps_section(results: bessx.pipeline.Results) -> Section:
@@ -607,10 +641,20 @@ def _health_part(results: bessx.pipeline.Results, figure_data: Mapping[str, str]
 
 
 def _figure_names(results: bessx.pipeline.Results) -> list[str]:
-    names = [name for name in FIGURES if name.startswith("heatmap")]
+    names = list(_HEATMAPS)
     if results.health is not None and _has_trend(results.health):
         names.append("capacity_trend.png")
+    if getattr(results, "availability", None) is not None and _drawn_by_an_output(
+        "heatmap_availability.png"
+    ):
+        names.append("heatmap_availability.png")
     return names
+
+
+def _drawn_by_an_output(name: str) -> bool:
+    from bessx.pipeline import OUTPUT_TABLE
+
+    return any(item.name == name for item in OUTPUT_TABLE)
 
 
 def _has_trend(health: xr.Dataset) -> bool:

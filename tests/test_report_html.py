@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 
 from bessx.cli import main
 from bessx.config import OUTPUTS, Config
-from bessx.document import date_ranges
-from bessx.health import health
+from bessx.document import date_ranges, from_markdown, to_markdown
+from bessx.health import health, health_section
 from bessx.io.exports import ExportWarning, open_exports
 from bessx.pipeline import Results, output_names, run, write_outputs
-from bessx.report import summary_markdown
+from bessx.report import summary_markdown, summary_sections
 from bessx.report_html import report_html
 from bessx.synthetic import write_plant
 
@@ -418,3 +418,61 @@ def test_date_ranges_name_exactly_the_dates(dates):
     # runs are separated by at least one missing day: no two runs could be merged
     starts = {day for day in dates if day - dt.timedelta(days=1) not in dates}
     assert (len(text.split(", ")) if text else 0) == len(starts)
+
+
+# Sections other modules write as Markdown text -------------------------------------------------
+def test_every_summary_section_reads_back_from_its_markdown(done):
+    results, _ = done
+    sections = summary_sections(
+        results.daily,
+        lowest_charged=results.lowest_charged,
+        lowest_discharged=results.lowest_discharged,
+        outliers=results.outliers,
+        warnings=results.warnings,
+        source=results.source,
+        quality=results.quality,
+    )
+    for section in [*sections[1:], health_section(results.health)]:
+        text = to_markdown(section)
+        again = from_markdown(text)
+        assert to_markdown(again) == text, section.key
+        assert [t.rows for t in again.tables()] == [t.rows for t in section.tables()]
+
+
+@dataclasses.dataclass(frozen=True)
+class WithGuarantees(Results):
+    guarantees: pd.DataFrame | None = None
+
+
+def test_a_section_written_as_text_is_in_the_report_with_its_verdicts(done, monkeypatch):
+    import bessx.report
+
+    results, _ = done
+    table = pd.DataFrame(
+        {
+            "period": ["2022-10", "2022-10", "2022-10-01"],
+            "metric": ["availability", "round_trip_efficiency", "capacity_retention"],
+            "scope": ["plant", "1APCS1 DC1", "plant"],
+            "verdict": ["pass", "fail", "unknown"],
+        }
+    )
+    text = "## Guarantees\n\nThe guaranteed <metrics> & their verdicts.\n\n"
+    text += "| metric | scope | verdict |\n| --- | --- | --- |\n"
+    text += "\n".join(f"| {r.metric} | {r.scope} | {r.verdict} |" for r in table.itertuples())
+    monkeypatch.setattr(bessx.report, "guarantees_section", lambda r: text, raising=False)
+    fields = {f.name: getattr(results, f.name) for f in dataclasses.fields(results)}
+    document = parse(report_html(WithGuarantees(**fields, guarantees=table)))
+    section = document.find(f".//{NS}section[@id='guarantees']")
+    assert text_of(section.find(f"{NS}h2")) == "Guarantees"
+    assert "The guaranteed <metrics> & their verdicts." in text_of(section)
+    rows = html_tables(document)["guarantees-1"]
+    assert rows == [
+        ["metric", "scope", "verdict"],
+        *table[["metric", "scope", "verdict"]].values.tolist(),
+    ]
+    glance = text_of(document.find(f".//{NS}section[@id='glance']"))
+    assert (
+        "Guarantees: 1 pass, 1 fail, 1 unknown; failed: round_trip_efficiency 1APCS1 DC1 2022-10"
+        in glance
+    )
+    assert "Availability: not computed in this run" in glance
