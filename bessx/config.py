@@ -530,8 +530,8 @@ class Config(_Checked):
     --------
     >>> Config(max_gap=5).max_gap
     5.0
-    >>> Config(allocation="soc").outputs
-    ('csv', 'netcdf', 'lowest', 'outliers', 'quality', 'heatmap', 'health', 'summary')
+    >>> Config(allocation="soc").outputs[-3:]
+    ('health', 'summary', 'report')
     """
 
     _settings: ClassVar = SETTINGS
