@@ -288,21 +288,36 @@ def _verdict_lines(results: bessx.pipeline.Results) -> list[str]:
 
 
 def verdicts(guarantees: pd.DataFrame) -> str:
-    """The verdicts of a guarantee table (``verdict`` column: pass, fail, unknown) in a line:
-    how many of each, then the failed ones (metric, scope, period)."""
-    if guarantees.empty or "verdict" not in guarantees:
+    """The verdicts of a guarantee table in one line, per metric: the plant's (each period's
+    verdict, failed periods named), then how many DC input verdicts pass, fail or are
+    unknown. The table has the columns ``metric``, ``scope`` (``plant`` or a DC input),
+    ``period`` and ``verdict`` (``pass``, ``fail``, ``unknown``)."""
+    if guarantees.empty or not {"metric", "scope", "verdict"} <= set(guarantees.columns):
         return "no guaranteed metric could be measured"
-    counts = guarantees["verdict"].value_counts()
-    text = ", ".join(f"{counts[verdict]} {verdict}" for verdict in counts.index)
-    failed = guarantees[guarantees["verdict"] == "fail"]
-    if not failed.empty:
-        named = [
-            " ".join(str(row.get(column, "")) for column in ("metric", "scope", "period")).strip()
-            for _, row in failed.head(5).iterrows()
-        ]
-        more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
-        text += "; **failed**: " + ", ".join(named) + more
-    return text
+    parts = []
+    for metric, rows in guarantees.groupby("metric", sort=False):
+        plant = rows[rows["scope"] == "plant"]
+        per_input = rows[rows["scope"] != "plant"]
+        said = []
+        if not plant.empty:
+            said.append("plant " + _counted(plant["verdict"]))
+            failed = plant.loc[plant["verdict"] == "fail", "period"].astype(str).tolist()
+            if failed:
+                said[-1] += f" (**failed**: {', '.join(failed[:5])}"
+                said[-1] += f" and {len(failed) - 5} more)" if len(failed) > 5 else ")"
+        if not per_input.empty:
+            said.append("DC inputs " + _counted(per_input["verdict"]))
+        parts.append(f"{metric}: {'; '.join(said)}")
+    return "; ".join(parts)
+
+
+def _counted(verdict: pd.Series) -> str:
+    """``pass`` when every verdict passes, else how many of each (``3 pass, 1 fail``)."""
+    counts = verdict.value_counts()
+    if len(counts) == 1:
+        only = str(counts.index[0])
+        return only if counts.iloc[0] == 1 else f"{only} ({counts.iloc[0]} of {counts.iloc[0]})"
+    return ", ".join(f"{counts[name]} {name}" for name in counts.index)
 
 
 def _text_section(results: bessx.pipeline.Results, name: str) -> Section | None:

@@ -450,10 +450,10 @@ def test_a_section_written_as_text_is_in_the_report_with_its_verdicts(done, monk
     results, _ = done
     table = pd.DataFrame(
         {
-            "period": ["2022-10", "2022-10", "2022-10-01"],
-            "metric": ["availability", "round_trip_efficiency", "capacity_retention"],
-            "scope": ["plant", "1APCS1 DC1", "plant"],
-            "verdict": ["pass", "fail", "unknown"],
+            "period": ["2022-10", "2022-10-01", "2022-10-01", "2022-10-01", "2022-10-01"],
+            "metric": ["availability", *["round_trip_efficiency"] * 3, "capacity_retention"],
+            "scope": ["plant", "plant", "1APCS1 DC1", "1APCS1 DC2", "plant"],
+            "verdict": ["pass", "fail", "fail", "pass", "unknown"],
         }
     )
     text = "## Guarantees\n\nThe guaranteed <metrics> & their verdicts.\n\n"
@@ -472,7 +472,8 @@ def test_a_section_written_as_text_is_in_the_report_with_its_verdicts(done, monk
     ]
     glance = text_of(document.find(f".//{NS}section[@id='glance']"))
     assert (
-        "Guarantees: 1 pass, 1 fail, 1 unknown; failed: round_trip_efficiency 1APCS1 DC1 2022-10"
-        in glance
+        "Guarantees: availability: plant pass; round_trip_efficiency: plant fail (failed: "
+        "2022-10-01); DC inputs 1 fail, 1 pass; capacity_retention: plant unknown (see "
+        "Guarantees)." in glance
     )
     assert "Availability: not computed in this run" in glance
