@@ -76,12 +76,14 @@ def html_tables(document) -> dict[str, list[list[str]]]:
 
 
 def markdown_tables(text: str) -> list[list[list[str]]]:
-    """The pipe tables of a Markdown text, cells unescaped and without code marks."""
+    """The pipe tables of a Markdown text, cells unescaped and without inline mark-up."""
     tables, current = [], []
     for line in [*text.splitlines(), ""]:
         if line.startswith("| "):
             cells = re.split(r"(?<!\\)\|", line.strip()[1:-1])
-            current.append([cell.strip().replace("\\|", "|").replace("`", "") for cell in cells])
+            cells = [cell.strip().replace("\\|", "|") for cell in cells]
+            # inline mark-up is text in the HTML: `code` and **strong** lose their marks
+            current.append([re.sub(r"\*\*(.+?)\*\*", r"\1", c).replace("`", "") for c in cells])
             continue
         if current:
             tables.append([row for k, row in enumerate(current) if k != 1])  # the rule row
