@@ -44,7 +44,17 @@ from bessx.thresholds import DEFAULT_DC_POWER_LIMIT_KW, EXCLUDABLE, QualitySetti
 #: Energy allocation rules from a DC input to its enclosures.
 ALLOCATIONS: Final = ("equal", "soc")
 #: The outputs the command line can write.
-OUTPUTS: Final = ("csv", "netcdf", "lowest", "outliers", "quality", "heatmap", "health", "summary")
+OUTPUTS: Final = (
+    "csv",
+    "netcdf",
+    "lowest",
+    "outliers",
+    "quality",
+    "heatmap",
+    "health",
+    "summary",
+    "report",
+)
 
 
 class _Rejected(Exception):
@@ -574,8 +584,8 @@ class Config(_Checked):
     --------
     >>> Config(max_gap=5).max_gap
     5.0
-    >>> Config(allocation="soc").outputs
-    ('csv', 'netcdf', 'lowest', 'outliers', 'quality', 'heatmap', 'health', 'summary')
+    >>> Config(allocation="soc").outputs[-3:]
+    ('health', 'summary', 'report')
     """
 
     _settings: ClassVar = SETTINGS

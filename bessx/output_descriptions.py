@@ -29,6 +29,8 @@ OUTPUT_DESCRIPTIONS: Final[dict[str, str]] = {
     "capacity_trend.png": "usable capacity per DC input over the windows, relative to the "
     "first, with the fastest fade marked",
     "summary.md": "what was read, coverage, plant totals, the tables, battery health, warnings",
+    "report.html": "one self-contained page to send on: the summary's tables, the figures, "
+    "battery health, data quality, the method and the inputs' fingerprints",
 }
 
 

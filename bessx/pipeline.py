@@ -296,6 +296,7 @@ def _analyse(
             "files": [path.name for path in used],
             "rows": int(daily.attrs["source_samples"]),
             **({"skipped": [path.name for path in skipped]} if skipped else {}),
+            **_report_source(config, used),
         },
         warnings=list(recorder.messages),
         cached=None if cache is None else (cache.misses, cache.hits),
@@ -320,11 +321,20 @@ def _check_sign(flagged: Any, partials: Any, daily: Any) -> tuple[Any, Any]:
     return pd.concat([flagged, rows], ignore_index=True), untrusted(partials, table)
 
 
+def _report_source(config: Config, used: Sequence[Path]) -> dict[str, Any]:
+    """What report.html records to reproduce the numbers: settings, input fingerprints."""
+    if "report" not in config.outputs:
+        return {}
+    from bessx.report_html import fingerprints, run_settings
+
+    return {"settings": run_settings(config), "fingerprints": fingerprints(used)}
+
+
 def needs_soc(config: Config) -> bool:
     """Whether a run reads the enclosures' SOC: for ``allocation = "soc"``, or for the SOC
     flags of ``quality.csv`` and ``summary.md``. Without it only DC power columns are read."""
     return config.allocation == "soc" or any(
-        output in config.outputs for output in ("quality", "summary")
+        output in config.outputs for output in ("quality", "summary", "report")
     )
 
 
@@ -430,6 +440,18 @@ def _summary(results: Results, path: Path) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def _report(results: Results, path: Path) -> None:
+    from bessx.report_html import FIGURES, report_html
+
+    # the figures this set already holds (written before, by this run) are not drawn again
+    drawn = {
+        name: (path.parent / name).read_bytes()
+        for name in FIGURES
+        if (path.parent / name).is_file()
+    }
+    path.write_text(report_html(results, figures=drawn), encoding="utf-8")
+
+
 #: Every output file, in the order they are written.
 OUTPUT_TABLE: Final[tuple[Output, ...]] = (
     Output("daily_energy.csv", "csv", partial(_csv, _daily_table)),
@@ -443,6 +465,7 @@ OUTPUT_TABLE: Final[tuple[Output, ...]] = (
     Output("health.csv", "health", _health_csv),
     Output("capacity_trend.png", "health", _capacity_trend),
     Output("summary.md", "summary", _summary),
+    Output("report.html", "report", _report),
 )
 #: The files each choice of :data:`bessx.config.OUTPUTS` writes.
 OUTPUT_FILES: Final[dict[str, tuple[str, ...]]] = {

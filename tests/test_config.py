@@ -258,19 +258,20 @@ def test_merge_errors():
             'outputs = ["csv", "heatmaps"]',
             "site.toml: 'outputs' must be a non-empty list of names from "
             '"csv", "netcdf", "lowest", '
-            '"outliers", "quality", "heatmap", "health", "summary", got ["csv", "heatmaps"] '
+            '"outliers", "quality", "heatmap", "health", "summary", "report", '
+            'got ["csv", "heatmaps"] '
             '("heatmaps" is not one of them; did you mean "heatmap"?)',
         ),
         (
             'outputs = "csv"',
             "site.toml: 'outputs' must be a non-empty list of names from "
             '"csv", "netcdf", "lowest", '
-            '"outliers", "quality", "heatmap", "health", "summary", got "csv"',
+            '"outliers", "quality", "heatmap", "health", "summary", "report", got "csv"',
         ),
         (
             "outputs = []",
             'site.toml: \'outputs\' must be a non-empty list of names from "csv", "netcdf", '
-            '"lowest", "outliers", "quality", "heatmap", "health", "summary", got [] '
+            '"lowest", "outliers", "quality", "heatmap", "health", "summary", "report", got [] '
             "(an empty list would write nothing)",
         ),
         ("skip_bad_files = 1", "site.toml: 'skip_bad_files' must be true or false, got 1"),
