@@ -538,8 +538,8 @@ def to_frame(per_day: xr.Dataset) -> pd.DataFrame:
         Columns ``date`` (``YYYY-MM-DD``, or ``YYYY-MM`` for a month), ``inverter``
         (empty for the plant), ``dc_input`` (empty for an inverter or the plant),
         ``dispatched_h``, ``unavailable_h``, ``data_outage_h``, ``planned_h`` (hours,
-        rounded to 0.001 h), ``availability`` and ``energy_availability`` ([1], empty where
-        unknown). DC inputs without enclosures are left out.
+        rounded to 0.001 h), ``availability`` and ``energy_availability`` ([1], to 6
+        decimals, empty where unknown). DC inputs without enclosures are left out.
     """
     per_day = per_day.load()
     frames = []
@@ -564,6 +564,8 @@ def to_frame(per_day: xr.Dataset) -> pd.DataFrame:
     table = table.rename(columns=_TABLE_COLUMNS)
     for column in _TABLE_COLUMNS.values():
         table[column] = table[column].round(3)
+    for column in ("availability", "energy_availability"):
+        table[column] = table[column].round(6)
     inverter_order = {name: i for i, name in enumerate(per_day[schema.INVERTER].values)}
     table["inverter_order"] = table["inverter"].map(inverter_order).fillna(-1)
     table["month"] = table["date"].str.len() == 7

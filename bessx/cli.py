@@ -267,7 +267,7 @@ def _run(
         warnings.simplefilter("ignore")
         files = find_exports(config)
     check_config(config)
-    names = output_names(config.outputs)
+    names = output_names(config.outputs, config)
     inputs = [path for path in (config.topology, config_path) if path is not None]
     check_out(config.out, names, files, inputs)
     cache_folder = config.out / CACHE_FOLDER if cache is True else cache or None
