@@ -193,6 +193,20 @@ def test_a_dc_input_dead_all_month_is_zero_not_missing() -> None:
     assert float(dead["dispatched_time"]) == 29 * 24
 
 
+@pytest.mark.parametrize(
+    ("start", "long_day", "hours"),
+    [("2024-04-06", "2024-04-07", 25.0), ("2024-10-05", "2024-10-06", 23.0)],
+)
+def test_dst_days_dispatch_their_real_length(start: str, long_day: str, hours: float) -> None:
+    time = pd.date_range(start, periods=72, freq="1h", tz=TIMEZONE)
+    power = np.full((72, 2, 2), 500.0)
+    power[:, 1, 1] = 0.0  # dead throughout
+    result = availability(make_dataset(time, power, interval_seconds=3600.0))
+    day = result.sel(time=long_day)
+    assert day["dispatched_time"].values.ravel().tolist() == [hours] * 4
+    assert float(day["unavailable_time"].sel(inverter=result.inverter[1], dc_input=2)) == hours
+
+
 def test_table(per_day: xr.Dataset) -> None:
     table = to_frame(per_day)
     assert list(table.columns) == [
@@ -308,3 +322,38 @@ def test_one_pass_refuses_unknown_inverters(site: Path) -> None:
             availability=True,
             planned=[("2024-03-01", "2024-03-02", ["9ZPCS9"])],
         )
+
+
+# ---------------------------------------------------------------------------------------
+# the heatmap
+# ---------------------------------------------------------------------------------------
+def test_heatmap_keeps_idle_days_and_days_without_data_apart(tmp_path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bessx.plot_availability import availability_heatmap
+
+    time = pd.date_range("2024-05-01", periods=4 * 24, freq="1h", tz="UTC")
+    keep = (time < "2024-05-03") | (time >= "2024-05-04")  # no sample on 3 May
+    power = np.full((len(time), 2, 2), 500.0)
+    power[time.day == 2] = 0.0  # 2 May idle
+    power[:6, 0, 1] = 0.0  # dead 6 h on 1 May
+    power[30:34, 1, 0] = np.nan  # on the idle day: not a data outage
+    power[80:84, 1, 0] = np.nan  # 4 May: 4 h without data while dispatched
+    ds = make_dataset(time[keep], power[keep], interval_seconds=3600.0, timezone="UTC")
+    ax = availability_heatmap(availability(ds))
+    try:
+        background = np.ma.filled(ax.images[0].get_array(), np.nan)
+        values = np.ma.filled(ax.images[1].get_array(), np.nan)
+        assert background[:, 1].tolist() == [0.0] * 4  # idle: light grey
+        assert background[:, 2].tolist() == [1.0] * 4  # no data: dark grey
+        assert np.isnan(background[:, [0, 3]]).all()
+        assert values[1, 0] == pytest.approx(1 - 6 / 24)  # the dead DC input, first day
+        dots = ax.collections[0].get_offsets()
+        assert np.asarray(dots).tolist() == [[3.0, 2.0]]  # day 4, third DC input
+        ax.figure.savefig(tmp_path / "heatmap.png", dpi=80)
+        assert (tmp_path / "heatmap.png").stat().st_size > 0
+    finally:
+        plt.close(ax.figure)
