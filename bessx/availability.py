@@ -34,7 +34,6 @@ from bessx.availability_kernels import (
     PlannedOutage,
     day_sums,
     planned_mask,
-    sample_rates,
 )
 from bessx.plausibility import Limits, masked
 from bessx.quality import FLAGS, QualitySettings, fleet_moves, power_sample_flags
@@ -260,14 +259,16 @@ def _availability_block(
     flags = power_sample_flags(flat, day_index, interval_seconds, settings, limits)
     plausible = masked(flat, "dc_power", limits)
     inverter_of = np.repeat(np.asarray(inverters), n_dc)
-    rates = sample_rates(
+    sums = day_sums(
         plausible,
         (flags & FLAGS["dead"].mask) != 0,
         fleet_moves(plausible, settings.moving_kw),
         planned_mask(np.asarray(time_ns, dtype=np.int64), inverter_of, outages),
         np.asarray(used).sum(axis=-1).ravel(),
+        hold_seconds,
+        day_index,
+        len(day_seconds),
     )
-    sums = day_sums(rates, hold_seconds, day_index, len(day_seconds))
     shape = (len(QUANTITIES), len(day_seconds), n_inv, n_dc, used.shape[-1])
     return np.broadcast_to(sums.reshape(*shape[:-1], 1), shape).copy()
 

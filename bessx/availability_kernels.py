@@ -26,6 +26,7 @@ __all__ = [
     "QUANTITIES",
     "PlannedOutage",
     "day_sums",
+    "dense_day_sums",
     "planned_mask",
     "sample_rates",
     "sample_terms",
@@ -91,13 +92,20 @@ def planned_mask(
 
 
 def _row_median(values: np.ndarray) -> np.ndarray:
-    """Median of each row's finite values (NaN where none): one sort, NaN last."""
-    ordered = np.sort(values, axis=1)
+    """Median of each row's finite values (NaN where none).
+
+    NaN sorts last, so the median of a row of ``k`` finite values is the mean of its
+    values of ranks ``(k - 1) // 2`` and ``k // 2``; rows are partitioned at those ranks,
+    together for the rows that share ``k`` (usually all).
+    """
     count = np.count_nonzero(np.isfinite(values), axis=1)
-    rows = np.arange(len(ordered))
-    low = ordered[rows, np.maximum(count - 1, 0) // 2]
-    high = ordered[rows, np.maximum(count // 2, 0) - (count == 0)]
-    return np.where(count > 0, (low + high) / 2.0, np.nan)
+    median = np.full(len(values), np.nan)
+    for k in np.unique(count[count > 0]):
+        rows = np.flatnonzero(count == k)
+        ranks = sorted({(int(k) - 1) // 2, int(k) // 2})
+        parted = np.partition(values[rows], ranks, axis=1)
+        median[rows] = (parted[:, (k - 1) // 2] + parted[:, k // 2]) / 2.0
+    return median
 
 
 def sample_rates(
@@ -163,12 +171,21 @@ def sample_rates(
     np.abs(plausible, out=rates[6], where=delivered)
     rows = np.flatnonzero(unavailable.any(axis=1))
     if len(rows):
-        count = np.where(exists, enclosures, 1).astype(np.float64)
-        alive = present[rows] & ~dead[rows] & exists
-        per_enclosure = np.where(alive, plausible[rows] / count, np.nan)
-        lost = np.abs(_row_median(per_enclosure))[:, np.newaxis] * count
-        rates[5][rows] = np.where(unavailable[rows], np.nan_to_num(lost), 0.0)
+        lost = _lost_power(plausible[rows], present[rows], dead[rows], enclosures)
+        rates[5][rows] = np.where(unavailable[rows], lost, 0.0)
     return rates
+
+
+def _lost_power(
+    plausible: np.ndarray, present: np.ndarray, dead: np.ndarray, enclosures: np.ndarray
+) -> np.ndarray:
+    """``n_j |median_k P_k / n_k|`` over the live DC inputs ``k`` of each row [kW] ``(r, m)``
+    (0 where no DC input is alive)."""
+    exists = np.asarray(enclosures) > 0
+    count = np.where(exists, enclosures, 1).astype(np.float64)
+    alive = present & ~dead & exists
+    per_enclosure = np.where(alive, plausible / count, np.nan)
+    return np.nan_to_num(np.abs(_row_median(per_enclosure))[:, np.newaxis] * count)
 
 
 def _weights(hold_seconds: np.ndarray) -> np.ndarray:
@@ -178,19 +195,151 @@ def _weights(hold_seconds: np.ndarray) -> np.ndarray:
     return weights
 
 
+def _runs(day_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end of each run of equal days in a non-decreasing ``day_index``."""
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(day_index) != 0) + 1))
+    return starts, np.append(starts[1:], len(day_index))
+
+
+def _sequential_sums(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The sum of ``values`` ``(n, k)`` over each run of rows, row after row ``(run, k)``.
+
+    :func:`numpy.add.reduce` along the rows of a C-contiguous block of at least two
+    columns adds row after row (a single contiguous column would be summed pairwise), so a
+    run's sum over its first rows plus its last row is its sum, bit for bit.
+    """
+    n, k = values.shape
+    block = values
+    if k < 2 or values.dtype != np.float64 or not values.flags.c_contiguous:
+        block = np.zeros((n, max(k, 2)))
+        block[:, :k] = values
+    runs = zip(starts, ends, strict=True)
+    return np.stack([np.add.reduce(block[start:end], axis=0)[:k] for start, end in runs])
+
+
 def day_sums(
+    plausible: np.ndarray,
+    dead: np.ndarray,
+    moving: np.ndarray,
+    planned: np.ndarray,
+    enclosures: np.ndarray,
+    hold_seconds: np.ndarray,
+    day_index: np.ndarray,
+    n_days: int,
+) -> np.ndarray:
+    """The per-day sums of :func:`sample_rates` x hold ``(7, day, m)``; 0 on days without
+    samples.
+
+    The arguments are those of :func:`sample_rates`, then each sample's hold [s], its day
+    (non-decreasing, from 0) and the number of days. The times are sums of held seconds
+    [s], the energies of power x held hours [kWh]. The same sums as :func:`dense_day_sums`
+    of :func:`sample_rates`, bit for bit, without forming the ``(7, n, m)`` rates: a time
+    shared by every DC input (the fleet moves, the fleet is seen) is summed once, a sparse
+    one (dead, no data, planned) only on the DC inputs where it occurs, and only the
+    delivered energy on every DC input. Each day is summed sample after sample, in time
+    order, so the sum over a day's first samples plus :func:`sample_terms` of its last is
+    the sum over the whole day, bit for bit.
+
+    Examples
+    --------
+    Two DC inputs of two enclosures, three hourly samples of one day; the second is dead
+    for the first two:
+
+    >>> power = np.array([[500.0, 0.0], [500.0, 0.0], [500.0, 400.0]])
+    >>> dead = power == 0.0
+    >>> sums = day_sums(power, dead, np.ones(3, bool), np.zeros((3, 2), bool),
+    ...                 np.array([2, 2]), np.full(3, 3600.0), np.zeros(3, int), 1)
+    >>> sums[:2, 0] / 3600  # dispatched, unavailable [h]
+    array([[3., 3.],
+           [0., 2.]])
+    >>> sums[5:, 0]  # lost, delivered [kWh]
+    array([[   0., 1000.],
+           [1500.,  400.]])
+    """
+    n, m = plausible.shape
+    sums = np.zeros((_N, n_days, m))
+    if n == 0:
+        return sums
+    starts, ends = _runs(day_index)
+    days = np.asarray(day_index)[starts]
+    hold = np.asarray(hold_seconds, dtype=np.float64)
+    hours = _weights(hold)[ENERGY_QUANTITIES[0]]
+    exists = np.asarray(enclosures) > 0
+    moving = np.asarray(moving, dtype=bool)
+
+    def place(quantity: int, columns: np.ndarray | None, values: np.ndarray) -> None:
+        """Sum ``values`` ``(n, k)`` per day onto ``columns`` (None: every DC input)."""
+        totals = _sequential_sums(values, starts, ends)
+        if columns is None:
+            sums[quantity, days] = totals
+        else:
+            sums[quantity, days[:, np.newaxis], columns] = totals
+
+    def held(quantity: int, mask: np.ndarray, columns: np.ndarray) -> None:
+        """Hold seconds where ``mask`` ``(n, len(columns))`` holds, on ``columns``."""
+        keep = mask.any(axis=0)
+        if keep.any():
+            place(quantity, columns[keep], np.where(mask[:, keep], hold[:, np.newaxis], 0.0))
+
+    def shared(quantity: int, rows: np.ndarray, columns: np.ndarray) -> None:
+        if len(columns):
+            once = _sequential_sums(np.where(rows, hold, 0.0)[:, np.newaxis], starts, ends)
+            sums[quantity, days[:, np.newaxis], columns] = once
+
+    # the DC inputs with a planned outage, a dead or a missing sample: the only ones whose
+    # times can differ from the fleet's
+    planned_columns = np.flatnonzero(planned.any(axis=0) & exists)
+    dead_columns = np.flatnonzero(dead.any(axis=0) & exists)
+    missing = np.isnan(plausible)
+    missing_columns = np.flatnonzero(missing.any(axis=0) & exists)
+    plain = exists.copy()
+    plain[planned_columns] = False
+
+    def dispatched(columns: np.ndarray) -> np.ndarray:
+        mask = np.repeat(moving[:, np.newaxis], len(columns), axis=1)
+        planned_here = np.isin(columns, planned_columns)
+        if planned_here.any():
+            mask[:, planned_here] &= ~planned[:, columns[planned_here]]
+        return mask
+
+    shared(0, moving, np.flatnonzero(plain))
+    held(0, dispatched(planned_columns), planned_columns)
+    unavailable = dispatched(dead_columns) & dead[:, dead_columns]
+    held(1, unavailable, dead_columns)
+    held(2, dispatched(missing_columns) & missing[:, missing_columns], missing_columns)
+    held(3, planned[:, planned_columns], planned_columns)
+    observed = np.count_nonzero(missing, axis=1) < m
+    shared(4, observed, np.flatnonzero(exists))
+    rows = np.flatnonzero(unavailable.any(axis=1))
+    if len(rows):
+        keep = np.flatnonzero(unavailable.any(axis=0))
+        columns = dead_columns[keep]
+        rates = _lost_power(plausible[rows], ~missing[rows], dead[rows], enclosures)[:, columns]
+        lost = np.zeros((n, len(columns)))
+        lost[rows] = np.where(unavailable[np.ix_(rows, keep)], rates, 0.0)
+        place(5, columns, lost * hours[:, np.newaxis])
+    # delivered: |P| x held hours while the fleet moves (x 0 elsewhere), then 0 where the
+    # sample is missing or in a planned outage, and on DC inputs without enclosures
+    energy = np.multiply(np.abs(plausible), np.where(moving, hours, 0.0)[:, np.newaxis])
+    if len(missing_columns) or len(planned_columns) or not exists.all():
+        energy[missing] = 0.0
+        if len(planned_columns):
+            energy[:, planned_columns] *= ~planned[:, planned_columns]
+        energy[:, ~exists] = 0.0
+    place(6, None, energy)
+    return sums
+
+
+def dense_day_sums(
     rates: np.ndarray, hold_seconds: np.ndarray, day_index: np.ndarray, n_days: int
 ) -> np.ndarray:
-    """The per-day sums of rate x hold ``(7, day, m)``; 0 on days without samples.
-
-    Each day is summed sample after sample, in time order (:func:`numpy.add.reduce` along
-    the rows of a C-contiguous block adds row after row), so the sum over a day's first
-    samples continued by :func:`sample_terms` is the sum over the whole day, bit for bit.
+    """The per-day sums of ``rates`` ``(7, n, m)`` x hold ``(7, day, m)``, the obvious way:
+    the reference :func:`day_sums` is tested against (it forms every rate).
 
     Examples
     --------
     >>> rates = np.ones((7, 3, 1))
-    >>> sums = day_sums(rates, np.array([60.0, 60.0, 3600.0]), np.array([0, 0, 2]), 3)
+    >>> sums = dense_day_sums(rates, np.array([60.0, 60.0, 3600.0]), np.array([0, 0, 2]), 3)
     >>> sums[0, :, 0], sums[-1, :, 0]  # seconds; hours
     (array([ 120.,    0., 3600.]), array([0.03333333, 0.        , 1.        ]))
     """
@@ -199,15 +348,10 @@ def day_sums(
     if n == 0:
         return sums
     weighted = rates * _weights(hold_seconds)[:, :, np.newaxis]
-    # (sample, quantity x DC input, plus a zero column): contiguous along the rows, never
-    # a single column (which numpy would sum pairwise)
-    flat = np.zeros((n, _N * m + 1))
-    flat[:, : _N * m] = weighted.transpose(1, 0, 2).reshape(n, _N * m)
-    starts = np.concatenate(([0], np.flatnonzero(np.diff(day_index) != 0) + 1))
-    ends = np.append(starts[1:], n)
-    for start, end in zip(starts, ends, strict=True):
-        day = int(day_index[start])
-        sums[:, day] = np.add.reduce(flat[start:end], axis=0)[: _N * m].reshape(_N, m)
+    starts, ends = _runs(day_index)
+    flat = weighted.transpose(1, 0, 2).reshape(n, _N * m)
+    totals = _sequential_sums(flat, starts, ends)
+    sums[:, np.asarray(day_index)[starts]] = totals.reshape(len(starts), _N, m).transpose(1, 0, 2)
     return sums
 
 

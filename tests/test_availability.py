@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import bessx
 from bessx.availability import (
@@ -20,7 +22,13 @@ from bessx.availability import (
     planned_outages,
     to_frame,
 )
-from bessx.availability_kernels import QUANTITIES, day_sums, sample_rates, sample_terms
+from bessx.availability_kernels import (
+    QUANTITIES,
+    day_sums,
+    dense_day_sums,
+    sample_rates,
+    sample_terms,
+)
 from bessx.cache import SummaryCache
 from bessx.onepass import from_exports
 from bessx.quality import _fleet_direction, fleet_moves
@@ -275,24 +283,41 @@ def test_fleet_moves_is_the_dead_flags_test() -> None:
     np.testing.assert_array_equal(fleet_moves(power, 50.0), up | down)
 
 
-def test_sums_continue_exactly() -> None:
-    rng = np.random.default_rng(1)
-    n, m = 50, 4
-    power = rng.normal(300.0, 200.0, (n, m))
-    rates = sample_rates(
-        power,
-        rng.random((n, m)) < 0.2,
-        rng.random(n) < 0.8,
-        np.zeros((n, m), dtype=bool),
-        np.array([2, 3, 2, 0]),
-    )
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.data(),
+    n=st.integers(1, 40),
+    m=st.integers(1, 6),
+    days=st.integers(1, 3),
+)
+def test_day_sums_equal_the_dense_reference_and_continue_exactly(
+    data: st.DataObject, n: int, m: int, days: int
+) -> None:
+    """The fast sums equal the obvious ones bit for bit, and adding the last sample to the
+    sums of the others gives them too (what the one pass does)."""
+    seed = data.draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    power = rng.choice([0.0, 0.5, 80.0, 400.0, -300.0, np.nan], size=(n, m))
+    power = np.where(rng.random((n, m)) < 0.5, rng.normal(300.0, 200.0, (n, m)), power)
+    dead = (np.abs(np.nan_to_num(power, nan=9.0)) <= 1.0) & (rng.random((n, m)) < 0.8)
+    moving = rng.random(n) < 0.8
+    planned = rng.random((n, m)) < data.draw(st.sampled_from([0.0, 0.2]))
+    enclosures = rng.integers(0, 4, m)
     holds = rng.uniform(30.0, 40.0, n)
-    whole = day_sums(rates, holds, np.zeros(n, dtype=int), 1)
-    head = day_sums(rates[:, :-1], holds[:-1], np.zeros(n - 1, dtype=int), 1)
-    head[:, 0] += sample_terms(rates[:, -1], holds[-1])
-    np.testing.assert_array_equal(head, whole)
-    assert (whole[:, 0, 3] == 0).all()  # a DC input without enclosures
-    assert len(QUANTITIES) == whole.shape[0]
+    day_index = np.sort(rng.integers(0, days, n))
+    day_index -= day_index[0]
+    n_days = int(day_index[-1]) + 1
+    states = (power, dead, moving, planned)
+    fast = day_sums(*states, enclosures, holds, day_index, n_days)
+    rates = sample_rates(*states, enclosures)
+    np.testing.assert_array_equal(fast, dense_day_sums(rates, holds, day_index, n_days))
+    head = day_sums(*(x[:-1] for x in states), enclosures, holds[:-1], day_index[:-1], n_days)
+    head[:, day_index[-1]] += sample_terms(rates[:, -1], holds[-1])
+    np.testing.assert_array_equal(head, fast)
+    assert (fast[:, :, enclosures == 0] == 0).all()  # a DC input without enclosures
+    assert (fast >= 0).all() and len(QUANTITIES) == fast.shape[0]
+    # unavailable and data outage lie within the dispatched time
+    assert (fast[1] + fast[2] <= fast[0] + 1e-9).all()
 
 
 # ---------------------------------------------------------------------------------------

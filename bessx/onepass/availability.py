@@ -62,16 +62,18 @@ def summarise_availability(
     its last sample's rates ``(7, column)`` (:func:`bessx.availability_kernels.sample_rates`)."""
     n, n_days = len(day_index), int(day_index[-1]) + 1
     inverter_of = np.array([inverter for inverter, _ in dc_keys], dtype=str)
-    rates = sample_rates(
+    states = (
         plausible,
         (power_flags & FLAGS["dead"].mask) != 0,
         fleet_moves(plausible, moving_kw),
         planned_mask(time_ns, inverter_of, outages),
-        enclosures,
     )
     head = slice(0, n - 1)
-    sums = day_sums(rates[:, head], holds[head], day_index[head], n_days)
-    return sums, rates[:, -1].copy()
+    power, dead, moving, planned = (state[head] for state in states)
+    sums = day_sums(power, dead, moving, planned, enclosures, holds[head], day_index[head], n_days)
+    power, dead, moving, planned = (state[n - 1 :] for state in states)
+    last = sample_rates(power, dead, moving, planned, enclosures)
+    return sums, np.ascontiguousarray(last[:, 0])
 
 
 def join_availability(
