@@ -461,14 +461,8 @@ def _classic(
     flags = quality(daily_input, settings=settings.quality, **options)
     # one graph, computed once: the exports are read once for every result
     parts = [daily, flags, *([] if health is None else [health.to_dataset()])]
-    if available is not None:
-        import dask
-
-        computed, computed_availability = dask.compute(
-            xr.merge(parts, combine_attrs="override", compat="override"), available
-        )
-    else:
-        computed = xr.merge(parts, combine_attrs="override", compat="override").compute()
+    parts += [] if available is None else [available]
+    computed = xr.merge(parts, combine_attrs="override", compat="override").compute()
     computed_daily = computed[list(daily.data_vars)].drop_vars(
         ["flag", "soc_flag"], errors="ignore"
     )
@@ -479,4 +473,9 @@ def _classic(
         computed_health = computed[str(health.name)].assign_attrs(health.attrs)
     if available is None:
         return Results(computed_daily, computed_flags, computed_health)
+    computed_availability = computed[list(available.data_vars)]
+    computed_availability = computed_availability.drop_vars(
+        [name for name in computed_availability.coords if name not in available.coords]
+    ).assign_coords({name: available.coords[name] for name in available.coords})
+    computed_availability.attrs = dict(available.attrs)
     return Results(computed_daily, computed_flags, computed_health, computed_availability)
