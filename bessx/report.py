@@ -629,7 +629,7 @@ def availability_section(results: Results) -> str:
     lines = [
         "## Availability",
         "",
-        "Per DC input (the ``dead`` flag while the fleet moves), summed in DC input-hours over "
+        "Per DC input (the `dead` flag while the fleet moves), summed in DC input-hours over "
         "the plant; data outages (dispatched with the sample missing or implausible) are "
         "unknown, not unavailable, and planned outages are excluded. Details per day in "
         "`availability.csv`, the method in `docs/methodology.md`.",
