@@ -26,13 +26,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Final, TextIO
-
-import pandas as pd
-import xarray as xr
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from bessx.config import OUTPUTS, Config
 from bessx.errors import BessxError, ConfigError, ExportError, one_line
+
+if TYPE_CHECKING:  # imported where used: a run found up to date needs neither
+    import pandas as pd
+    import xarray as xr
 
 __all__ = [
     "HEATMAP_DPI",
@@ -79,6 +80,10 @@ class Results:
         exports as the daily energy); None when no health output was asked. With it,
         ``usable_capacity_low`` and ``usable_capacity_high``: the 95 % interval of
         :func:`bessx.guarantees.usable_capacity_interval`.
+    cached
+        With a cache: how many exports were read and how many summaries came from the
+        cache instead; None without a cache. (Not in any output: a re-run's outputs are
+        the same bytes as the first run's.)
     availability
         :func:`bessx.availability` of the exports per DC input and local day (from the same
         one pass); None when neither the ``availability`` output nor an availability
@@ -96,6 +101,7 @@ class Results:
     source: dict[str, Any]
     warnings: list[str]
     health: xr.Dataset | None = None
+    cached: tuple[int, int] | None = None
     availability: xr.Dataset | None = None
     guarantees: pd.DataFrame | None = None
 
@@ -289,12 +295,14 @@ def _analyse(
     skipped = [path for path in files if str(path) in recorder.skipped]
     used = [path for path in files if str(path) not in recorder.skipped]
     flagged = quality_table(flags)
-    battery_health = None if results.health is None else health_from_daily(results.health)
+    battery_health = None
+    if results.health is not None:
+        battery_health = health_from_daily(results.health, window=config.health.window)
     guarantees = None
     if battery_health is not None and results.health is not None:
         from bessx.guarantees import usable_capacity_interval
 
-        interval = usable_capacity_interval(results.health)
+        interval = usable_capacity_interval(results.health, window=config.health.window)
         battery_health = battery_health.assign(interval.reset_coords(drop=True))
     if config.guarantees.given:
         from bessx.guarantees import guarantee_table
@@ -325,6 +333,7 @@ def _analyse(
             **({"skipped": [path.name for path in skipped]} if skipped else {}),
         },
         warnings=list(recorder.messages),
+        cached=None if cache is None else (cache.misses, cache.hits),
     )
 
 

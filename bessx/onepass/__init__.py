@@ -44,7 +44,6 @@ Everything public is imported here: ``from bessx.onepass import summarise_export
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -58,6 +57,7 @@ from bessx.errors import ExportError
 from bessx.health import _window_days, check_min_swing
 from bessx.io.engines import get_engine
 from bessx.io.exports import BAD_FILE_POLICIES, MAX_GAP_DAYS, ColumnPatterns, export_paths
+from bessx.onepass.parallel import map_files
 from bessx.onepass.reduce import NotOnePass, Results, combine
 from bessx.onepass.summarise import summarise_export
 from bessx.onepass.summary import (
@@ -150,9 +150,6 @@ def from_exports(
         come from :func:`bessx.open_exports` instead (the same results, two footer parses
         per file).
     """
-    import dask
-    from dask import delayed
-
     if allocation not in ALLOCATIONS:
         raise ValueError(
             f"unknown allocation {allocation!r}; choose one of {', '.join(map(repr, ALLOCATIONS))}"
@@ -202,8 +199,7 @@ def from_exports(
     skip = bad_files == "skip"
     found = {path: cache.get(path, settings) for path in files} if cache is not None else {}
     missing = [path for path in files if found.get(path) is None]
-    tasks = [delayed(_summarise_or_refuse)(path, settings) for path in missing]
-    computed = dask.compute(*tasks, scheduler=_scheduler())
+    computed = map_files(_summarise_or_refuse, missing, settings)
     skipped = [item for item in computed if isinstance(item, ExportError)]
     if skipped and not skip:
         raise skipped[0]  # the first bad file in order, whichever task failed first
@@ -376,19 +372,6 @@ def health_from_exports(
     )
     assert results.health is not None  # asked for: health=True
     return health_from_daily(results.health, window=window)
-
-
-def _scheduler() -> Any:
-    """dask's own choice (a distributed client, a configured scheduler) where there may be
-    one, else its threaded scheduler: without ``dask.distributed`` imported no client can
-    exist, and asking dask would import it (~0.2 s) only to find none."""
-    import dask
-
-    if "distributed" in sys.modules or dask.config.get("scheduler", None) is not None:
-        return None
-    from dask.threaded import get
-
-    return get
 
 
 def _summarise_or_refuse(path: Path, settings: Settings) -> Summary | ExportError:
