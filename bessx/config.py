@@ -335,27 +335,62 @@ COLUMN_SETTINGS: Final[dict[str, Setting]] = {
 }
 
 
+def _planned_instant(value: Any, what: str) -> Any:
+    """A planned outage's start or end as a :class:`datetime.datetime` (for the order only:
+    the plant's timezone makes it an instant when the data are read)."""
+    import datetime
+
+    if isinstance(value, datetime.datetime):
+        return value
+    if isinstance(value, datetime.date):
+        return datetime.datetime.combine(value, datetime.time())
+    if isinstance(value, str):
+        try:
+            return datetime.datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _Rejected(f"{what} must be a date-time, not {_show(value)}")
+
+
 def _planned(value: Any) -> tuple[tuple[Any, Any, Any], ...]:
     """Planned outages as written, checked for their shape and order (their times are
     made plant-local instants, and their inverters checked, when the data are read)."""
-    from bessx.availability import PlannedOutageError, planned_outages
+    import datetime
 
     if not isinstance(value, list | tuple):
         raise _Rejected()
     entries = []
-    for entry in value:
+    for number, entry in enumerate(value, start=1):
         if isinstance(entry, Mapping):
             unknown = sorted(set(entry) - {"start", "end", "inverters"})
             if unknown:
-                raise _Rejected(f"unknown key {unknown[0]!r} in a planned outage")
-            entry = (entry.get("start"), entry.get("end"), entry.get("inverters", "all"))
-        if isinstance(entry, list | tuple) and len(entry) == 3 and isinstance(entry[2], list):
-            entry = (entry[0], entry[1], tuple(entry[2]))
-        entries.append(tuple(entry) if isinstance(entry, list | tuple) else entry)
-    try:
-        planned_outages(entries, "UTC")
-    except PlannedOutageError as error:
-        raise _Rejected(str(error)) from None
+                raise _Rejected(f"unknown key {unknown[0]!r} in planned outage {number}")
+            entry = [entry.get("start"), entry.get("end"), entry.get("inverters", "all")]
+        if not isinstance(entry, list | tuple) or len(entry) != 3:
+            raise _Rejected(f'planned outage {number} is not [start, end, inverters or "all"]')
+        start, end, names = entry
+        first = _planned_instant(start, f"planned outage {number}'s start")
+        last = _planned_instant(end, f"planned outage {number}'s end")
+        if (first.tzinfo is None) != (last.tzinfo is None):  # compare as if both were UTC
+            first, last = (
+                moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+                for moment in (first, last)
+            )
+        if last <= first:
+            raise _Rejected(
+                f"planned outage {number} ends before it starts"
+                if last < first
+                else f"planned outage {number} lasts no time"
+            )
+        if names != "all" and not (
+            isinstance(names, list | tuple)
+            and names
+            and all(isinstance(name, str) for name in names)
+        ):
+            raise _Rejected(
+                f'planned outage {number}\'s inverters must be a list of names or "all"'
+            )
+        entries.append((start, end, names if names == "all" else tuple(names)))
     return tuple(entries)
 
 
