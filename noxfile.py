@@ -1,4 +1,5 @@
-"""Task sessions: ``nox -s tests``, ``lint``, ``types``, ``docs``, ``demo`` and ``bench``."""
+"""Task sessions: ``nox -s tests``, ``lint``, ``types``, ``docs``, ``demo``, ``report`` and
+``bench``."""
 
 from __future__ import annotations
 
@@ -35,6 +36,26 @@ def demo(session: nox.Session) -> None:
     """Run the main job on the built-in synthetic plant."""
     session.install(".")
     session.run("bessx", "demo", *session.posargs)
+
+
+@nox.session
+def report(session: nox.Session) -> None:
+    """Render the demo's report.html in headless Chromium and check its figures are drawn.
+
+    bessx is installed from its wheel (so the report's templates must ship in it); Chromium
+    comes from the system (``apt-get install chromium``). The screenshot and the figures
+    rendered alone are left in ``build/report/``.
+    """
+    session.install(".")
+    session.run(
+        "python",
+        "docs/report_screenshot.py",
+        "--work",
+        "build/report",
+        "--png",
+        "build/report/report.png",
+        *session.posargs,
+    )
 
 
 @nox.session

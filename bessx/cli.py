@@ -432,6 +432,7 @@ def _run_command(args: argparse.Namespace) -> int:
 
 # bessx demo ------------------------------------------------------------------------------------
 def _demo_command(args: argparse.Namespace) -> int:
+    from bessx.document import date_ranges
     from bessx.io.outputs import replace_folder
     from bessx.synthetic import write_plant
 
@@ -459,7 +460,7 @@ def _demo_command(args: argparse.Namespace) -> int:
     _run(Config(data=exports, out=results), console, workers=args.workers)
     console.result(f"Injected faults (see {exports / 'faults.json'}):")
     for fault in plant.faults:
-        days = ", ".join(fault.dates)
+        days = date_ranges(fault.dates)
         console.result(f"  {fault.kind:<15} {days}: {fault.detail}")
     console.result(
         f"Next: read {results / 'summary.md'}, or try `bessx info {exports}` and "

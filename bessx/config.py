@@ -54,6 +54,7 @@ OUTPUTS: Final = (
     "heatmap",
     "health",
     "summary",
+    "report",
     "availability",
 )
 
@@ -791,7 +792,7 @@ class Config(_Checked):
     >>> Config(max_gap=5).max_gap
     5.0
     >>> Config(allocation="soc").outputs[-3:]
-    ('health', 'summary', 'availability')
+    ('summary', 'report', 'availability')
     """
 
     _settings: ClassVar = SETTINGS

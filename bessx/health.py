@@ -39,7 +39,7 @@ from bessx.health_kernels import (
     daily_health_partials,
     theil_sen,
 )
-from bessx.health_report import summary_section, to_frame
+from bessx.health_report import health_section, summary_section, to_frame
 from bessx.plausibility import DEFAULT_DC_POWER_LIMIT_KW, Limits
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ __all__ = [
     "daily_health_partials",
     "health",
     "health_from_daily",
+    "health_section",
     "summary_section",
     "theil_sen",
     "to_frame",

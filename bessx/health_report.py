@@ -9,8 +9,9 @@ import pandas as pd
 import xarray as xr
 
 from bessx import schema
+from bessx.document import Items, Section, Text
 
-__all__ = ["summary_section", "to_frame"]
+__all__ = ["health_section", "summary_section", "to_frame"]
 
 #: An enclosure swings normally when its SOC swing is within this of its siblings' (ratio).
 _STEADY_SWING: Final = 0.1
@@ -90,13 +91,13 @@ def _impossible_balances(result: xr.Dataset) -> list[str]:
                 if count
             )
             lines.append(
-                f"- **Round trip refused** (`{name}`, no estimate; windows per DC input): {which}."
+                f"**Round trip refused** (`{name}`, no estimate; windows per DC input): {which}."
             )
     return lines
 
 
 def summary_section(health: xr.Dataset) -> str:
-    """A "Battery health" section (markdown) for the run summary.
+    """A "Battery health" section (markdown) for the run summary: :func:`health_section`.
 
     Parameters
     ----------
@@ -106,17 +107,34 @@ def summary_section(health: xr.Dataset) -> str:
     Returns
     -------
     str
-        Markdown: the fastest-fading DC input (trend and its 95 % interval, first and last
+        Markdown, ending with a newline.
+    """
+    from bessx.document import to_markdown
+
+    return to_markdown(health_section(health)) + "\n"
+
+
+def health_section(health: xr.Dataset) -> Section:
+    """The "Battery health" section of the run summary and of ``report.html``.
+
+    Parameters
+    ----------
+    health : xarray.Dataset
+        The output of :func:`health` (it is computed here).
+
+    Returns
+    -------
+    bessx.document.Section
+        The fastest-fading DC input (trend and its 95 % interval, first and last
         usable capacity), the least efficient one (round-trip efficiency against the plant
         median) and the largest SOC spread (its enclosures' offsets), each with its evidence.
     """
     result = health.compute()
-    lines = ["## Battery health", ""]
-    lines.append(
+    intro = (
         "Per DC input (power is metered per DC input; its enclosures share the DC bus). "
         f"Windows of {result.attrs.get('window_days', '?')} days; details in `health.csv`."
     )
-    lines.append("")
+    lines: list[str] = []
     trend = result["capacity_trend"].stack(dc=(schema.INVERTER, schema.DC_INPUT))
     if trend.notnull().any():
         fastest = trend.idxmin("dc").item()
@@ -130,14 +148,14 @@ def summary_section(health: xr.Dataset) -> str:
         )
         median = float(trend.median())
         lines.append(
-            f"- **Fastest fade**: {_dc_label(inverter, dc_input)}, "
+            f"**Fastest fade**: {_dc_label(inverter, dc_input)}, "
             f"{float(trend.sel(dc=fastest)):+.1f} %/year (95 % interval {low:+.1f} to "
             f"{high:+.1f}; plant median {median:+.1f} %/year); usable capacity "
             f"{float(usable[0]):,.0f} kWh in the first window, {float(usable[-1]):,.0f} kWh "
             "in the last."
         )
     else:
-        lines.append("- **Fastest fade**: no trend (it needs two windows with a usable capacity).")
+        lines.append("**Fastest fade**: no trend (it needs two windows with a usable capacity).")
     efficiency = (
         result["round_trip_efficiency"]
         .median(schema.WINDOW)
@@ -146,12 +164,12 @@ def summary_section(health: xr.Dataset) -> str:
     if efficiency.notnull().any():
         worst = efficiency.idxmin("dc").item()
         lines.append(
-            f"- **Lowest round-trip efficiency**: {_dc_label(*worst)}, "
+            f"**Lowest round-trip efficiency**: {_dc_label(*worst)}, "
             f"{float(efficiency.sel(dc=worst)):.3f} (median over windows; plant median "
             f"{float(efficiency.median()):.3f})."
         )
     else:
-        lines.append("- **Lowest round-trip efficiency**: no complete days.")
+        lines.append("**Lowest round-trip efficiency**: no complete days.")
     lines.extend(_impossible_balances(result))
     spread = result["soc_spread"].mean(schema.WINDOW).stack(dc=(schema.INVERTER, schema.DC_INPUT))
     if spread.notnull().any():
@@ -169,12 +187,12 @@ def summary_section(health: xr.Dataset) -> str:
             if name and np.isfinite(offset)
         )
         lines.append(
-            f"- **Largest SOC spread**: {_dc_label(*widest)}, {float(spread.sel(dc=widest)):.1f} "
+            f"**Largest SOC spread**: {_dc_label(*widest)}, {float(spread.sel(dc=widest)):.1f} "
             f"percentage points (plant median {float(spread.median()):.1f}); SOC offsets from "
             f"the siblings [percentage points]: {evidence}."
         )
     else:
-        lines.append("- **Largest SOC spread**: no DC input with two enclosures and SOC data.")
+        lines.append("**Largest SOC spread**: no DC input with two enclosures and SOC data.")
     offset = result["soc_offset"].mean(schema.WINDOW)
     swing = result["soc_swing_ratio"].mean(schema.WINDOW)
     # an offset with a normal swing sits in the reading (calibration), not in the energy
@@ -187,7 +205,7 @@ def summary_section(health: xr.Dataset) -> str:
         )
         name = result["enclosure_id"].sel(where).item()
         lines.append(
-            f"- **Largest SOC offset with a normal swing**: {name}"
+            f"**Largest SOC offset with a normal swing**: {name}"
             f" ({_dc_label(furthest[0], furthest[1])}), "
             f"{float(offset.sel(where)):+.1f} percentage points from its siblings' mean, swing "
             f"{float(swing.sel(where)):.2f} × theirs: a steady offset, in the SOC reading or a "
@@ -201,15 +219,15 @@ def summary_section(health: xr.Dataset) -> str:
             zip((schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE), smallest, strict=True)
         )
         lines.append(
-            f"- **Smallest SOC swing**: {result['enclosure_id'].sel(where).item()} "
+            f"**Smallest SOC swing**: {result['enclosure_id'].sel(where).item()} "
             f"({_dc_label(smallest[0], smallest[1])}), {float(ratio.sel(where)):.2f} × its "
             "siblings' (a weak enclosure, or one that takes a smaller share of the DC input)."
         )
     if "conversion_efficiency" in result:
         conversion = result["conversion_efficiency"].median(schema.WINDOW)
         lines.append(
-            f"- Plant conversion efficiency (DC inputs to plant meter): discharge "
+            f"Plant conversion efficiency (DC inputs to plant meter): discharge "
             f"{float(conversion.sel(direction='discharge')):.3f}, charge "
             f"{float(conversion.sel(direction='charge')):.3f}."
         )
-    return "\n".join(lines) + "\n"
+    return Section("health", "Battery health", (Text(intro), Items(tuple(lines))))

@@ -59,6 +59,7 @@ def _lines(
     history: xr.Dataset, files: Sequence[Path], config: Config, problems: Sequence[str]
 ) -> list[str]:
     """The lines of ``bessx info``."""
+    from bessx.document import date_ranges
     from bessx.report import layout_summary
 
     timezone = str(history.attrs["timezone"])
@@ -89,8 +90,7 @@ def _lines(
         row(
             "local days",
             f"{first:%Y-%m-%d} to {last:%Y-%m-%d}: {len(per_day)} with data, "
-            f"{len(missing)} missing"
-            + (f" ({_short(list(missing.strftime('%Y-%m-%d')))})" if len(missing) else ""),
+            f"{len(missing)} missing" + (f": {date_ranges(missing)}" if len(missing) else ""),
         ),
         row(
             "samples",
@@ -174,8 +174,3 @@ def _first_last(names: np.ndarray) -> str:
     if len(names) == 0:
         return ""
     return f" ({names[0]})" if len(names) == 1 else f" ({names[0]} … {names[-1]})"
-
-
-def _short(items: list[str], limit: int = 8) -> str:
-    shown = ", ".join(items[:limit])
-    return shown if len(items) <= limit else f"{shown} and {len(items) - limit} more"

@@ -35,6 +35,8 @@ OUTPUT_DESCRIPTIONS: Final[dict[str, str]] = {
     "data apart",
     "guarantees.csv": "with [guarantees] in the site file: each guaranteed metric against "
     "its measurement, pass / fail / unknown",
+    "report.html": "one self-contained page to send on: the summary's tables, the figures, "
+    "battery health, data quality, the method and the inputs' fingerprints",
 }
 
 

@@ -331,17 +331,27 @@ def _analyse(
             "files": [path.name for path in used],
             "rows": int(daily.attrs["source_samples"]),
             **({"skipped": [path.name for path in skipped]} if skipped else {}),
+            **_report_source(config, used),
         },
         warnings=list(recorder.messages),
         cached=None if cache is None else (cache.misses, cache.hits),
     )
 
 
+def _report_source(config: Config, used: Sequence[Path]) -> dict[str, Any]:
+    """What report.html records to reproduce the numbers: settings, input fingerprints."""
+    if "report" not in config.outputs:
+        return {}
+    from bessx.report_html import fingerprints, run_settings
+
+    return {"settings": run_settings(config), "fingerprints": fingerprints(used)}
+
+
 def needs_soc(config: Config) -> bool:
     """Whether a run reads the enclosures' SOC: for ``allocation = "soc"``, or for the SOC
     flags of ``quality.csv`` and ``summary.md``. Without it only DC power columns are read."""
     return config.allocation == "soc" or any(
-        output in config.outputs for output in ("quality", "summary")
+        output in config.outputs for output in ("quality", "summary", "report")
     )
 
 
@@ -507,6 +517,20 @@ def _guarantees_csv(results: Results, path: Path) -> None:
 #: What selects ``guarantees.csv``: a ``[guarantees]`` table in the site file, not a choice
 #: of :data:`bessx.config.OUTPUTS`.
 GUARANTEES: Final = "[guarantees]"
+
+
+def _report(results: Results, path: Path) -> None:
+    from bessx.report_html import FIGURES, report_html
+
+    # the figures this set already holds (written before, by this run) are not drawn again
+    drawn = {
+        name: (path.parent / name).read_bytes()
+        for name in FIGURES
+        if (path.parent / name).is_file()
+    }
+    path.write_text(report_html(results, figures=drawn), encoding="utf-8")
+
+
 #: Every output file, in the order they are written.
 OUTPUT_TABLE: Final[tuple[Output, ...]] = (
     Output("daily_energy.csv", "csv", partial(_csv, _daily_table)),
@@ -523,6 +547,7 @@ OUTPUT_TABLE: Final[tuple[Output, ...]] = (
     Output("availability.csv", "availability", _availability_csv),
     Output("heatmap_availability.png", "availability", _availability_heatmap),
     Output("guarantees.csv", GUARANTEES, _guarantees_csv),
+    Output("report.html", "report", _report),
 )
 #: The files each choice of :data:`bessx.config.OUTPUTS` writes.
 OUTPUT_FILES: Final[dict[str, tuple[str, ...]]] = {

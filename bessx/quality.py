@@ -8,7 +8,7 @@ counted per enclosure. The flags, kept as data in :data:`FLAGS`:
 ================== ======== ===============================================================
 flag               applies  a sample is flagged when
 ================== ======== ===============================================================
-``non_finite``     P, SOC   it is +inf or -inf (implausible: excluded)
+``non_finite``     P, SOC   it is +inf or -inf (implausible: excluded; a NaN is a ``gap``)
 ``out_of_range``   P, SOC   ``|P| > dc_power_limit_kw`` or SOC outside 0-100 % (implausible:
                             excluded)
 ``stuck``          P, SOC   it repeats one value for at least ``stuck_minutes`` while the
@@ -81,7 +81,7 @@ FLAGS: Mapping[str, Flag] = {
     "dead": Flag(8, True, False, "about 0 kW while the fleet moves"),
     "sign_anomaly": Flag(16, True, False, "opposite sign to the fleet while both move"),
     "duplicates_dropped": Flag(32, True, False, "repeated rows dropped by the reader"),
-    "gap": Flag(64, True, True, "nominal intervals without a received sample"),
+    "gap": Flag(64, True, True, "nominal intervals without a received sample (rows or NaN)"),
 }
 POWER_FLAGS = tuple(name for name, flag in FLAGS.items() if flag.power)
 SOC_FLAGS = tuple(name for name, flag in FLAGS.items() if flag.soc)

@@ -18,6 +18,19 @@ import pandas as pd
 import xarray as xr
 
 from bessx import schema
+from bessx.document import (
+    MISSING,
+    Block,
+    Heading,
+    Items,
+    Section,
+    Table,
+    Text,
+    cells,
+    date_ranges,
+    markdown_table,
+    to_markdown,
+)
 
 if TYPE_CHECKING:
     from bessx.pipeline import Results
@@ -25,9 +38,20 @@ if TYPE_CHECKING:
 __all__ = [
     "LOW_COVERAGE",
     "availability_section",
+    "coverage_section",
+    "data_read_section",
+    "flag_kinds",
     "guarantees_section",
+    "header_section",
     "layout_summary",
+    "lowest_section",
+    "outliers_section",
+    "plant_totals",
+    "quality_section",
     "summary_markdown",
+    "summary_sections",
+    "totals_section",
+    "warnings_section",
 ]
 
 #: A DC input-day with less than this coverage [1] is listed in the report.
@@ -41,7 +65,6 @@ PLANT_GAP_SHARE: Final = 0.5
 #: [1] (about 1.4 min of a day) lacks data of its own and is listed with the worst.
 OWN_GAP_TOLERANCE: Final = 0.001
 
-_MISSING: Final = "–"
 _LOWEST_COLUMNS: Final = {
     "enclosure_id": "enclosure",
     "inverter": "inverter",
@@ -109,36 +132,73 @@ def summary_markdown(
     sums over all enclosures and days of the DC-side energies, and the round-trip ratio is
     discharged / charged over the period.
     """
-    sections = [
-        _header(daily, source),
+    sections = summary_sections(
+        daily,
+        lowest_charged=lowest_charged,
+        lowest_discharged=lowest_discharged,
+        outliers=outliers,
+        warnings=warnings,
+        source=source,
+        quality=quality,
+    )
+    parts = [
+        to_markdown(sections[0], level=1),
         *leading,
-        _data_read(daily, source),
-        _coverage(daily),
-        _totals(daily),
-        _lowest_section("charged", lowest_charged),
-        _lowest_section("discharged", lowest_discharged),
-        _outliers_section(outliers),
-        *([] if quality is None else [_quality_section(quality, daily)]),
-        _warnings_section(warnings),
+        *(to_markdown(s) for s in sections[1:]),
     ]
-    return "\n\n".join(section.rstrip("\n") for section in sections) + "\n"
+    return "\n\n".join(part.rstrip("\n") for part in parts) + "\n"
+
+
+def summary_sections(
+    daily: xr.Dataset,
+    *,
+    lowest_charged: pd.DataFrame,
+    lowest_discharged: pd.DataFrame,
+    outliers: pd.DataFrame,
+    warnings: Sequence[str],
+    source: Mapping[str, Any],
+    quality: pd.DataFrame | None = None,
+) -> list[Section]:
+    """The sections of :func:`bessx.report.summary_markdown`, as data (the title first).
+
+    ``report.html`` (:mod:`bessx.report_html`) renders the same sections, so the two say
+    the same. The parameters are those of :func:`summary_markdown`.
+    """
+    return [
+        header_section(daily, source),
+        data_read_section(daily, source),
+        coverage_section(daily),
+        totals_section(daily),
+        lowest_section("charged", lowest_charged),
+        lowest_section("discharged", lowest_discharged),
+        outliers_section(outliers),
+        *([] if quality is None else [quality_section(quality, daily)]),
+        warnings_section(warnings),
+    ]
 
 
 # Sections -----------------------------------------------------------------------------------
-def _header(daily: xr.Dataset, source: Mapping[str, Any]) -> str:
+def header_section(daily: xr.Dataset, source: Mapping[str, Any]) -> Section:
+    """The title (the data and the period) and what the document is."""
     from bessx import __version__
 
     dates = _dates(daily)
     period = f"{dates[0]} to {dates[-1]}" if len(dates) else "no days"
-    return (
-        f"# bessx summary: {_code(source.get('data', 'the exports'))}, {period}\n\n"
-        f"Daily charged and discharged energy per battery enclosure, written by "
-        f"bessx {__version__}. Energies are DC-side [kWh], per local calendar day of the "
-        f"plant; the method is described in `docs/methodology.md`."
+    return Section(
+        "top",
+        f"bessx summary: {_code(source.get('data', 'the exports'))}, {period}",
+        (
+            Text(
+                f"Daily charged and discharged energy per battery enclosure, written by "
+                f"bessx {__version__}. Energies are DC-side [kWh], per local calendar day of "
+                f"the plant; the method is described in `docs/methodology.md`."
+            ),
+        ),
     )
 
 
-def _data_read(daily: xr.Dataset, source: Mapping[str, Any]) -> str:
+def data_read_section(daily: xr.Dataset, source: Mapping[str, Any]) -> Section:
+    """What was read: files, days with and without data, samples, interval, layout."""
     files = list(source.get("files", []))
     dates = _dates(daily)
     covered = _days_with_data(daily)
@@ -150,54 +210,72 @@ def _data_read(daily: xr.Dataset, source: Mapping[str, Any]) -> str:
     ids = daily["enclosure_id"].values.astype(str)
     n_enclosures = int((ids != "").sum())
     per_input = (ids != "").sum(axis=-1)
-    lines = [
-        "## Data read",
-        "",
-        f"- Source: {_code(source.get('data', '?'))}"
+    items = [
+        f"Source: {_code(source.get('data', '?'))}"
         + (f", configuration {_code(source['config'])}" if source.get("config") else ""),
-        f"- Files: {len(files)}" + (f" ({_first_last(files)})" if files else ""),
+        f"Files: {len(files)}" + (f" ({_first_last(files)})" if files else ""),
         *(
             [
-                f"- Skipped: {len(source['skipped'])} file(s) that could not be used "
+                f"Skipped: {len(source['skipped'])} file(s) that could not be used "
                 f"({_short_list(list(source['skipped']))}; see the problems below)"
             ]
             if source.get("skipped")
             else []
         ),
-        f"- Local days: {len(dates)}"
+        f"Local days: {len(dates)}"
         + (f", {dates[0]} to {dates[-1]}" if len(dates) else "")
         + f"; {int(covered.sum())} with data, {len(missing)} without"
-        + (f" ({_short_list(missing)})" if missing else ""),
+        + (f": {date_ranges(missing)}" if missing else ""),
     ]
     if source.get("rows") is not None:
-        lines.append(f"- Samples: {int(source['rows']):,}")
-    lines += [
-        f"- Sampling interval: {interval_text}",
-        f"- Timezone: {daily.attrs.get('timezone', '?')}",
-        f"- Inverters: {daily.sizes.get(schema.INVERTER, 0)}; "
+        items.append(f"Samples: {int(source['rows']):,}")
+    items += [
+        f"Sampling interval: {interval_text}",
+        f"Timezone: {daily.attrs.get('timezone', '?')}",
+        f"Inverters: {daily.sizes.get(schema.INVERTER, 0)}; "
         f"enclosures: {n_enclosures} ({layout_summary(per_input)})",
-        "- Topology: "
+        "Topology: "
         + (_code(source["topology"]) if source.get("topology") else "inferred from the columns"),
-        f"- Allocation: {daily.attrs.get('allocation', '?')}; "
+        f"Allocation: {daily.attrs.get('allocation', '?')}; "
         f"longest gap bridged: {_number(daily.attrs.get('max_gap'), 3)} intervals",
     ]
-    return "\n".join(lines)
+    return Section("data-read", "Data read", (Items(tuple(items)),))
 
 
-def _coverage(daily: xr.Dataset) -> str:
+def coverage_section(daily: xr.Dataset) -> Section:
+    """Coverage over the DC input-days of the days with data; plant gaps; the worst."""
     coverage, dates, labels = _dc_input_coverage(daily)
-    lines = ["## Coverage", ""]
+    blocks: list[Block] = []
+
+    def done() -> Section:
+        return Section("coverage", "Coverage", tuple(blocks))
+
     if coverage.size == 0:
-        return "\n".join([*lines, "No DC input with enclosures."])
-    low = coverage < LOW_COVERAGE
-    lines.append(
-        f"Mean coverage of the {coverage.size:,} DC input-days: {coverage.mean():.3f}. "
-        f"DC input-days with coverage below {LOW_COVERAGE}: {int(low.sum())}."
-    )
-    if not low.any():
-        return "\n".join(lines)
-    hours = _day_hours(daily)
+        blocks.append(Text("No DC input with enclosures."))
+        return done()
     with_data = np.asarray((coverage > 0).any(axis=1))
+    n_without = int((~with_data).sum())
+    counted = coverage[with_data]
+    low = coverage < LOW_COVERAGE
+    without = (
+        f" The {n_without} day(s) without any data are not counted (see *Data read*)."
+        if n_without
+        else ""
+    )
+    if counted.size == 0:
+        blocks.append(Text("No day has data." + without))
+        return done()
+    blocks.append(
+        Text(
+            f"Mean coverage of the {counted.size:,} DC input-days of the "
+            f"{int(with_data.sum()):,} day(s) with data: {counted.mean():.3f}. "
+            f"DC input-days with coverage below {LOW_COVERAGE}: "
+            f"{int((counted < LOW_COVERAGE).sum()):,}." + without
+        )
+    )
+    if not low[with_data].any():
+        return done()
+    hours = _day_hours(daily)
     plant_gap = (low.mean(axis=1) >= PLANT_GAP_SHARE) & with_data
     plant_level = np.median(coverage, axis=1)
     if plant_gap.any():
@@ -211,25 +289,28 @@ def _coverage(daily: xr.Dataset) -> str:
             for day in np.flatnonzero(plant_gap)
         ]
         shown = rows[:MAX_LISTED]
-        lines += [
-            "",
-            "### Plant-wide gaps",
-            "",
-            f"Days on which at least {100 * PLANT_GAP_SHARE:.0f} % of the DC inputs lack data "
-            "together (missing rows, an export cut short), once per day; days without any "
-            "data are listed under *Data read*.",
-            "",
-            _table(("date", "DC inputs below", "median coverage", "missing [h]"), shown),
+        blocks += [
+            Heading("Plant-wide gaps"),
+            Text(
+                f"Days on which at least {100 * PLANT_GAP_SHARE:.0f} % of the DC inputs lack "
+                "data together (missing rows, an export cut short), once per day; days "
+                "without any data are listed under *Data read*."
+            ),
+            Table(
+                ("date", "DC inputs below", "median coverage", "missing [h]"),
+                cells(shown),
+                "plant-gaps",
+            ),
         ]
         if len(rows) > len(shown):
-            lines += ["", f"… and {len(rows) - len(shown)} more day(s)."]
+            blocks.append(Text(f"… and {len(rows) - len(shown)} more day(s)."))
     # a DC input-day stands out when it lacks more than its day's plant-wide gap
     own = low & ~(plant_gap[:, None] & (coverage >= plant_level[:, None] - OWN_GAP_TOLERANCE))
     own &= with_data[:, None]
-    lines += ["", "### Worst DC input-days", ""]
+    blocks.append(Heading("Worst DC input-days"))
     if not own.any():
-        lines.append("No DC input lacks data beyond the plant-wide gaps.")
-        return "\n".join(lines)
+        blocks.append(Text("No DC input lacks data beyond the plant-wide gaps."))
+        return done()
     day_index, input_index = np.nonzero(own)
     order = np.lexsort((input_index, day_index, coverage[day_index, input_index]))
     worst = []
@@ -241,15 +322,20 @@ def _coverage(daily: xr.Dataset) -> str:
             (dates[day], inverter, str(dc_input), f"{value:.3f}", f"{(1 - value) * hours[day]:.2f}")
         )
     listed = f"the {len(worst)} lowest of {len(order)}" if len(order) > len(worst) else "all"
-    lines += [
-        f"DC input-days with coverage below {LOW_COVERAGE} beyond the plant-wide gap of "
-        f"their day, lowest coverage first ({listed}):",
-        "",
-        _table(("date", "inverter", "DC input", "coverage", "missing [h]"), worst),
+    blocks += [
+        Text(
+            f"DC input-days with coverage below {LOW_COVERAGE} beyond the plant-wide gap of "
+            f"their day, lowest coverage first ({listed}):"
+        ),
+        Table(
+            ("date", "inverter", "DC input", "coverage", "missing [h]"),
+            cells(worst),
+            "worst-dc-input-days",
+        ),
     ]
     if len(order) > MAX_LISTED:
-        lines += ["", f"… and {len(order) - MAX_LISTED} more, all in daily_energy.csv."]
-    return "\n".join(lines)
+        blocks.append(Text(f"… and {len(order) - MAX_LISTED} more, all in daily_energy.csv."))
+    return done()
 
 
 def _day_hours(daily: xr.Dataset) -> np.ndarray:
@@ -264,44 +350,51 @@ def _day_hours(daily: xr.Dataset) -> np.ndarray:
     return (bounds[:, 1] - bounds[:, 0]) / np.timedelta64(1, "h")
 
 
-def _totals(daily: xr.Dataset) -> str:
+def plant_totals(daily: xr.Dataset) -> tuple[float, float, float]:
+    """Charged and discharged energy of the plant [kWh] and their ratio [1] (NaN: none)."""
     charged = _total(daily["charged"])
     discharged = _total(daily["discharged"])
-    ratio = discharged / charged if charged > 0 else math.nan
+    return charged, discharged, discharged / charged if charged > 0 else math.nan
+
+
+def totals_section(daily: xr.Dataset) -> Section:
+    """The plant's charged and discharged energy and the round-trip ratio."""
+    charged, discharged, ratio = plant_totals(daily)
     ratio_text = f"{ratio:.3f}" if math.isfinite(ratio) else "n/a (nothing charged)"
-    return "\n".join(
-        [
-            "## Plant energy",
-            "",
-            _table(
+    return Section(
+        "plant-energy",
+        "Plant energy",
+        (
+            Table(
                 ("quantity", "value"),
-                [
+                (
                     ("charged", f"{charged:,.1f} kWh ({charged / 1000:,.1f} MWh)"),
                     ("discharged", f"{discharged:,.1f} kWh ({discharged / 1000:,.1f} MWh)"),
                     ("round-trip ratio (discharged / charged)", ratio_text),
-                ],
+                ),
+                "plant-energy",
             ),
-            "",
-            "Sums over all enclosures and days with data; days without data add nothing.",
-        ]
+            Text("Sums over all enclosures and days with data; days without data add nothing."),
+        ),
     )
 
 
-def _lowest_section(by: str, table: pd.DataFrame) -> str:
-    title = f"## The {len(table)} lowest enclosures by energy {by}"
+def lowest_section(by: str, table: pd.DataFrame) -> Section:
+    """One lowest-energy table (:func:`bessx.tables.lowest`) with how it was ranked."""
+    key = f"lowest-{by}"
+    title = f"The {len(table)} lowest enclosures by energy {by}"
     if table.empty:
-        return f"{title}\n\nNo enclosure has {by} data."
+        return Section(key, title, (Text(f"No enclosure has {by} data."),))
     rows = [
         tuple(_cell(table[column].iloc[k]) for column in _LOWEST_COLUMNS) for k in range(len(table))
     ]
-    return "\n".join(
-        [
-            title,
-            "",
-            _lowest_method(table),
-            "",
-            _table(tuple(_LOWEST_COLUMNS.values()), rows),
-        ]
+    return Section(
+        key,
+        title,
+        (
+            Text(_lowest_method(table)),
+            Table(tuple(_LOWEST_COLUMNS.values()), cells(rows), key),
+        ),
     )
 
 
@@ -321,7 +414,23 @@ def _lowest_method(table: pd.DataFrame) -> str:
     )
 
 
-def _outliers_section(outliers: pd.DataFrame) -> str:
+#: The columns of the outlier table.
+OUTLIER_HEADER: Final = (
+    "enclosure(s)",
+    "inverter",
+    "DC input",
+    "kind",
+    "scope",
+    "days flagged / valid",
+    "median shortfall [%]",
+    "shortfall [kWh]",
+    "period",
+    "evidence",
+)
+
+
+def outliers_section(outliers: pd.DataFrame) -> Section:
+    """The outlier method from the table's ``attrs``, the findings and their evidence."""
     params = outliers.attrs
     method = ""
     if params:
@@ -334,31 +443,19 @@ def _outliers_section(outliers: pd.DataFrame) -> str:
             f"is flagged after {params.get('min_days', '?')} short days."
         )
         skipped = [
-            f"{name.replace('_', ' ')}: {', '.join(params[key])}"
+            f"{name.replace('_', ' ')}: {date_ranges(params[key])}"
             for key, name in (("idle_days", "idle days"), ("plant_gap_days", "plant gaps"))
             if params.get(key)
         ]
         if skipped:
             method += " Not compared — " + "; ".join(skipped) + "."
-    lines = ["## Outliers", ""]
-    if method:
-        lines += [method, ""]
+    blocks: list[Block] = [Text(method)] if method else []
     if outliers.empty:
-        lines.append("No enclosure underperforms its peers.")
-        return "\n".join(lines)
+        blocks.append(Text("No enclosure underperforms its peers."))
+        return Section("outliers", "Outliers", tuple(blocks))
     counts = outliers["kind"].value_counts()
-    lines.append("Findings: " + ", ".join(f"{counts[kind]} {kind}" for kind in counts.index) + ".")
-    header = (
-        "enclosure(s)",
-        "inverter",
-        "DC input",
-        "kind",
-        "scope",
-        "days flagged / valid",
-        "median shortfall [%]",
-        "shortfall [kWh]",
-        "period",
-        "evidence",
+    blocks.append(
+        Text("Findings: " + ", ".join(f"{counts[kind]} {kind}" for kind in counts.index) + ".")
     )
     rows = []
     for row in outliers.itertuples(index=False):
@@ -378,45 +475,101 @@ def _outliers_section(outliers: pd.DataFrame) -> str:
                 str(row.note),
             )
         )
-    lines += ["", _table(header, rows)]
-    return "\n".join(lines)
+    blocks.append(Table(OUTLIER_HEADER, cells(rows), "outliers"))
+    return Section("outliers", "Outliers", tuple(blocks))
 
 
-def _quality_section(table: pd.DataFrame, daily: xr.Dataset) -> str:
+#: The columns of the flags-by-kind table: one count per kind of signal.
+FLAG_KIND_HEADER: Final = (
+    "flag",
+    "DC input-days",
+    "DC power samples",
+    "enclosure-days",
+    "SOC samples",
+    "export rows",
+    "meaning",
+)
+
+
+def flag_kinds(table: pd.DataFrame) -> pd.DataFrame:
+    """Flagged samples per flag and kind of signal, from :func:`bessx.quality.quality_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by flag (in the order met): ``dc_input_days`` and ``power_samples`` (the
+        DC input power's rows of the table, their samples summed; for ``gap`` nominal
+        intervals), ``enclosure_days`` and ``soc_samples`` (the enclosure SOC's rows), and
+        ``export_rows``: for ``duplicates_dropped`` the rows dropped from the exports,
+        counted once (the table repeats a day's count on every DC input), otherwise 0. A
+        ``duplicates_dropped`` row has no power samples of its own (0).
+    """
+    is_soc = table["enclosure_id"] != ""
+    columns = ["dc_input_days", "power_samples", "enclosure_days", "soc_samples", "export_rows"]
+    result = {}
+    for flag, flagged in table.groupby("flag", sort=False):
+        soc = is_soc[flagged.index]
+        samples = flagged["samples"].astype("int64")
+        power_samples = int(samples[~soc].sum())
+        export_rows = 0
+        if flag == "duplicates_dropped":  # one count per day, repeated on every DC input
+            export_rows = int(flagged.groupby("date")["samples"].max().sum())
+            power_samples = 0
+        result[str(flag)] = (
+            int((~soc).sum()),
+            power_samples,
+            int(soc.sum()),
+            int(samples[soc].sum()),
+            export_rows,
+        )
+    return pd.DataFrame.from_dict(result, orient="index", columns=columns)
+
+
+def quality_section(table: pd.DataFrame, daily: xr.Dataset) -> Section:
     """Flags grouped by kind, then where: plant-wide flags once per date, worst first."""
     from bessx.quality import FLAGS
 
-    lines = ["## Data quality", ""]
+    blocks: list[Block] = []
     if table.empty:
-        return "\n".join([*lines, "No sample was flagged."])
+        return Section("data-quality", "Data quality", (Text("No sample was flagged."),))
     implausible = table[table["flag"].isin(["non_finite", "out_of_range"])]
     if implausible.empty:
-        lines.append("No implausible sample: nothing was excluded.")
+        blocks.append(Text("No implausible sample: nothing was excluded."))
     else:
         by_flag = implausible.groupby("flag", sort=False)["samples"].sum()
         parts = ", ".join(f"{int(n):,} {flag}" for flag, n in by_flag.items())
-        lines.append(
-            f"**{int(by_flag.sum()):,} implausible sample(s) excluded** ({parts}): they count "
-            "as missing, in no energy, share or total."
-        )
-    lines.append(
-        "Every flag is listed in `quality.csv`, one row per date, DC input or enclosure and flag."
-    )
-    is_soc = table["enclosure_id"] != ""
-    kinds = []
-    for flag, flagged in table.groupby("flag", sort=False):
-        kinds.append(
-            (
-                _code(flag),
-                f"{int((~is_soc[flagged.index]).sum()):,}",
-                f"{int(is_soc[flagged.index].sum()):,}",
-                f"{int(flagged['samples'].sum()):,}",
-                FLAGS[str(flag)].description,
+        blocks.append(
+            Text(
+                f"**{int(by_flag.sum()):,} implausible sample(s) excluded** ({parts}): they "
+                "count as missing, in no energy, share or total."
             )
         )
-    header = ("flag", "DC input-days", "enclosure-days", "samples", "meaning")
-    lines += ["", _table(header, kinds), ""]
+    blocks.append(
+        Text(
+            "Every flag is listed in `quality.csv`, one row per date, DC input or enclosure "
+            "and flag. Counts are per kind of signal: DC power samples, SOC samples, and "
+            "rows of the exports for `duplicates_dropped`. A NaN sample is missing: it "
+            "counts in `gap`, never in `non_finite` (+inf or -inf only)."
+        )
+    )
+    kinds = flag_kinds(table)
+    rows = [
+        (
+            _code(flag),
+            _count_or_missing(counts.dc_input_days, flag != "duplicates_dropped"),
+            _count_or_missing(
+                counts.power_samples, FLAGS[flag].power and flag != "duplicates_dropped"
+            ),
+            _count_or_missing(counts.enclosure_days, FLAGS[flag].soc),
+            _count_or_missing(counts.soc_samples, FLAGS[flag].soc),
+            _count_or_missing(counts.export_rows, flag == "duplicates_dropped"),
+            FLAGS[flag].description,
+        )
+        for flag, counts in zip(kinds.index, kinds.itertuples(index=False), strict=True)
+    ]
+    blocks.append(Table(FLAG_KIND_HEADER, cells(rows), "flags-by-kind"))
 
+    is_soc = table["enclosure_id"] != ""
     used = _used(daily)
     level = np.where(is_soc, "enclosures", "DC inputs")
     size = {"DC inputs": int(used.any(axis=-1).sum()), "enclosures": int(used.sum())}
@@ -424,7 +577,7 @@ def _quality_section(table: pd.DataFrame, daily: xr.Dataset) -> str:
     plant_wide = everywhere.filter(
         lambda group: len(group) >= size[group.name[2]] and group["samples"].nunique() == 1
     )
-    rows = [
+    where_rows = [
         (
             _iso_day(date),
             f"all {size[str(where)]} {where}",
@@ -437,7 +590,7 @@ def _quality_section(table: pd.DataFrame, daily: xr.Dataset) -> str:
     rest = table.drop(plant_wide.index).sort_values("samples", ascending=False, kind="stable")
     for row in rest.head(MAX_LISTED).itertuples(index=False):
         where = str(row.enclosure_id or f"{row.inverter} DC{row.dc_input}")
-        rows.append(
+        where_rows.append(
             (
                 _iso_day(row.date),
                 where,
@@ -446,19 +599,24 @@ def _quality_section(table: pd.DataFrame, daily: xr.Dataset) -> str:
                 str(row.detail),
             )
         )
-    lines += [_table(("date", "where", "flag", "samples", "detail"), rows)]
+    blocks.append(
+        Table(("date", "where", "flag", "samples", "detail"), cells(where_rows), "flags-where")
+    )
     if len(rest) > MAX_LISTED:
-        lines += ["", f"… and {len(rest) - MAX_LISTED:,} more rows in `quality.csv`."]
-    return "\n".join(lines)
+        blocks.append(Text(f"… and {len(rest) - MAX_LISTED:,} more rows in `quality.csv`."))
+    return Section("data-quality", "Data quality", tuple(blocks))
 
 
-def _warnings_section(warnings: Sequence[str]) -> str:
-    lines = ["## Problems found while reading", ""]
+def _count_or_missing(value: Any, applies: bool) -> str:
+    return f"{int(value):,}" if applies else MISSING
+
+
+def warnings_section(warnings: Sequence[str]) -> Section:
+    """The problems met while reading, one item each."""
+    title = "Problems found while reading"
     if not warnings:
-        lines.append("None.")
-    else:
-        lines += [f"- {_escape(message)}" for message in warnings]
-    return "\n".join(lines)
+        return Section("problems", title, (Text("None."),))
+    return Section("problems", title, (Items(tuple(str(message) for message in warnings)),))
 
 
 # Quantities -------------------------------------------------------------------------------
@@ -527,31 +685,18 @@ def _layout_key(layout: str) -> tuple[int, ...]:
 
 
 # Formatting -----------------------------------------------------------------------------------
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """A Markdown pipe table; numbers (right-aligned) are recognised by their first row."""
-    rows = [tuple(_escape(cell) for cell in row) for row in rows]
-    numeric = [
-        bool(rows) and all(_looks_numeric(row[k]) for row in rows) for k in range(len(header))
-    ]
-    align = ["---:" if right else "---" for right in numeric]
-    lines = [
-        "| " + " | ".join(_escape(name) for name in header) + " |",
-        "| " + " | ".join(align) + " |",
-    ]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
+_MISSING: Final = MISSING
 
 
-def _looks_numeric(text: str) -> bool:
-    if text == _MISSING:
-        return True
-    return text.replace(",", "").replace(".", "", 1).replace("-", "", 1).isdigit()
+def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A Markdown pipe table of text cells (:func:`bessx.document.markdown_table`)."""
+    return markdown_table(Table(tuple(header), cells(rows)))
 
 
 def _cell(value: Any) -> str:
     if isinstance(value, float | np.floating):
         if not math.isfinite(value):
-            return _MISSING
+            return MISSING
         return f"{value:,.1f}"
     return str(value)
 
@@ -576,10 +721,6 @@ def _finite(value: Any) -> bool:
         return math.isfinite(float(value))
     except (TypeError, ValueError):
         return False
-
-
-def _escape(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def _code(text: Any) -> str:

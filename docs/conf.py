@@ -8,12 +8,18 @@ resolve) on a machine without network access:
 * intersphinx inventories are downloaded once into ``_build/intersphinx/`` when the sites
   can be reached and read from there afterwards; a site that cannot be reached and has no
   saved inventory is left out of ``intersphinx_mapping`` (its names are then plain text);
-* the walkthrough notebook (``walkthrough.md``) is executed at every build.
+* the walkthrough notebook (``walkthrough.md``) is executed at every build;
+* when a Chromium is installed, the report how-to's screenshot (``_static/report.png``) is taken
+  from a demo run's ``report.html`` and the report's figures are checked to be drawn
+  (``report_screenshot.py``); without one the saved screenshot is used.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -206,7 +212,24 @@ def _drop_accessor_argument(app, what, name, obj, options, lines):
     ]
 
 
+# -- the report's screenshot ---------------------------------------------------------------------
+DOCS = Path(__file__).parent
+
+
+def _report_screenshot(app):
+    """Take the screenshot of a demo run's report.html; fail the build if a figure is blank."""
+    sys.path.insert(0, str(DOCS))
+    from report_screenshot import find_chromium
+
+    if find_chromium() is None or os.environ.get("BESSX_DOCS_SCREENSHOT") == "0":
+        return
+    command = [sys.executable, str(DOCS / "report_screenshot.py"), "--work"]
+    command += [str(DOCS / "_build" / "report"), "--png", str(DOCS / "_static" / "report.png")]
+    subprocess.run(command, check=True)
+
+
 def setup(app):
+    app.connect("builder-inited", _report_screenshot)
     app.connect("missing-reference", _resolve_bessx_names)
     # before numpydoc (priority 500) rewrites the sections
     app.connect("autodoc-process-docstring", _drop_accessor_argument, priority=400)

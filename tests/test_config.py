@@ -246,20 +246,21 @@ def test_merge_errors():
             'outputs = ["csv", "heatmaps"]',
             "site.toml: 'outputs' must be a non-empty list of names from "
             '"csv", "netcdf", "lowest", '
-            '"outliers", "quality", "heatmap", "health", "summary", "availability", '
+            '"outliers", "quality", "heatmap", "health", "summary", "report", "availability", '
             'got ["csv", "heatmaps"] ("heatmaps" is not one of them; did you mean "heatmap"?)',
         ),
         (
             'outputs = "csv"',
             "site.toml: 'outputs' must be a non-empty list of names from "
             '"csv", "netcdf", "lowest", '
-            '"outliers", "quality", "heatmap", "health", "summary", "availability", got "csv"',
+            '"outliers", "quality", "heatmap", "health", "summary", "report", "availability", '
+            'got "csv"',
         ),
         (
             "outputs = []",
             'site.toml: \'outputs\' must be a non-empty list of names from "csv", "netcdf", '
-            '"lowest", "outliers", "quality", "heatmap", "health", "summary", "availability", '
-            "got [] (an empty list would write nothing)",
+            '"lowest", "outliers", "quality", "heatmap", "health", "summary", "report", '
+            '"availability", got [] (an empty list would write nothing)',
         ),
         ("skip_bad_files = 1", "site.toml: 'skip_bad_files' must be true or false, got 1"),
         ("outliers = 3", "site.toml: 'outliers' must be a table, got 3"),
