@@ -206,6 +206,39 @@ def bessx_onepass_health(folder: Path) -> Outcome:
     return Outcome(to_frame(results.daily))
 
 
+def bessx_onepass_availability(folder: Path) -> Outcome:
+    """``from_exports(soc=True, availability=True)``: the daily pass plus the availability."""
+    import warnings
+
+    from bessx import ExportWarning
+    from bessx.onepass import from_exports
+    from bessx.tables import to_frame
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExportWarning)
+        results = from_exports(folder, soc=True, availability=True)
+    assert results.daily is not None and results.availability is not None
+    return Outcome(to_frame(results.daily))
+
+
+def bessx_run_availability(folder: Path) -> Outcome:
+    """``from_exports(soc, health, availability)``: what a default ``bessx run`` computes."""
+    import warnings
+
+    from bessx import ExportWarning
+    from bessx.health import health_from_daily
+    from bessx.onepass import from_exports
+    from bessx.tables import to_frame
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExportWarning)
+        results = from_exports(folder, soc=True, health=True, availability=True)
+    assert results.daily is not None and results.health is not None
+    assert results.availability is not None
+    health_from_daily(results.health)
+    return Outcome(to_frame(results.daily))
+
+
 def bessx_health(folder: Path) -> Outcome:
     """``health_from_exports``: each export read once (DC power, SOC, plant power)."""
     import warnings
@@ -521,6 +554,27 @@ APPROACHES: Final = {
             "from_exports(soc=True, health=True): daily energy, flags and health, one pass",
             (*_BESSX_IMPORTS, "polars", "bessx.tables", "bessx.health", "bessx.onepass"),
             bessx_onepass_health,
+            bessx_totals,
+        ),
+        Approach(
+            "bessx_onepass_availability",
+            "from_exports(soc=True, availability=True): bessx_onepass_soc plus the availability",
+            (*_BESSX_IMPORTS, "polars", "bessx.tables", "bessx.onepass", "bessx.availability"),
+            bessx_onepass_availability,
+            bessx_totals,
+        ),
+        Approach(
+            "bessx_run_availability",
+            "from_exports(soc, health, availability): bessx_onepass_health plus the availability",
+            (
+                *_BESSX_IMPORTS,
+                "polars",
+                "bessx.tables",
+                "bessx.health",
+                "bessx.onepass",
+                "bessx.availability",
+            ),
+            bessx_run_availability,
             bessx_totals,
         ),
         Approach(

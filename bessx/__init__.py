@@ -22,6 +22,7 @@ from bessx.errors import BessxError, ConfigError, ExportError
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from bessx.availability import availability
     from bessx.energy import daily_energy
     from bessx.health import health
     from bessx.io.archive import open_daily, open_history, to_netcdf
@@ -39,6 +40,7 @@ __all__ = [
     "ExportWarning",
     "QualitySettings",
     "__version__",
+    "availability",
     "daily_energy",
     "daily_from_exports",
     "health",
@@ -60,6 +62,7 @@ __all__ = [
 _LAZY: Final = {
     "ExportWarning": "bessx.io.exports",
     "QualitySettings": "bessx.quality",
+    "availability": "bessx.availability",
     "daily_energy": "bessx.energy",
     "daily_from_exports": "bessx.onepass",
     "health_from_exports": "bessx.onepass",

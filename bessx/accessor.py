@@ -52,7 +52,7 @@ class BessAccessor:
     """Battery-storage analysis of a bessx Dataset: ``ds.bess.daily_energy()`` and friends.
 
     On the history read by :func:`bessx.open_exports`: ``daily_energy``, ``quality``,
-    ``health``,
+    ``health``, ``availability``,
     ``to_netcdf``.
     On the daily energy: ``to_frame``, ``lowest``, ``outliers``, ``heatmap``, ``to_netcdf``.
     """
@@ -70,6 +70,7 @@ class BessAccessor:
     heatmap = _Forward("bessx.plot", "heatmap")
     to_netcdf = _Forward("bessx.io.archive", "to_netcdf")
     health = _Forward("bessx.health", "health")
+    availability = _Forward("bessx.availability", "availability")
 
 
 def _register() -> None:

@@ -293,7 +293,7 @@ def _run(
     """
     from bessx.io import freshness
 
-    names = output_names(config.outputs)
+    names = output_names(config.outputs, config)
     inputs = [path for path in (config.topology, config_path) if path is not None]
     token = freshness.settings_token(config, names, config_path)
     from bessx.io.outputs import current_set

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
 import json
 import math
 import numbers
@@ -54,6 +55,7 @@ OUTPUTS: Final = (
     "health",
     "summary",
     "report",
+    "availability",
 )
 
 
@@ -343,6 +345,154 @@ COLUMN_SETTINGS: Final[dict[str, Setting]] = {
 }
 
 
+def _planned_instant(value: Any, what: str) -> Any:
+    """A planned outage's start or end as a :class:`datetime.datetime` (for the order only:
+    the plant's timezone makes it an instant when the data are read)."""
+    import datetime
+
+    if isinstance(value, datetime.datetime):
+        return value
+    if isinstance(value, datetime.date):
+        return datetime.datetime.combine(value, datetime.time())
+    if isinstance(value, str):
+        try:
+            return datetime.datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _Rejected(f"{what} must be a date-time, not {_show(value)}")
+
+
+def _planned(value: Any) -> tuple[tuple[Any, Any, Any], ...]:
+    """Planned outages as written, checked for their shape and order (their times are
+    made plant-local instants, and their inverters checked, when the data are read)."""
+    import datetime
+
+    if not isinstance(value, list | tuple):
+        raise _Rejected()
+    entries = []
+    for number, entry in enumerate(value, start=1):
+        if isinstance(entry, Mapping):
+            unknown = sorted(set(entry) - {"start", "end", "inverters"})
+            if unknown:
+                raise _Rejected(f"unknown key {unknown[0]!r} in planned outage {number}")
+            entry = [entry.get("start"), entry.get("end"), entry.get("inverters", "all")]
+        if not isinstance(entry, list | tuple) or len(entry) != 3:
+            raise _Rejected(f'planned outage {number} is not [start, end, inverters or "all"]')
+        start, end, names = entry
+        first = _planned_instant(start, f"planned outage {number}'s start")
+        last = _planned_instant(end, f"planned outage {number}'s end")
+        if (first.tzinfo is None) != (last.tzinfo is None):  # compare as if both were UTC
+            first, last = (
+                moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+                for moment in (first, last)
+            )
+        if last <= first:
+            raise _Rejected(
+                f"planned outage {number} ends before it starts"
+                if last < first
+                else f"planned outage {number} lasts no time"
+            )
+        if names != "all" and not (
+            isinstance(names, list | tuple)
+            and names
+            and all(isinstance(name, str) for name in names)
+        ):
+            raise _Rejected(
+                f'planned outage {number}\'s inverters must be a list of names or "all"'
+            )
+        entries.append((start, end, names if names == "all" else tuple(names)))
+    return tuple(entries)
+
+
+def _fraction(value: Any) -> float:
+    number = _number(value)
+    if 0 < number <= 1:
+        return number
+    raise _Rejected("a fraction, not a percentage" if 1 < number <= 100 else "")
+
+
+def _retention_curve(value: Any) -> tuple[tuple[float, float], ...]:
+    if not isinstance(value, list | tuple) or not value:
+        raise _Rejected()
+    points = []
+    for point in value:
+        if not isinstance(point, list | tuple) or len(point) != 2:
+            raise _Rejected(f"{_show(point)} is not a [years, fraction] point")
+        years = _number(point[0])
+        try:
+            fraction = _fraction(point[1])
+        except _Rejected:
+            raise _Rejected(f"{_show(point[1])} is not a fraction in (0, 1]") from None
+        if years < 0:
+            raise _Rejected(f"{_show(point[0])} years is before the warranty starts")
+        points.append((years, fraction))
+    if any(later[0] <= earlier[0] for earlier, later in itertools.pairwise(points)):
+        raise _Rejected("its years must increase")
+    return tuple(points)
+
+
+def _date(value: Any) -> Any:
+    import datetime
+
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            raise _Rejected("a date such as 2024-01-01") from None
+    raise _Rejected()
+
+
+#: The keys of the ``[availability]`` table.
+AVAILABILITY_SETTINGS: Final[dict[str, Setting]] = {
+    "planned": Setting(
+        'a list of [start, end, inverters or "all"] planned outages',
+        _planned,
+        (),
+        "planned outages, excluded from the dispatched time: local date-times of the plant "
+        '(or with an offset) and a list of inverter names or "all"',
+    ),
+}
+
+#: The keys of the ``[guarantees]`` table: every metric a contract may guarantee.
+GUARANTEE_SETTINGS: Final[dict[str, Setting]] = {
+    "availability": Setting(
+        "a fraction in (0, 1]",
+        _fraction,
+        None,
+        "guaranteed time-based availability of the plant per calendar month [1]",
+    ),
+    "round_trip_efficiency": Setting(
+        "a fraction in (0, 1]",
+        _fraction,
+        None,
+        "guaranteed DC round-trip efficiency per health window, DC input and plant [1]",
+    ),
+    "capacity_retention": Setting(
+        "a list of [years, fraction] points, years increasing, fractions in (0, 1]",
+        _retention_curve,
+        None,
+        "warranted usable capacity relative to the first window, by years since "
+        "reference_date (linear between points) [a, 1]",
+    ),
+    "cycles_per_year": Setting(
+        "a number > 0",
+        _number_in(0, low_open=True),
+        None,
+        "largest number of equivalent full cycles per warranty year [1/a]",
+    ),
+    "reference_date": Setting(
+        "a date such as 2024-01-01",
+        _date,
+        None,
+        "start of the warranty (its years count from here); None: the first day of data",
+    ),
+}
+
+
 class _Checked:
     """Frozen dataclasses whose fields are checked against their settings table when made."""
 
@@ -476,6 +626,66 @@ class ColumnPatterns(_Checked):
 _BUILT_IN_PATTERNS: Final = {"dc_power": schema.DC_POWER_PATTERN, "soc": schema.SOC_PATTERN}
 
 
+@dataclass(frozen=True)
+class AvailabilityTable(_Checked):
+    """The ``[availability]`` table (see :data:`AVAILABILITY_SETTINGS`).
+
+    Attributes
+    ----------
+    planned
+        Planned outages ``(start, end, inverters or "all")`` as written; made instants of
+        the plant's timezone by :func:`bessx.availability.planned_outages`.
+    """
+
+    _settings: ClassVar = AVAILABILITY_SETTINGS
+    _prefix: ClassVar = "availability."
+
+    planned: tuple[tuple[Any, Any, Any], ...] = AVAILABILITY_SETTINGS["planned"].default
+
+
+@dataclass(frozen=True)
+class GuaranteeTable(_Checked):
+    """The ``[guarantees]`` table: what a contract guarantees (see :data:`GUARANTEE_SETTINGS`).
+
+    Attributes
+    ----------
+    availability, round_trip_efficiency
+        Guaranteed fractions in (0, 1].
+    capacity_retention
+        The warranted curve, ``(years, fraction)`` points with increasing years.
+    cycles_per_year
+        Largest equivalent full cycles per warranty year.
+    reference_date
+        Start of the warranty; None: the first day of data.
+
+    ``None`` guarantees nothing for that metric.
+    """
+
+    _settings: ClassVar = GUARANTEE_SETTINGS
+    _prefix: ClassVar = "guarantees."
+
+    availability: float | None = GUARANTEE_SETTINGS["availability"].default
+    round_trip_efficiency: float | None = GUARANTEE_SETTINGS["round_trip_efficiency"].default
+    capacity_retention: tuple[tuple[float, float], ...] | None = GUARANTEE_SETTINGS[
+        "capacity_retention"
+    ].default
+    cycles_per_year: float | None = GUARANTEE_SETTINGS["cycles_per_year"].default
+    reference_date: Any = GUARANTEE_SETTINGS["reference_date"].default
+
+    @property
+    def given(self) -> bool:
+        """Whether any metric is guaranteed."""
+        return any(
+            value is not None
+            for value in (
+                self.availability,
+                self.round_trip_efficiency,
+                self.capacity_retention,
+                self.cycles_per_year,
+            )
+        )
+
+
 #: The top-level keys of a site file.
 SITE_SETTINGS: Final[dict[str, Setting]] = {
     "data": Setting(
@@ -541,6 +751,8 @@ SETTINGS: Final[dict[str, Setting | type[_Checked]]] = {
     "quality": QualityTable,
     "columns": ColumnPatterns,
     "health": HealthTable,
+    "availability": AvailabilityTable,
+    "guarantees": GuaranteeTable,
 }
 
 
@@ -579,13 +791,17 @@ class Config(_Checked):
         Column-name patterns that override :mod:`bessx.schema`.
     health
         Battery health settings (the window).
+    availability
+        The availability's planned outages.
+    guarantees
+        What the contract guarantees (nothing unless given).
 
     Examples
     --------
     >>> Config(max_gap=5).max_gap
     5.0
     >>> Config(allocation="soc").outputs[-3:]
-    ('health', 'summary', 'report')
+    ('summary', 'report', 'availability')
     """
 
     _settings: ClassVar = SETTINGS
@@ -604,6 +820,8 @@ class Config(_Checked):
     quality: QualityTable = field(default_factory=QualityTable)
     columns: ColumnPatterns = field(default_factory=ColumnPatterns)
     health: HealthTable = field(default_factory=HealthTable)
+    availability: AvailabilityTable = field(default_factory=AvailabilityTable)
+    guarantees: GuaranteeTable = field(default_factory=GuaranteeTable)
 
 
 # The one place values are checked -----------------------------------------------------------

@@ -29,6 +29,12 @@ OUTPUT_DESCRIPTIONS: Final[dict[str, str]] = {
     "capacity_trend.png": "usable capacity per DC input over the windows, relative to the "
     "first, with the fastest fade marked",
     "summary.md": "what was read, coverage, plant totals, the tables, battery health, warnings",
+    "availability.csv": "dispatched, unavailable, data-outage and planned hours and the "
+    "time- and energy-based availability per day and DC input, inverter, plant; per month",
+    "heatmap_availability.png": "availability, DC input x day, idle days and days without "
+    "data apart",
+    "guarantees.csv": "with [guarantees] in the site file: each guaranteed metric against "
+    "its measurement, pass / fail / unknown",
     "report.html": "one self-contained page to send on: the summary's tables, the figures, "
     "battery health, data quality, the method and the inputs' fingerprints",
 }

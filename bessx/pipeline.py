@@ -77,11 +77,20 @@ class Results:
         The problems met while reading, one line each, skipped files included.
     health
         :func:`bessx.health` of the exports, computed (from the same one pass over the
-        exports as the daily energy); None when no health output was asked.
+        exports as the daily energy); None when no health output was asked. With it,
+        ``usable_capacity_low`` and ``usable_capacity_high``: the 95 % interval of
+        :func:`bessx.guarantees.usable_capacity_interval`.
     cached
         With a cache: how many exports were read and how many summaries came from the
         cache instead; None without a cache. (Not in any output: a re-run's outputs are
         the same bytes as the first run's.)
+    availability
+        :func:`bessx.availability` of the exports per DC input and local day (from the same
+        one pass); None when neither the ``availability`` output nor an availability
+        guarantee asks for it.
+    guarantees
+        :func:`bessx.guarantees.guarantee_table` of the site's ``[guarantees]``; None
+        without them.
     """
 
     daily: xr.Dataset
@@ -93,6 +102,8 @@ class Results:
     warnings: list[str]
     health: xr.Dataset | None = None
     cached: tuple[int, int] | None = None
+    availability: xr.Dataset | None = None
+    guarantees: pd.DataFrame | None = None
 
 
 # Before reading ---------------------------------------------------------------------------
@@ -190,6 +201,13 @@ def run(
                     raise ExportError(config.data, "no usable export: all were skipped") from None
                 if status is not None:
                     status(f"reading again without {Path(error.path).name}")
+            except ValueError as error:  # the planned outages' inverters, once they are known
+                from bessx.availability import PlannedOutageError
+
+                if not isinstance(error, PlannedOutageError):
+                    raise
+                where = f"{config_path}: " if config_path is not None else ""
+                raise ConfigError(f"{where}'availability.planned': {error}") from None
 
 
 class _Recorder:
@@ -266,8 +284,10 @@ def _analyse(
             columns=config.columns,
             bad_files="skip" if config.skip_bad_files else "raise",
             soc=needs_soc(config),
-            health="health" in config.outputs,
+            health=needs_health(config),
             cache=cache,
+            availability=needs_availability(config),
+            planned=config.availability.planned,
         )
     daily, flags = results.daily, results.flags
     assert daily is not None and flags is not None  # asked for: the daily results
@@ -281,6 +301,22 @@ def _analyse(
     battery_health = None
     if partials is not None:
         battery_health = health_from_daily(partials, window=config.health.window)
+    guarantees = None
+    if battery_health is not None and partials is not None:
+        from bessx.guarantees import usable_capacity_interval
+
+        interval = usable_capacity_interval(partials, window=config.health.window)
+        battery_health = battery_health.assign(interval.reset_coords(drop=True))
+    if config.guarantees.given:
+        from bessx.guarantees import guarantee_table
+
+        guarantees = guarantee_table(
+            config.guarantees,
+            availability=results.availability,
+            health=battery_health,
+            daily=daily,
+            capacity_interval=None if battery_health is None else battery_health,
+        )
     settings = {k: v for k, v in dataclasses.asdict(config.outliers).items() if v is not None}
     counted = {key: settings[key] for key in ("min_coverage",) if key in settings}
     recorder.flush()
@@ -291,6 +327,8 @@ def _analyse(
         outliers=outliers(daily, **settings),
         quality=flagged,
         health=battery_health,
+        availability=results.availability,
+        guarantees=guarantees,
         source={
             **source,
             "files": [path.name for path in used],
@@ -336,6 +374,26 @@ def needs_soc(config: Config) -> bool:
     return config.allocation == "soc" or any(
         output in config.outputs for output in ("quality", "summary", "report")
     )
+
+
+def needs_health(config: Config) -> bool:
+    """Whether a run computes the battery health: for the ``health`` output, or for a
+    round-trip, capacity-retention or cycle guarantee."""
+    guaranteed = config.guarantees
+    return "health" in config.outputs or any(
+        value is not None
+        for value in (
+            guaranteed.round_trip_efficiency,
+            guaranteed.capacity_retention,
+            guaranteed.cycles_per_year,
+        )
+    )
+
+
+def needs_availability(config: Config) -> bool:
+    """Whether a run computes the availability: for the ``availability`` output, or for an
+    availability guarantee."""
+    return "availability" in config.outputs or config.guarantees.availability is not None
 
 
 @contextlib.contextmanager
@@ -422,7 +480,7 @@ def _capacity_trend(results: Results, path: Path) -> None:
 
 
 def _summary(results: Results, path: Path) -> None:
-    from bessx.report import summary_markdown
+    from bessx.report import availability_section, guarantees_section, summary_markdown
 
     text = summary_markdown(
         results.daily,
@@ -432,12 +490,54 @@ def _summary(results: Results, path: Path) -> None:
         warnings=results.warnings,
         source=results.source,
         quality=results.quality,
+        leading=[] if results.guarantees is None else [guarantees_section(results)],
     )
     if results.health is not None:
         from bessx.health import summary_section
 
         text += "\n" + summary_section(results.health)
+    if results.availability is not None:
+        text += "\n" + availability_section(results)
     path.write_text(text, encoding="utf-8")
+
+
+def _availability_csv(results: Results, path: Path) -> None:
+    from bessx.availability import to_frame
+    from bessx.tables import write_csv
+
+    if results.availability is None:
+        raise ValueError("no availability in these results: ask for the 'availability' output")
+    write_csv(to_frame(results.availability), path)
+
+
+def _availability_heatmap(results: Results, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bessx.plot_availability import availability_heatmap
+
+    if results.availability is None:
+        raise ValueError("no availability in these results: ask for the 'availability' output")
+    figure = availability_heatmap(results.availability).figure.figure
+    try:
+        figure.savefig(path, dpi=HEATMAP_DPI, format="png")
+    finally:
+        plt.close(figure)
+
+
+def _guarantees_csv(results: Results, path: Path) -> None:
+    from bessx.tables import write_csv
+
+    if results.guarantees is None:
+        raise ValueError("no guarantees in these results: give a [guarantees] table")
+    write_csv(results.guarantees, path)
+
+
+#: What selects ``guarantees.csv``: a ``[guarantees]`` table in the site file, not a choice
+#: of :data:`bessx.config.OUTPUTS`.
+GUARANTEES: Final = "[guarantees]"
 
 
 def _report(results: Results, path: Path) -> None:
@@ -465,6 +565,9 @@ OUTPUT_TABLE: Final[tuple[Output, ...]] = (
     Output("health.csv", "health", _health_csv),
     Output("capacity_trend.png", "health", _capacity_trend),
     Output("summary.md", "summary", _summary),
+    Output("availability.csv", "availability", _availability_csv),
+    Output("heatmap_availability.png", "availability", _availability_heatmap),
+    Output("guarantees.csv", GUARANTEES, _guarantees_csv),
     Output("report.html", "report", _report),
 )
 #: The files each choice of :data:`bessx.config.OUTPUTS` writes.
@@ -474,9 +577,11 @@ OUTPUT_FILES: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
-def output_names(outputs: Sequence[str]) -> list[str]:
-    """The files the ``outputs`` choices write, in the order they are written."""
-    return [item.name for item in OUTPUT_TABLE if item.selected_by in outputs]
+def output_names(outputs: Sequence[str], config: Config | None = None) -> list[str]:
+    """The files the ``outputs`` choices write, in the order they are written; with the
+    ``config``, ``guarantees.csv`` too when it has a ``[guarantees]`` table."""
+    chosen = [*outputs, *([GUARANTEES] if config is not None and config.guarantees.given else [])]
+    return [item.name for item in OUTPUT_TABLE if item.selected_by in chosen]
 
 
 def write_outputs(results: Results, out: Path, names: Sequence[str]) -> list[Path]:

@@ -53,6 +53,7 @@ __all__ = [
     "FLAGS",
     "Flag",
     "QualitySettings",
+    "fleet_moves",
     "long_runs",
     "power_sample_flags",
     "quality",
@@ -196,6 +197,19 @@ def _fleet_direction(
         up[rows] = fleet > moving_kw
         down[rows] = fleet < -moving_kw
     return up, down
+
+
+def fleet_moves(plausible_power: np.ndarray, moving_kw: float) -> np.ndarray:
+    """Where the fleet moves: ``|median plausible DC input power| > moving_kw`` ``(n,)``.
+
+    ``plausible_power`` is ``(n, m)`` [kW] with NaN where missing or implausible; the test
+    is the one of the ``stuck``, ``dead`` and ``sign_anomaly`` flags
+    (:func:`power_sample_flags`), so a dead sample always lies where the fleet moves.
+    """
+    with np.errstate(invalid="ignore"):
+        above, below = plausible_power > moving_kw, plausible_power < -moving_kw
+    up, down = _fleet_direction(plausible_power, above, below, moving_kw)
+    return up | down
 
 
 def _set(flags: np.ndarray, name: str, where: np.ndarray) -> None:

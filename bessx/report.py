@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd
@@ -32,11 +32,16 @@ from bessx.document import (
     to_markdown,
 )
 
+if TYPE_CHECKING:
+    from bessx.pipeline import Results
+
 __all__ = [
     "LOW_COVERAGE",
+    "availability_section",
     "coverage_section",
     "data_read_section",
     "flag_kinds",
+    "guarantees_section",
     "header_section",
     "layout_summary",
     "lowest_section",
@@ -79,6 +84,7 @@ def summary_markdown(
     warnings: Sequence[str],
     source: Mapping[str, Any],
     quality: pd.DataFrame | None = None,
+    leading: Sequence[str] = (),
 ) -> str:
     """The Markdown summary of an analysis.
 
@@ -104,6 +110,9 @@ def summary_markdown(
     quality
         :func:`bessx.quality.quality_table` of the run: the data-quality flags, grouped
         by flag in the report (plant-wide flags once per day).
+    leading
+        Sections (Markdown) placed first, right after the title (the guarantees'
+        verdicts: :func:`guarantees_section`).
 
     Returns
     -------
@@ -132,7 +141,11 @@ def summary_markdown(
         source=source,
         quality=quality,
     )
-    parts = [to_markdown(sections[0], level=1), *(to_markdown(s) for s in sections[1:])]
+    parts = [
+        to_markdown(sections[0], level=1),
+        *leading,
+        *(to_markdown(s) for s in sections[1:]),
+    ]
     return "\n\n".join(part.rstrip("\n") for part in parts) + "\n"
 
 
@@ -738,3 +751,203 @@ def _first_last(names: Sequence[Any]) -> str:
 def _short_list(items: Sequence[str], limit: int = 10) -> str:
     shown = ", ".join(items[:limit])
     return shown if len(items) <= limit else f"{shown} and {len(items) - limit} more"
+
+
+# Availability and guarantees (sections of a run's results) --------------------------------------
+#: At most this many DC input-months are listed as the least available.
+MAX_UNAVAILABLE_LISTED: Final = 10
+#: At most this many failed or unknown DC-input verdicts are listed per metric.
+MAX_VERDICTS_LISTED: Final = 10
+_METRIC_NAMES: Final = {
+    "availability": "availability (time-based, plant, per month)",
+    "round_trip_efficiency": "DC round-trip efficiency (per window)",
+    "capacity_retention": "capacity retention (usable capacity / first window's)",
+    "cycles_per_year": "equivalent full cycles per warranty year (at most)",
+}
+
+
+def _fraction(value: Any) -> str:
+    return _number(value, 4) if _finite(value) else _MISSING
+
+
+def availability_section(results: Results) -> str:
+    """An "Availability" section (Markdown) of a run's results (``results.availability``).
+
+    The plant per month (dispatched, unavailable, data-outage and planned DC input-hours,
+    time- and energy-based availability, days with data), then the least available DC
+    input-months; "" when the results hold no availability.
+    """
+    from bessx.availability import aggregate
+
+    if results.availability is None:
+        return ""
+    per_day = results.availability.load()
+    monthly = aggregate(per_day, scope="plant", period="month")
+    lines = [
+        "## Availability",
+        "",
+        "Per DC input (the `dead` flag while the fleet moves), summed in DC input-hours over "
+        "the plant; data outages (dispatched with the sample missing or implausible) are "
+        "unknown, not unavailable, and planned outages are excluded. Details per day in "
+        "`availability.csv`, the method in `docs/methodology.md`.",
+        "",
+    ]
+    rows = []
+    months = pd.DatetimeIndex(monthly[schema.DAY].values).strftime("%Y-%m")
+    for month, label in enumerate(months):
+        one = monthly.isel({schema.DAY: month})
+        rows.append(
+            [
+                label,
+                _number(float(one["dispatched_time"]), 1),
+                _number(float(one["unavailable_time"]), 1),
+                _number(float(one["data_outage_time"]), 1),
+                _number(float(one["planned_time"]), 1),
+                _fraction(float(one["availability"])),
+                _fraction(float(one["energy_availability"])),
+                f"{int(one['days_observed'])} of {int(one['days'])}",
+            ]
+        )
+    header = [
+        "month",
+        "dispatched [h]",
+        "unavailable [h]",
+        "data outage [h]",
+        "planned [h]",
+        "availability",
+        "energy availability",
+        "days with data",
+    ]
+    lines += [_table(header, rows), ""]
+    per_input = aggregate(per_day, scope="dc_input", period="month")
+    frame = (
+        per_input[["unavailable_time", "availability"]]
+        .to_dataframe()
+        .reset_index()
+        .dropna(subset=["unavailable_time"])
+    )
+    frame = frame[frame["unavailable_time"] > 0].sort_values(
+        ["unavailable_time", schema.DAY], ascending=[False, True], kind="stable"
+    )
+    if frame.empty:
+        lines.append("No DC input was unavailable.")
+    else:
+        listed = frame.head(MAX_UNAVAILABLE_LISTED)
+        lines.append(
+            f"Least available DC input-months ({len(listed)} of {len(frame)} with unavailable "
+            "time):"
+        )
+        lines.append("")
+        lines.append(
+            _table(
+                ["DC input", "month", "unavailable [h]", "availability"],
+                [
+                    [
+                        f"{row['inverter']} DC{int(row['dc_input'])}",
+                        pd.Timestamp(row["time"]).strftime("%Y-%m"),
+                        _number(row["unavailable_time"], 1),
+                        _fraction(row["availability"]),
+                    ]
+                    for row in listed.to_dict("records")
+                ],
+            )
+        )
+    planned = int(per_day.attrs.get("planned_outages", 0))
+    if planned:
+        lines += ["", f"{planned} planned outage(s) of the site file excluded."]
+    return "\n".join(lines) + "\n"
+
+
+def guarantees_section(results: Results) -> str:
+    """A "Guarantees" section (Markdown) of a run's results (``results.guarantees``).
+
+    Per metric: the guarantee, how many verdicts pass, fail or are unknown, the plant's
+    verdicts, and the DC inputs that fail (or are unknown), worst first; "" without
+    guarantees.
+    """
+    table = results.guarantees
+    if table is None:
+        return ""
+    lines = [
+        "## Guarantees",
+        "",
+        "Each guaranteed metric against its measurement at the DC inputs (not at the point of "
+        "connection: auxiliary load and transformer losses are not seen). A verdict passes "
+        "when the whole interval [low, high] meets the guarantee, fails when none of it "
+        "does, and is unknown otherwise (no data, a day without data in the month, an "
+        "interval across the guarantee). Every row is in `guarantees.csv`.",
+        "",
+    ]
+    if table.empty:
+        return "\n".join([*lines, "Nothing measured for the guaranteed metrics."]) + "\n"
+    counts = []
+    for metric, rows in table.groupby("metric", sort=False):
+        found = rows["verdict"].value_counts()
+        guaranteed = rows["guaranteed"].dropna()
+        shown = (
+            _number(guaranteed.iloc[0], 4)
+            if guaranteed.nunique() == 1
+            else f"{_number(guaranteed.min(), 4)}–{_number(guaranteed.max(), 4)}"
+            if len(guaranteed)
+            else _MISSING
+        )
+        counts.append(
+            [
+                _METRIC_NAMES.get(str(metric), str(metric)),
+                shown,
+                str(int(found.get("pass", 0))),
+                str(int(found.get("fail", 0))),
+                str(int(found.get("unknown", 0))),
+            ]
+        )
+    lines += [_table(["metric", "guaranteed", "pass", "fail", "unknown"], counts), ""]
+    plant = table[table["scope"] == "plant"]
+    if not plant.empty:
+        lines += ["The plant:", ""]
+        lines.append(
+            _table(
+                ["period", "metric", "guaranteed", "measured", "low", "high", "verdict"],
+                [
+                    [
+                        str(row["period"]),
+                        str(row["metric"]),
+                        _fraction(row["guaranteed"]),
+                        _fraction(row["measured"]),
+                        _fraction(row["low"]),
+                        _fraction(row["high"]),
+                        f"**{row['verdict']}**" if row["verdict"] == "fail" else row["verdict"],
+                    ]
+                    for row in plant.to_dict("records")
+                ],
+            )
+        )
+        lines.append("")
+    failing = table[(table["scope"] != "plant") & (table["verdict"] != "pass")]
+    for metric, rows in failing.groupby("metric", sort=False):
+        ordered = rows.assign(
+            order=rows["verdict"].map({"fail": 0, "unknown": 1}),
+            margin=(rows["measured"] - rows["guaranteed"]).abs(),
+        ).sort_values(["order", "margin"], ascending=[True, False], kind="stable")
+        listed = ordered.head(MAX_VERDICTS_LISTED)
+        lines += [
+            f"{_METRIC_NAMES.get(str(metric), str(metric))}: {len(rows)} DC-input verdict(s) "
+            f"not passed, {len(listed)} listed:",
+            "",
+            _table(
+                ["period", "DC input", "guaranteed", "measured", "low", "high", "verdict"],
+                [
+                    [
+                        str(row["period"]),
+                        str(row["scope"]),
+                        _fraction(row["guaranteed"]),
+                        _fraction(row["measured"]),
+                        _fraction(row["low"]),
+                        _fraction(row["high"]),
+                        str(row["verdict"]),
+                    ]
+                    for row in listed.to_dict("records")
+                ],
+            ),
+            "",
+        ]
+    return "\n".join(lines).rstrip("\n") + "\n"

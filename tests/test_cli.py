@@ -13,6 +13,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib
 import numpy as np
@@ -28,6 +29,7 @@ import matplotlib.pyplot as plt
 
 import bessx as bessx_package
 from bessx import __version__
+from bessx.availability import availability
 from bessx.cli import EXIT_DATA, EXIT_USAGE, HEATMAP_DPI, OUTPUT_FILES, main
 from bessx.energy import daily_energy
 from bessx.errors import OutputError
@@ -38,7 +40,7 @@ from bessx.io.outputs import locked, write_set
 from bessx.outliers import outliers
 from bessx.plot import heatmap
 from bessx.quality import quality, quality_table
-from bessx.report import LOW_COVERAGE, summary_markdown
+from bessx.report import LOW_COVERAGE, availability_section, summary_markdown
 from bessx.synthetic import write_plant
 from bessx.tables import CSV_DECIMALS, lowest, to_frame
 
@@ -294,6 +296,8 @@ def test_summary_file_is_summary_markdown_of_the_api(run, api, plant):
         quality=api["quality"],
     )
     expected += "\n" + summary_section(health(api["history"]))
+    per_day = availability(api["history"])
+    expected += "\n" + availability_section(SimpleNamespace(availability=per_day))
     assert (out / "summary.md").read_text(encoding="utf-8") == expected
 
 

@@ -10,7 +10,9 @@ import pytest
 
 from bessx import schema
 from bessx.config import (
+    AVAILABILITY_SETTINGS,
     COLUMN_SETTINGS,
+    GUARANTEE_SETTINGS,
     OUTLIER_SETTINGS,
     OUTPUTS,
     QUALITY_SETTINGS,
@@ -258,21 +260,21 @@ def test_merge_errors():
             'outputs = ["csv", "heatmaps"]',
             "site.toml: 'outputs' must be a non-empty list of names from "
             '"csv", "netcdf", "lowest", '
-            '"outliers", "quality", "heatmap", "health", "summary", "report", '
-            'got ["csv", "heatmaps"] '
-            '("heatmaps" is not one of them; did you mean "heatmap"?)',
+            '"outliers", "quality", "heatmap", "health", "summary", "report", "availability", '
+            'got ["csv", "heatmaps"] ("heatmaps" is not one of them; did you mean "heatmap"?)',
         ),
         (
             'outputs = "csv"',
             "site.toml: 'outputs' must be a non-empty list of names from "
             '"csv", "netcdf", "lowest", '
-            '"outliers", "quality", "heatmap", "health", "summary", "report", got "csv"',
+            '"outliers", "quality", "heatmap", "health", "summary", "report", "availability", '
+            'got "csv"',
         ),
         (
             "outputs = []",
             'site.toml: \'outputs\' must be a non-empty list of names from "csv", "netcdf", '
-            '"lowest", "outliers", "quality", "heatmap", "health", "summary", "report", got [] '
-            "(an empty list would write nothing)",
+            '"lowest", "outliers", "quality", "heatmap", "health", "summary", "report", '
+            '"availability", got [] (an empty list would write nothing)',
         ),
         ("skip_bad_files = 1", "site.toml: 'skip_bad_files' must be true or false, got 1"),
         ("outliers = 3", "site.toml: 'outliers' must be a table, got 3"),
@@ -343,15 +345,25 @@ def test_example_file_loads():
 def test_example_file_documents_every_key():
     text = EXAMPLE.read_text(encoding="utf-8")
     names = [*SITE_SETTINGS, *OUTLIER_SETTINGS, *QUALITY_SETTINGS, *COLUMN_SETTINGS]
+    names += [*AVAILABILITY_SETTINGS, *GUARANTEE_SETTINGS]
     for name in names:
         assert re.search(rf"^(# )?{name} = ", text, re.MULTILINE), name
-    for section in ("outliers", "quality", "columns"):
+    for section in ("outliers", "quality", "columns", "availability", "guarantees"):
         assert f"\n[{section}]\n" in text
 
 
 def test_example_file_loads_with_every_key_uncommented(tmp_path):
     text = EXAMPLE.read_text(encoding="utf-8")
-    names = "|".join([*SITE_SETTINGS, *OUTLIER_SETTINGS, *QUALITY_SETTINGS, *COLUMN_SETTINGS])
+    names = "|".join(
+        [
+            *SITE_SETTINGS,
+            *OUTLIER_SETTINGS,
+            *QUALITY_SETTINGS,
+            *COLUMN_SETTINGS,
+            *AVAILABILITY_SETTINGS,
+            *GUARANTEE_SETTINGS,
+        ]
+    )
     uncommented = re.sub(rf"^# ({names}) = ", r"\1 = ", text, flags=re.MULTILINE)
     config = load_config(write_site(tmp_path, uncommented))
     assert config.interval is not None and config.topology is not None

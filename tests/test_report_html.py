@@ -104,7 +104,7 @@ def test_every_figure_is_embedded_and_nothing_is_fetched(done):
     document = parse(text)
     ids = {element.get("id") for element in document.iter() if element.get("id")}
     images = list(document.iter(f"{NS}img"))
-    assert len(images) == 2 + 1  # the two heatmaps and the capacity trend
+    assert len(images) == 2 + 1 + 1  # the two heatmaps, the capacity trend, the availability
     for element in document.iter():
         assert tag(element) not in ("script", "link", "iframe", "object", "embed"), tag(element)
         source = element.get("src")
@@ -143,6 +143,7 @@ def test_report_holds_the_parts_in_order(done, plant):
         "lowest-discharged",
         "outliers",
         "health",
+        "availability",
         "quality",
         "problems",
         "method",
@@ -229,7 +230,7 @@ def test_the_numbers_equal_the_csvs(done):
 # Bad input ---------------------------------------------------------------------------------
 def test_parts_not_computed_are_left_out_with_one_line(done):
     results, _ = done
-    document = parse(report_html(dataclasses.replace(results, health=None)))
+    document = parse(report_html(dataclasses.replace(results, health=None, availability=None)))
     health = document.find(f".//{NS}section[@id='health']")
     assert [tag(child) for child in health] == ["h2", "p"]
     assert "not computed in this run" in text_of(health)
@@ -247,7 +248,11 @@ def test_one_day_draws_no_trend_axes(tmp_path):
     write_outputs(run(config), out, output_names(config.outputs))
     document = parse((out / "report.html").read_text(encoding="utf-8"))
     names = [figure.get("id") for figure in document.iter(f"{NS}figure")]
-    assert names == ["figure-heatmap_discharged.png", "figure-heatmap_discharged_relative.png"]
+    assert names == [
+        "figure-heatmap_discharged.png",
+        "figure-heatmap_discharged_relative.png",
+        "figure-heatmap_availability.png",
+    ]
     health = text_of(document.find(f".//{NS}section[@id='health']"))
     assert "No capacity trend figure: a trend needs two windows" in health
 
@@ -462,7 +467,12 @@ def test_a_section_written_as_text_is_in_the_report_with_its_verdicts(done, monk
     text += "| metric | scope | verdict |\n| --- | --- | --- |\n"
     text += "\n".join(f"| {r.metric} | {r.scope} | {r.verdict} |" for r in table.itertuples())
     monkeypatch.setattr(bessx.report, "guarantees_section", lambda r: text, raising=False)
-    fields = {f.name: getattr(results, f.name) for f in dataclasses.fields(results)}
+    fields = {
+        f.name: getattr(results, f.name)
+        for f in dataclasses.fields(results)
+        if f.name != "guarantees"
+    }
+    fields["availability"] = None  # as a run that does not compute it
     document = parse(report_html(WithGuarantees(**fields, guarantees=table)))
     section = document.find(f".//{NS}section[@id='guarantees']")
     assert text_of(section.find(f"{NS}h2")) == "Guarantees"

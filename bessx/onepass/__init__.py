@@ -108,6 +108,8 @@ def from_exports(
     health: bool = False,
     min_swing: float = 20.0,
     cache: Any | None = None,
+    availability: bool = False,
+    planned: Any = (),
 ) -> Results:
     """The daily energy, the quality flags and the battery health's per-day partials of a
     folder of exports, reading each file once.
@@ -130,13 +132,20 @@ def from_exports(
         As for :func:`bessx.health`.
     cache : bessx.cache.SummaryCache, optional
         Keeps each file's summary between runs: a re-run reads only new or changed files.
+    availability : bool
+        Compute :func:`bessx.availability` too (needs ``daily``), from the same pass.
+    planned
+        Its planned outages (see :func:`bessx.availability.planned_outages`); an outage
+        naming an inverter the exports do not have raises
+        :class:`~bessx.availability.PlannedOutageError`.
 
     Returns
     -------
     Results
         In memory; ``daily`` and ``flags`` None without ``daily``, ``health`` None without
-        ``health``. The file tasks run under the active dask scheduler (a
-        ``distributed.Client`` when one is active: the files are read on its workers).
+        ``health``, ``availability`` None without ``availability``. The file tasks run
+        under the active dask scheduler (a ``distributed.Client`` when one is active: the
+        files are read on its workers).
         Where the one pass cannot join the files exactly (:class:`NotOnePass`), the results
         come from :func:`bessx.open_exports` instead (the same results, two footer parses
         per file).
@@ -154,6 +163,13 @@ def from_exports(
         raise ValueError("allocation='soc' needs the state of charge: soc=True")
     if not max_gap >= 1:
         raise ValueError(f"max_gap must be >= 1 nominal interval, not {max_gap!r}")
+    if availability and not daily:
+        raise ValueError("availability=True needs the daily results: daily=True")
+    outages = None
+    if availability:
+        from bessx.availability import planned_outages
+
+        outages = planned_outages(planned, timezone or schema.DEFAULT_TIMEZONE)
     files = export_paths(paths)
     topo = read_topology(topology) if topology is not None else None
     settings = Settings(
@@ -176,6 +192,7 @@ def from_exports(
         soc=soc,
         daily=daily,
         health=HealthSettings(check_min_swing(min_swing)) if health else None,
+        availability=outages,
     )
     if bad_files not in BAD_FILE_POLICIES:
         raise ValueError(f"bad_files must be one of {BAD_FILE_POLICIES}, not {bad_files!r}")
@@ -196,7 +213,7 @@ def from_exports(
     usable = [path for path in files if isinstance(found.get(path), Summary)]
     named = str(paths) if isinstance(paths, str | os.PathLike) else str(files[0].parent)
     try:
-        return combine(
+        results = combine(
             [found[path] for path in usable],
             settings,
             topology=topology,
@@ -207,7 +224,12 @@ def from_exports(
             skipped=skipped,
         )
     except NotOnePass:
-        return _classic(files, settings, topology, allocation, max_gap_days, bad_files, cache)
+        results = _classic(files, settings, topology, allocation, max_gap_days, bad_files, cache)
+    if outages and results.availability is not None:
+        from bessx.availability import check_inverters
+
+        check_inverters(outages, results.availability[schema.INVERTER].values)
+    return results
 
 
 def daily_from_exports(
@@ -408,6 +430,16 @@ def _classic(
         health = daily_health(history, min_swing=settings.health.min_swing, **options)
     if not settings.daily:
         return Results(None, None, None if health is None else health.compute())
+    available = None
+    if settings.availability is not None:
+        from bessx.availability import availability
+
+        available = availability(
+            history,
+            planned=settings.availability,
+            settings=settings.quality,
+            **options,
+        )
     # without the SOC for the daily results, as in their one pass
     daily_input = history if settings.soc else history.drop_vars("soc", errors="ignore")
     daily = daily_energy(
@@ -420,6 +452,7 @@ def _classic(
     flags = quality(daily_input, settings=settings.quality, **options)
     # one graph, computed once: the exports are read once for every result
     parts = [daily, flags, *([] if health is None else [health.to_dataset()])]
+    parts += [] if available is None else [available]
     computed = xr.merge(parts, combine_attrs="override", compat="override").compute()
     computed_daily = computed[list(daily.data_vars)].drop_vars(
         ["flag", "soc_flag"], errors="ignore"
@@ -429,4 +462,11 @@ def _classic(
     computed_health = None
     if health is not None:
         computed_health = computed[str(health.name)].assign_attrs(health.attrs)
-    return Results(computed_daily, computed_flags, computed_health)
+    if available is None:
+        return Results(computed_daily, computed_flags, computed_health)
+    computed_availability = computed[list(available.data_vars)]
+    computed_availability = computed_availability.drop_vars(
+        [name for name in computed_availability.coords if name not in available.coords]
+    ).assign_coords({name: available.coords[name] for name in available.coords})
+    computed_availability.attrs = dict(available.attrs)
+    return Results(computed_daily, computed_flags, computed_health, computed_availability)

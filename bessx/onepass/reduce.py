@@ -90,6 +90,8 @@ class Results(NamedTuple):
     flags: xr.Dataset | None
     #: :func:`bessx.health.daily_health`: the battery health's per-day partials
     health: xr.DataArray | None
+    #: :func:`bessx.availability`: the availability per DC input and local day
+    availability: xr.Dataset | None = None
 
 
 def combine(
@@ -217,7 +219,45 @@ def combine(
             limits=settings.limits,
             has_plant=True,  # as open_exports reads it: NaN in files without the column
         )
-    return Results(daily, flags, health)
+    availability = None
+    if settings.daily and settings.availability is not None:
+        availability = _availability(summaries, layout, settings, interval, dates, coords, attrs)
+    return Results(daily, flags, health, availability)
+
+
+def _availability(
+    summaries: Sequence[Summary],
+    layout: _Layout,
+    settings: Settings,
+    interval: float,
+    dates: np.ndarray,
+    coords: dict[str, Any],
+    attrs: dict[str, Any],
+) -> xr.Dataset:
+    """:func:`bessx.availability` of the history, from the files' per-day sums."""
+    from bessx.availability import availability_dataset
+    from bessx.onepass.availability import join_availability
+
+    limit = settings.max_gap * interval
+    assert settings.availability is not None
+    sums = join_availability(
+        summaries,
+        layout,
+        len(dates),
+        lambda summary: np.searchsorted(dates, summary.dates),
+        lambda index: _last_hold(summaries, index, interval, limit),
+        NotOnePass,
+    )
+    return availability_dataset(
+        sums,
+        dates,
+        coords,
+        attrs,
+        settings.quality,
+        settings.limits,
+        settings.availability,
+        max_gap=settings.max_gap,
+    )
 
 
 @dataclass

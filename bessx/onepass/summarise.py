@@ -35,6 +35,7 @@ from bessx.io.exports import (
     check_repeats,
     export_from_scan,
 )
+from bessx.onepass.availability import enclosures_per_column, summarise_availability
 from bessx.onepass.layout import _Layout
 from bessx.onepass.summary import (
     _TOPOLOGY_COLUMNS,
@@ -303,6 +304,19 @@ def _daily_summary(
     duplicates = np.zeros(n_days, dtype=np.int64)
     if export.dropped is not None:
         np.add.at(duplicates, day_index, export.dropped.astype(np.int64))
+    availability = last_availability = enclosures = None
+    if settings.availability is not None:
+        dc_keys = list(export.columns.dc_power)
+        named = list(export.columns.soc)
+        enclosures = enclosures_per_column(
+            dc_keys,
+            _power_positions(tuple(dc_keys), tuple(named), soc_dc_input),
+            settings.topology,
+        )
+        availability, last_availability = summarise_availability(
+            measured, power_flags, export.time.view(np.int64), holds, day_index, dc_keys,
+            enclosures, settings.availability, quality.moving_kw,
+        )  # fmt: skip
     return DailySummary(
         energy=power_sums,
         swings=np.nan_to_num(daily_soc_throughput(soc_plausible, day_index)),
@@ -314,6 +328,9 @@ def _daily_summary(
         last_power=plausible[-1].copy(),
         last_power_received=~np.isnan(power[-1]),
         last_soc_received=~np.isnan(soc[-1]),
+        availability=availability,
+        last_availability=last_availability,
+        enclosures=enclosures,
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bessx import schema
+from bessx.availability_kernels import PlannedOutage
 from bessx.health_kernels import PARTIALS, DayParts
 from bessx.io.exports import ColumnPatterns
 from bessx.plausibility import Limits
@@ -58,6 +59,9 @@ class Settings:
     #: the battery health's settings, when the summaries keep its per-day partials too (it
     #: reads the SOC and the plant meter's power)
     health: HealthSettings | None = None
+    #: the planned outages of the availability, when the summaries keep its per-day sums
+    #: too (None: no availability; needs ``daily``)
+    availability: tuple[PlannedOutage, ...] | None = None
 
     def __post_init__(self) -> None:
         if not (self.daily or self.health):
@@ -94,6 +98,12 @@ class DailySummary:
     last_power: np.ndarray  # (DC column,) the last sample, plausible (else NaN)
     last_power_received: np.ndarray  # (DC column,) whether it was received (not NaN)
     last_soc_received: np.ndarray  # (SOC column,)
+    #: the availability's per-day sums (quantity, day, DC column) without the last sample,
+    #: the last sample's rates (quantity, DC column) and the enclosures each DC column was
+    #: counted with (:mod:`bessx.onepass.availability`); None without the availability
+    availability: np.ndarray | None = None
+    last_availability: np.ndarray | None = None
+    enclosures: np.ndarray | None = None
 
 
 @dataclass
