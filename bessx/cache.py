@@ -56,11 +56,12 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, ClassVar, Final
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from bessx.errors import CacheWarning, first_line
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["EntryCache", "SummaryCache", "fingerprint"]
 
@@ -185,6 +186,8 @@ _ARRAY_KINDS: Final = frozenset("biufcmMUS")
 
 def _encode(value: Any, arrays: list[np.ndarray], classes: dict[str, type]) -> Any:
     """``value`` as JSON; its arrays and numpy times are put in ``arrays``."""
+    import numpy as np  # here, not at import: an up-to-date run loads no numpy
+
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, np.integer | np.floating | np.bool_):
@@ -244,6 +247,8 @@ def _scalar_rows(node: Any, items: tuple[Any, ...]) -> list[tuple[Any, ...]] | N
 def _build(node: Any, hint: Any, arrays: list[np.ndarray]) -> Any:
     """The value of type ``hint`` that :func:`_encode` turned into ``node``, checked while
     it is built: only the dataclasses named by the type hints are made."""
+    import numpy as np  # here, not at import: an up-to-date run loads no numpy
+
     origin, arguments = _parts(hint)
     if origin in (types.UnionType, typing.Union):
         members = arguments
@@ -367,6 +372,8 @@ def load_entry(raw: bytes, classes: Iterable[type], kind: Any) -> Any:
         When the bytes are not an entry of this format and bessx version, or hold a field
         of another type or an array of another kind.
     """
+    import numpy as np  # here, not at import: an up-to-date run loads no numpy
+
     from bessx import __version__
 
     allowed = {cls.__name__ for cls in classes}
@@ -646,6 +653,7 @@ class SummaryCache(EntryCache):
     def check(self, value: Any) -> None:
         """The arrays of a summary agree with its days, DC inputs and SOC columns (the
         number of quantities an array stacks is the code's, which the key holds)."""
+
         days, dc, soc = len(value.dates), len(value.dc_keys), len(value.soc_ids)
         expect: list[tuple[str, np.ndarray, tuple[int | None, ...], str]] = [
             ("dates", value.dates, (days,), "M"),
