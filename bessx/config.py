@@ -39,6 +39,7 @@ from typing import Any, ClassVar, Final
 
 from bessx import schema
 from bessx.errors import ConfigError
+from bessx.io.conventions import POWER_SIGNS, POWER_UNITS
 from bessx.plausibility import DEFAULT_DC_POWER_LIMIT_KW
 from bessx.quality import EXCLUDABLE, QualitySettings
 
@@ -457,6 +458,18 @@ SITE_SETTINGS: Final[dict[str, Setting]] = {
         DEFAULT_DC_POWER_LIMIT_KW,
         "largest plausible |power| of one DC input [kW]; beyond it a sample is excluded",
     ),
+    "power_sign": Setting(
+        f"one of {', '.join(map(_show, POWER_SIGNS))}",
+        _one_of(POWER_SIGNS),
+        POWER_SIGNS[0],
+        "how the exports sign power (DC input, plant meter, setpoint); read as discharge positive",
+    ),
+    "power_unit": Setting(
+        f"one of {', '.join(map(_show, POWER_UNITS))}",
+        _one_of(POWER_UNITS),
+        POWER_UNITS[0],
+        "the unit of the exports' power; converted to kW as it is read",
+    ),
     "out": Setting(
         "a path", _path, Path("bessx-out"), "folder the outputs are written to", is_path=True
     ),
@@ -502,6 +515,10 @@ class Config(_Checked):
         Longest gap bridged by holding the last sample [sampling intervals], ≥ 1.
     dc_power_limit_kw
         Largest plausible ``|power|`` of one DC input [kW]; beyond it a sample is excluded.
+    power_sign
+        How the exports sign power: ``"discharge_positive"`` or ``"charge_positive"``.
+    power_unit
+        The unit of the exports' power: ``"kW"``, ``"W"`` or ``"MW"``.
     out
         Folder the outputs are written to.
     outputs
@@ -533,6 +550,8 @@ class Config(_Checked):
     allocation: str = SITE_SETTINGS["allocation"].default
     max_gap: float = SITE_SETTINGS["max_gap"].default
     dc_power_limit_kw: float = SITE_SETTINGS["dc_power_limit_kw"].default
+    power_sign: str = SITE_SETTINGS["power_sign"].default
+    power_unit: str = SITE_SETTINGS["power_unit"].default
     out: Path = SITE_SETTINGS["out"].default
     outputs: tuple[str, ...] = SITE_SETTINGS["outputs"].default
     skip_bad_files: bool = SITE_SETTINGS["skip_bad_files"].default

@@ -9,7 +9,7 @@ problems found while opening.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +46,8 @@ def inventory(config: Config) -> list[str]:
             interval=config.interval,
             columns=config.columns,
             bad_files="skip" if config.skip_bad_files else "raise",
+            power_sign=config.power_sign,
+            power_unit=config.power_unit,
         )
     problems = [
         one_line(str(r.message)) for r in records if r.category.__module__.split(".")[0] == "bessx"
@@ -104,6 +106,8 @@ def _lines(
         ),
         row("gaps", _gaps(utc, timezone, interval)),
         row("timezone", timezone),
+        row("naming", str(history.attrs.get("file_naming", "no date in the file names"))),
+        row("power", _power_convention(history.attrs)),
         row(
             "inverters",
             f"{history.sizes[schema.INVERTER]}"
@@ -124,6 +128,12 @@ def _lines(
     ]
     lines += [f"    - {problem}" for problem in problems]
     return lines
+
+
+def _power_convention(attrs: Mapping[str, object]) -> str:
+    """How the exports write power, as the open read it."""
+    sign = str(attrs.get("export_power_sign", "discharge_positive")).replace("_", " ")
+    return f"{attrs.get('export_power_unit', 'kW')}, {sign} (read as kW, discharge positive)"
 
 
 def _gaps(utc: pd.DatetimeIndex, timezone: str, interval: float) -> str:

@@ -262,6 +262,8 @@ def _analyse(
             soc=needs_soc(config),
             health="health" in config.outputs,
             cache=cache,
+            power_sign=config.power_sign,
+            power_unit=config.power_unit,
         )
     daily, flags = results.daily, results.flags
     assert daily is not None and flags is not None  # asked for: the daily results

@@ -160,6 +160,7 @@ def _data_read(daily: xr.Dataset, source: Mapping[str, Any]) -> str:
     lines += [
         f"- Sampling interval: {interval_text}",
         f"- Timezone: {daily.attrs.get('timezone', '?')}",
+        *_exports_line(daily.attrs),
         f"- Inverters: {daily.sizes.get(schema.INVERTER, 0)}; "
         f"enclosures: {n_enclosures} ({layout_summary(per_input)})",
         "- Topology: "
@@ -168,6 +169,17 @@ def _data_read(daily: xr.Dataset, source: Mapping[str, Any]) -> str:
         f"longest gap bridged: {_number(daily.attrs.get('max_gap'), 3)} intervals",
     ]
     return "\n".join(lines)
+
+
+def _exports_line(attrs: Mapping[str, Any]) -> list[str]:
+    """How the exports were written, when it is not the reference plant's way."""
+    parts = []
+    if attrs.get("file_naming"):
+        parts.append(str(attrs["file_naming"]))
+    sign, unit = attrs.get("export_power_sign"), attrs.get("export_power_unit")
+    if sign is not None and unit is not None:
+        parts.append(f"power in {unit}, {str(sign).replace('_', ' ')} (converted to kW)")
+    return [f"- Exports: {'; '.join(parts)}"] if parts else []
 
 
 def _coverage(daily: xr.Dataset) -> str:

@@ -777,9 +777,9 @@ def test_timestamps_must_fit_the_date_in_the_file_name(tmp_path, plant, engine):
     with pytest.raises(ExportError) as raised:
         bessx.open_exports(wrong, engine=engine)
     assert str(raised.value) == (
-        f"{wrong}: its rows run from 2022-10-02 00:00 to 2022-10-02 23:59 local time, which "
-        "does not fit the date 2022-10-01 in its name (allowed: 2022-09-30 23:00 to "
-        "2022-10-02 01:00)"
+        f"{wrong}: its rows run from 2022-10-02 00:00 to 2022-10-02 23:59 local time "
+        "(2022-10-01 14:00 to 2022-10-02 12:59 UTC), which does not fit the date 2022-10-01 in "
+        "its name, as a local or as a UTC date (allowed: 2022-09-30 23:00 to 2022-10-02 01:00)"
     )
 
 

@@ -8,13 +8,15 @@ With ``cache=``, what the open learns from each footer is kept in a small per-fi
 
 Before any data are read, the timestamps are checked for sanity: they must lie in a
 plausible window (:data:`EARLIEST_TIME` to now + :data:`FUTURE_TOLERANCE_DAYS`), fit the
-date in the file's name (within :data:`NAME_DATE_SLACK_HOURS`), and lie within
+date in the file's name as a local or a UTC date (within :data:`NAME_DATE_SLACK_HOURS`;
+``attrs["file_naming"]`` says which convention the files follow), and lie within
 ``max_gap_days`` (default :data:`MAX_GAP_DAYS`) of the rest of the history. A file that
 does not is refused with a one-line :class:`~bessx.errors.ExportError`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import itertools
 import operator
@@ -37,6 +39,15 @@ from bessx import schema
 from bessx.config import ColumnPatterns
 from bessx.errors import BessxError, ExportError, first_line
 from bessx.io.archive import open_history
+from bessx.io.conventions import (
+    POWER_SIGNS,
+    POWER_UNITS,
+    POWER_VARIABLES,
+    check_power_convention,
+    convention_attrs,
+    is_native,
+    power_in_kw,
+)
 from bessx.io.engines import Engine, Scan, get_engine
 from bessx.io.index import ExportIndex, IndexSettings, ScanRecord, as_index
 from bessx.topology import (
@@ -68,6 +79,8 @@ MAX_GAP_DAYS: Final = 730.0
 #: on either side: a daily export may close with the next day's midnight sample.
 NAME_DATE_SLACK_HOURS: Final = 1
 #: A date ``YYYYMMDD`` in a file name (``20230501.parquet``, ``bess_20230501_a.parquet``).
+#: The dates a file's name may give: its rows' local date or their UTC date.
+NAMING_CONVENTIONS: Final = ("local", "UTC")
 NAME_DATE_PATTERN: Final = re.compile(r"(?<!\d)((?:19|20)\d{2}(?:0[1-9]|1[0-2])\d{2})(?!\d)")
 #: Attributes of the ``duplicates_dropped`` coordinate.
 DUPLICATES_ATTRS: Final = {
@@ -125,6 +138,8 @@ class ExportFile:
     #: rows dropped at each kept timestamp (None: none)
     dropped: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    #: the date in the file's name is its ``"local"`` or its ``"UTC"`` date (None: no date)
+    naming: str | None = None
 
 
 # Discovering files ------------------------------------------------------------------------
@@ -272,25 +287,66 @@ def name_date(path: Path) -> np.datetime64 | None:
         return None
 
 
-def _check_name_date(path: Path, local_wall: np.ndarray) -> None:
-    """Refuse a file named after a local date whose rows lie on another date.
+def _check_name_date(path: Path, local_wall: np.ndarray, utc: np.ndarray) -> str | None:
+    """Refuse a file named after a date whose rows lie on another date; say how it is named.
 
-    The rows' local wall times must lie from the named date's midnight to the next
-    midnight, each widened by :data:`NAME_DATE_SLACK_HOURS`.
+    The date in a name is a hint: the rows must lie on that date in local wall time or in
+    UTC (a historian that writes one file per UTC day), from the date's midnight to the
+    next, each widened by :data:`NAME_DATE_SLACK_HOURS`. The same file is then accepted in
+    every season, whatever the plant's UTC offset. Rows days away from the name (a clock or
+    copy error) are refused.
+
+    Returns
+    -------
+    str or None
+        ``"local"`` or ``"UTC"``: the convention whose day the rows fit more closely (the
+        local one on a tie); None for a name without a date.
     """
     date = name_date(path)
     if date is None:
-        return
+        return None
     slack = np.timedelta64(NAME_DATE_SLACK_HOURS, "h")
-    start, end = date - slack, date + np.timedelta64(1, "D") + slack
-    first, last = local_wall.min(), local_wall.max()
-    if first < start or last > end:
-        raise ExportError(
-            path,
-            f"its rows run from {_minute(first)} to {_minute(last)} local time, which does not "
-            f"fit the date {str(date)[:10]} in its name (allowed: {_minute(start)} to "
-            f"{_minute(end)})",
-        )
+    day = np.timedelta64(1, "D")
+    start, end = date - slack, date + day + slack
+    misfit = {}
+    for convention, times in (("local", local_wall), ("UTC", utc)):
+        first = times.min().astype("datetime64[ns]")
+        last = times.max().astype("datetime64[ns]")
+        if start <= first and last <= end:
+            misfit[convention] = abs(first - date) + abs(last - (date + day))
+    if misfit:
+        return min(misfit, key=lambda convention: misfit[convention])
+    raise ExportError(
+        path,
+        f"its rows run from {_minute(local_wall.min())} to {_minute(local_wall.max())} local "
+        f"time ({_minute(utc.min())} to {_minute(utc.max())} UTC), which does not fit the "
+        f"date {str(date)[:10]} in its name, as a local or as a UTC date (allowed: "
+        f"{_minute(start)} to {_minute(end)})",
+    )
+
+
+def file_naming(conventions: Iterable[str | None]) -> str | None:
+    """How a history's files are named, in one line (None: no file has a date in its name).
+
+    Examples
+    --------
+    >>> file_naming(["UTC", "UTC", None])
+    'files are named by their UTC date'
+    >>> file_naming(["local", "UTC", "UTC"])
+    'files are named by their local date (1) or by their UTC date (2)'
+    """
+    counts = {kind: 0 for kind in NAMING_CONVENTIONS}
+    for convention in conventions:
+        if convention is not None:
+            counts[convention] += 1
+    found = [kind for kind in NAMING_CONVENTIONS if counts[kind]]
+    if not found:
+        return None
+    if len(found) == 1:
+        return f"files are named by their {found[0]} date"
+    return " or ".join(f"by their {kind} date ({counts[kind]})" for kind in found).join(
+        ("files are named ", "")
+    )
 
 
 def _local_wall(scan: Scan, utc: np.ndarray, timezone: str) -> np.ndarray:
@@ -337,8 +393,8 @@ def export_from_scan(
         utc = _utc_times(scan, timezone)
     except BessxError as error:
         raise ExportError(path, str(error)) from None
-    _check_name_date(path, _local_wall(scan, utc, timezone))
-    export = ExportFile(path, columns, utc, None)
+    naming = _check_name_date(path, _local_wall(scan, utc, timezone), utc)
+    export = ExportFile(path, columns, utc, None, naming=naming)
     _sort_rows(export)
     return export
 
@@ -416,6 +472,8 @@ class ReadPlan:
     plant_variables: tuple[str, ...]
     shape: tuple[int, int, int]  # inverters, dc inputs, enclosure slots
     variables: tuple[str, ...]
+    power_sign: str = POWER_SIGNS[0]
+    power_unit: str = POWER_UNITS[0]
 
 
 def check_repeats(
@@ -453,10 +511,21 @@ def read_block(plan: ReadPlan) -> dict[str, np.ndarray]:
         check_repeats(plan.path, values, plan.repeats, columns)
     if plan.rows is not None:
         values = values[:, plan.rows]
+    n_dc_cols, n_soc_cols = len(plan.dc_columns), len(plan.soc_columns)
+    if not is_native(plan.power_sign, plan.power_unit):
+        power_rows = [
+            *range(n_dc_cols),
+            *(
+                n_dc_cols + n_soc_cols + i
+                for i, var in enumerate(plan.plant_variables)
+                if var in POWER_VARIABLES
+            ),
+        ]
+        values = np.array(values)  # never the engine's buffer
+        values[power_rows] = power_in_kw(values[power_rows], plan.power_sign, plan.power_unit)
     n_inv, n_dc, n_slots = plan.shape
     time_len = values.shape[1]
     out: dict[str, np.ndarray] = {}
-    n_dc_cols, n_soc_cols = len(plan.dc_columns), len(plan.soc_columns)
     if "dc_power" in plan.variables:
         dc_power = np.full((time_len, n_inv * n_dc), np.nan)
         dc_power[:, plan.dc_positions] = values[:n_dc_cols].T
@@ -486,6 +555,8 @@ def open_exports(
     max_gap_days: float = MAX_GAP_DAYS,
     bad_files: str = "raise",
     cache: str | os.PathLike | ExportIndex | None = None,
+    power_sign: str = POWER_SIGNS[0],
+    power_unit: str = POWER_UNITS[0],
 ) -> xr.Dataset:
     """Open a folder of daily parquet exports as one labelled, lazy Dataset.
 
@@ -530,6 +601,14 @@ def open_exports(
         read. A changed file is parsed again; every setting of the open applies anew (see
         :mod:`bessx.io.index`). None (the default): nothing is kept. Keep it out of the
         data folder; ``bessx run``'s cache folder will do. Ignored for a history archive.
+    power_sign
+        How the exports sign power: ``"discharge_positive"`` (default) or
+        ``"charge_positive"`` (see :mod:`bessx.io.conventions`).
+    power_unit
+        The unit of the exports' power: ``"kW"`` (default), ``"W"`` or ``"MW"``. DC input
+        power, plant power and setpoint are converted to kW, discharging positive, as they
+        are read; ``attrs`` record the exports' convention (``export_power_sign``,
+        ``export_power_unit``).
 
     Returns
     -------
@@ -574,6 +653,7 @@ def open_exports(
         raise ValueError(f"chunks must be 'file' or None, not {chunks!r}")
     if interval is not None and not interval > 0:
         raise ValueError(f"interval must be positive seconds, not {interval!r}")
+    check_power_convention(power_sign, power_unit)
     variables = tuple(v for v in schema.VARIABLES if v in variables)
     parquet = get_engine(engine)
     files = export_paths(paths)
@@ -613,7 +693,14 @@ def open_exports(
     skipped += refused
     inverters = sort_inverters({inv for inv, _ in metered} | set(topo.inverters))
     enclosure_id, n_enclosures = topo.arrays(inverters)
-    plans = [_plan(export, inverters, topo, variables, parquet) for export in exports]
+    plans = [
+        dataclasses.replace(
+            _plan(export, inverters, topo, variables, parquet),
+            power_sign=power_sign,
+            power_unit=power_unit,
+        )
+        for export in exports
+    ]
     time = np.concatenate([export.time for export in exports])
     dropped = np.concatenate(
         [
@@ -689,8 +776,17 @@ def open_exports(
         "source_samples": len(time),
         "history": f"{pd.Timestamp.now('UTC'):%Y-%m-%dT%H:%M:%SZ} bessx.open_exports: "
         f"read {len(exports)} export file(s)",
+        **export_attrs(exports),
+        **convention_attrs(power_sign, power_unit),
     }
     return xr.Dataset(data_vars, coords, attrs)
+
+
+def export_attrs(exports: Sequence[ExportFile]) -> dict[str, str]:
+    """What a history's attrs say about how its exports were written: ``file_naming``
+    (:func:`file_naming`, absent when no name holds a date)."""
+    naming = file_naming(export.naming for export in exports)
+    return {} if naming is None else {"file_naming": naming}
 
 
 def check_history(
@@ -834,7 +930,13 @@ def _dask_arrays(plans: list[ReadPlan], variables: tuple[str, ...]) -> dict[str,
     import dask.array as da  # here: a run from the summaries never builds a graph
     from dask.highlevelgraph import HighLevelGraph
 
-    token = tokenize([(p.path, p.dc_columns, p.soc_columns, p.n_rows) for p in plans], variables)
+    token = tokenize(
+        [
+            (p.path, p.dc_columns, p.soc_columns, p.n_rows, p.power_sign, p.power_unit)
+            for p in plans
+        ],
+        variables,
+    )
     read_name = f"read-exports-{token}"
     read_layer: dict[Key, Any] = {
         (read_name, i): (read_block, plan) for i, plan in enumerate(plans)

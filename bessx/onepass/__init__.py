@@ -56,6 +56,7 @@ from bessx import schema
 from bessx.energy import ALLOCATIONS
 from bessx.errors import ExportError
 from bessx.health import _window_days, check_min_swing
+from bessx.io.conventions import POWER_SIGNS, POWER_UNITS, check_power_convention
 from bessx.io.engines import get_engine
 from bessx.io.exports import BAD_FILE_POLICIES, MAX_GAP_DAYS, ColumnPatterns, export_paths
 from bessx.onepass.reduce import NotOnePass, Results, combine
@@ -108,6 +109,8 @@ def from_exports(
     health: bool = False,
     min_swing: float = 20.0,
     cache: Any | None = None,
+    power_sign: str = POWER_SIGNS[0],
+    power_unit: str = POWER_UNITS[0],
 ) -> Results:
     """The daily energy, the quality flags and the battery health's per-day partials of a
     folder of exports, reading each file once.
@@ -130,6 +133,8 @@ def from_exports(
         As for :func:`bessx.health`.
     cache : bessx.cache.SummaryCache, optional
         Keeps each file's summary between runs: a re-run reads only new or changed files.
+    power_sign, power_unit : str
+        As for :func:`bessx.open_exports`.
 
     Returns
     -------
@@ -157,6 +162,7 @@ def from_exports(
         raise ValueError("allocation='soc' needs the state of charge: soc=True")
     if not max_gap >= 1:
         raise ValueError(f"max_gap must be >= 1 nominal interval, not {max_gap!r}")
+    check_power_convention(power_sign, power_unit)
     files = export_paths(paths)
     topo = read_topology(topology) if topology is not None else None
     settings = Settings(
@@ -179,6 +185,8 @@ def from_exports(
         soc=soc,
         daily=daily,
         health=HealthSettings(check_min_swing(min_swing)) if health else None,
+        power_sign=power_sign,
+        power_unit=power_unit,
     )
     if bad_files not in BAD_FILE_POLICIES:
         raise ValueError(f"bad_files must be one of {BAD_FILE_POLICIES}, not {bad_files!r}")
@@ -231,6 +239,8 @@ def daily_from_exports(
     bad_files: str = "raise",
     soc: bool = True,
     cache: Any | None = None,
+    power_sign: str = POWER_SIGNS[0],
+    power_unit: str = POWER_UNITS[0],
 ) -> tuple[xr.Dataset, xr.Dataset]:
     """Daily energy and quality flags of a folder of exports, reading each file once.
 
@@ -242,7 +252,8 @@ def daily_from_exports(
     ----------
     paths
         A folder, glob pattern or list of exports, as for :func:`bessx.open_exports`.
-    timezone, topology, interval, engine, columns, max_gap_days, bad_files
+    timezone, topology, interval, engine, columns, max_gap_days, bad_files, power_sign
+    power_unit
         As for :func:`bessx.open_exports`.
     allocation, max_gap, dc_power_limit_kw, exclude, quality
         As for :func:`bessx.daily_energy` and :func:`bessx.quality`.
@@ -275,6 +286,8 @@ def daily_from_exports(
         bad_files=bad_files,
         soc=soc,
         cache=cache,
+        power_sign=power_sign,
+        power_unit=power_unit,
     )
     assert results.daily is not None and results.flags is not None  # asked for: daily=True
     return results.daily, results.flags
@@ -295,6 +308,8 @@ def health_from_exports(
     max_gap_days: float = MAX_GAP_DAYS,
     bad_files: str = "raise",
     cache: Any | None = None,
+    power_sign: str = POWER_SIGNS[0],
+    power_unit: str = POWER_UNITS[0],
 ) -> xr.Dataset:
     """Battery health of a folder of exports, reading each file once.
 
@@ -310,7 +325,8 @@ def health_from_exports(
         A folder, glob pattern or list of exports, as for :func:`bessx.open_exports`.
     window, min_swing, max_gap, dc_power_limit_kw
         As for :func:`bessx.health`.
-    timezone, topology, interval, engine, columns, max_gap_days, bad_files
+    timezone, topology, interval, engine, columns, max_gap_days, bad_files, power_sign
+    power_unit
         As for :func:`bessx.open_exports`.
     cache : bessx.cache.SummaryCache, optional
         Keeps each file's summary between runs: a re-run reads only new or changed files.
@@ -351,6 +367,8 @@ def health_from_exports(
         health=True,
         min_swing=min_swing,
         cache=cache,
+        power_sign=power_sign,
+        power_unit=power_unit,
     )
     assert results.health is not None  # asked for: health=True
     return health_from_daily(results.health, window=window)
@@ -407,6 +425,8 @@ def _classic(
         max_gap_days=max_gap_days,
         bad_files=bad_files,
         cache=cache,
+        power_sign=settings.power_sign,
+        power_unit=settings.power_unit,
     )
     options = {
         "max_gap": settings.max_gap,

@@ -31,6 +31,7 @@ from bessx.energy import ALLOCATIONS, energy_dataset, local_days
 from bessx.errors import ExportError
 from bessx.health import partials_array, plant_threshold
 from bessx.health_kernels import PARTIALS, DayParts, add_sample, finish_parts, power_terms
+from bessx.io.conventions import convention_attrs
 from bessx.io.exports import (
     MAX_GAP_DAYS,
     ColumnMap,
@@ -39,6 +40,7 @@ from bessx.io.exports import (
     SkippedFileWarning,
     _note_missing,
     check_history,
+    export_attrs,
 )
 from bessx.onepass.layout import _Layout
 from bessx.onepass.summary import Settings, Summary
@@ -58,7 +60,9 @@ def _proxy(summary: Summary) -> ExportFile:
         {name: "" for name in summary.plant},
     )
     time = np.array([summary.first, summary.last], dtype="datetime64[ns]")
-    return ExportFile(Path(summary.path), columns, time, None, notes=list(summary.notes))
+    return ExportFile(
+        Path(summary.path), columns, time, None, notes=list(summary.notes), naming=summary.naming
+    )
 
 
 def _median_step(summaries: Sequence[Summary]) -> float:
@@ -181,6 +185,8 @@ def combine(
         "history": f"{pd.Timestamp.now('UTC'):%Y-%m-%dT%H:%M:%SZ} bessx."
         f"{'daily' if settings.daily else 'health'}_from_exports: "
         f"read {len(summaries)} export file(s)",
+        **export_attrs(exports),
+        **convention_attrs(settings.power_sign, settings.power_unit),
     }
     daily = flags = health = None
     if settings.daily:

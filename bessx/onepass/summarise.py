@@ -26,6 +26,7 @@ from bessx.energy import daily_soc_throughput, held_per_day, hold_seconds, local
 from bessx.errors import BessxError, ExportError, first_line
 from bessx.health import plant_threshold
 from bessx.health_kernels import day_parts, running_power_sums
+from bessx.io.conventions import is_native, power_in_kw
 from bessx.io.engines import UnreadableData, get_engine
 from bessx.io.exports import (
     ColumnMap,
@@ -98,7 +99,21 @@ def _load(path: Path, settings: Settings) -> tuple[ExportFile, np.ndarray]:
         check_repeats(path, values, export.repeats, _needed(export.columns, settings))
     if export.rows is not None:
         values = values[:, export.rows]
+    if not is_native(settings.power_sign, settings.power_unit):
+        values = _power_in_kw(values, export.columns, settings)
     return export, values
+
+
+def _power_in_kw(values: np.ndarray, columns: ColumnMap, settings: Settings) -> np.ndarray:
+    """The power rows of ``values`` (column, row; as :func:`_needed` orders them) in kW,
+    discharging positive (:mod:`bessx.io.conventions`)."""
+    n_dc = len(columns.dc_power)
+    power_rows = list(range(n_dc))
+    if "plant_power" in settings.variables and "plant_power" in columns.plant:
+        power_rows.append(len(values) - 1)  # the plant meter's power is read last
+    values = np.array(values)  # never the engine's buffer
+    values[power_rows] = power_in_kw(values[power_rows], settings.power_sign, settings.power_unit)
+    return values
 
 
 @lru_cache(maxsize=16)
@@ -221,6 +236,7 @@ def summarise_export(path: str | Path, settings: Settings) -> Summary:
         daily=daily,
         health=health,
         notes=notes,
+        naming=export.naming,
     )
 
 

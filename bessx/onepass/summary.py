@@ -16,6 +16,7 @@ import numpy as np
 
 from bessx import schema
 from bessx.health_kernels import DayParts
+from bessx.io.conventions import POWER_SIGNS, POWER_UNITS
 from bessx.io.exports import ColumnPatterns
 from bessx.plausibility import Limits
 from bessx.quality import QualitySettings
@@ -56,6 +57,9 @@ class Settings:
     #: the battery health's settings, when the summaries keep its per-day partials too (it
     #: reads the SOC and the plant meter's power)
     health: HealthSettings | None = None
+    #: how the exports sign power and its unit (:mod:`bessx.io.conventions`)
+    power_sign: str = POWER_SIGNS[0]
+    power_unit: str = POWER_UNITS[0]
 
     def __post_init__(self) -> None:
         if not (self.daily or self.health):
@@ -124,3 +128,5 @@ class Summary:
     daily: DailySummary | None  # None unless ``settings.daily``
     health: HealthSummary | None  # None unless ``settings.health`` (and a topology)
     notes: list[str] = field(default_factory=list)
+    #: the date in the file's name is its ``"local"`` or ``"UTC"`` date (None: no date)
+    naming: str | None = None

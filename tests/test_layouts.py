@@ -1,0 +1,238 @@
+"""Other plants' exports, written by hand with pandas (not through ``bessx.synthetic``).
+
+Each layout of a real historian (files per UTC day in both seasons and hemispheres, charge
+logged positive, power in W or MW, ...) is written here from one small plant, and the daily
+energies are compared with energies computed independently with pandas: every sample holds
+one 60-s interval (sample-and-hold, labels at interval start), grouped by the plant's local
+calendar date.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bessx
+from bessx.config import load_config
+from bessx.errors import ConfigError, ExportError
+from bessx.io.engines import ENGINES
+
+INVERTERS = ("1APCS1", "1APCS2", "1BPCS1", "1BPCS2")
+STEP_S = 60
+
+
+@pytest.fixture(params=sorted(ENGINES))
+def engine(request):
+    return request.param
+
+
+def dc_name(inverter: str, dc_input: int) -> str:
+    return f"BESS{dc_input} DC Input Power (kW) [Battery Inverter {inverter}]"
+
+
+def soc_name(enclosure_id: str) -> str:
+    return f"System state of charge (%) [Battery system {enclosure_id}]"
+
+
+def enclosures(inverter: str) -> list[str]:
+    block, side, n = inverter[0], inverter[1], inverter.split("PCS")[1]
+    return [f"{block}{side}{n}BAT{k}" for k in range(1, 5)]
+
+
+def plant_frame(start_utc: str, days: int, seed: int = 0) -> pd.DataFrame:
+    """A 4-inverter plant (2 DC inputs, 2 enclosures each) at 60 s, kW discharge positive,
+    indexed by tz-aware UTC timestamps."""
+    rng = np.random.default_rng(seed)
+    time = pd.date_range(start_utc, periods=days * 86_400 // STEP_S, freq=f"{STEP_S}s", tz="UTC")
+    hours = (time.hour + time.minute / 60).to_numpy()
+    cycle = np.sin(2 * np.pi * hours / 24)
+    columns = {}
+    for i, inverter in enumerate(INVERTERS):
+        for dc_input in (1, 2):
+            scale = 600 + 50 * i + 20 * dc_input
+            columns[dc_name(inverter, dc_input)] = np.round(
+                scale * cycle + rng.normal(0, 5, len(time)), 3
+            )
+        for k, enclosure_id in enumerate(enclosures(inverter)):
+            columns[soc_name(enclosure_id)] = np.round(50 - 30 * cycle + k * 0.1, 2)
+    frame = pd.DataFrame(columns, index=pd.DatetimeIndex(time, name="Timestamp"))
+    frame["BESS active power (kW) [BESS]"] = frame.filter(like="DC Input").sum(axis=1) * 0.98
+    frame["BESS SOC (%) [BESS]"] = 50 - 30 * cycle
+    frame["External active power setpoint (kW) [BESS]"] = np.round(frame.iloc[:, 0] * 8, 0)
+    return frame
+
+
+def write_utc_days(frame: pd.DataFrame, folder, transform=None) -> list:
+    """One file per UTC day, named by its UTC date, as some historians write them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for date, day in frame.groupby(frame.index.normalize()):
+        path = folder / f"{date:%Y%m%d}.parquet"
+        (day if transform is None else transform(day)).to_parquet(path, engine="pyarrow")
+        paths.append(path)
+    return paths
+
+
+def expected_energy(frame: pd.DataFrame, timezone: str) -> pd.DataFrame:
+    """Charged and discharged energy per local date and DC input [kWh], by pandas alone."""
+    power = frame.filter(like="DC Input Power")
+    kwh = power * STEP_S / 3600
+    dates = frame.index.tz_convert(timezone).tz_localize(None).normalize()
+    discharged = kwh.clip(lower=0).groupby(dates).sum()
+    charged = (-kwh).clip(lower=0).groupby(dates).sum()
+    return pd.concat({"discharged": discharged, "charged": charged}, axis=1)
+
+
+def assert_energy_matches(daily, frame: pd.DataFrame, timezone: str) -> None:
+    expected = expected_energy(frame, timezone)
+    dates = pd.DatetimeIndex(daily["time"].values)
+    assert list(dates) == list(expected.index)
+    for kind in ("discharged", "charged"):
+        per_input = daily[kind].sum("enclosure")
+        for inverter in INVERTERS:
+            for dc_input in (1, 2):
+                got = per_input.sel(inverter=inverter, dc_input=dc_input).values
+                want = expected[(kind, dc_name(inverter, dc_input))].to_numpy()
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+
+
+def both_paths(folder, **options):
+    """The daily energy of the Dataset path and of the one pass (each checked equal)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        history = bessx.open_exports(folder, **options)
+        classic = bessx.daily_energy(history).compute()
+        onepass, _ = bessx.daily_from_exports(folder, **options)
+    for kind in ("charged", "discharged", "coverage"):
+        np.testing.assert_array_equal(classic[kind].values, onepass[kind].values)
+    return history, onepass
+
+
+# 1. The date in a file's name is a hint ------------------------------------------------
+@pytest.mark.parametrize(
+    ("timezone", "start"),
+    [
+        ("Europe/Berlin", "2024-01-08"),  # UTC+1: 01:00 to 00:59 local
+        ("Europe/Berlin", "2024-07-08"),  # UTC+2: 02:00 to 01:59 local, refused before
+        ("Australia/Sydney", "2024-01-08"),  # UTC+11: 11:00 to 10:59 next day
+        ("Australia/Sydney", "2024-07-08"),  # UTC+10
+    ],
+)
+def test_utc_day_files_are_exact_in_every_season(tmp_path, timezone, start, engine):
+    frame = plant_frame(start, 3)
+    write_utc_days(frame, tmp_path)
+    history, daily = both_paths(tmp_path, timezone=timezone, engine=engine)
+    assert_energy_matches(daily, frame, timezone)
+    assert history.attrs["file_naming"] == "files are named by their UTC date"
+    assert daily.attrs["file_naming"] == "files are named by their UTC date"
+
+
+def test_local_day_files_are_reported_as_named_by_their_local_date(tmp_path):
+    frame = plant_frame("2024-07-07T22:00", 2)  # Berlin local midnights
+    local = frame.index.tz_convert("Europe/Berlin")
+    for date, day in frame.groupby(local.normalize().tz_localize(None)):
+        day.to_parquet(tmp_path / f"plant_{date:%Y%m%d}.parquet")
+    history, daily = both_paths(tmp_path, timezone="Europe/Berlin")
+    assert history.attrs["file_naming"] == "files are named by their local date"
+    assert_energy_matches(daily, frame, "Europe/Berlin")
+
+
+@pytest.mark.parametrize("timezone", ["Europe/Berlin", "Australia/Sydney"])
+def test_a_utc_named_file_of_the_wrong_day_is_still_refused(tmp_path, timezone, engine):
+    frame = plant_frame("2024-07-08", 1)
+    wrong = tmp_path / "20240705.parquet"  # three days off
+    frame.to_parquet(wrong)
+    with pytest.raises(ExportError, match=r"does not fit the date 2024-07-05 in its name"):
+        bessx.open_exports(wrong, timezone=timezone, engine=engine)
+    with pytest.raises(ExportError, match=r"20240705.parquet: its rows run from 2024-07-08"):
+        bessx.daily_from_exports(wrong, timezone=timezone, engine=engine)
+
+
+def test_a_file_a_day_late_is_refused_in_both_conventions(tmp_path):
+    frame = plant_frame("2024-07-08", 1)
+    wrong = tmp_path / "20240707.parquet"
+    frame.to_parquet(wrong)
+    with pytest.raises(ExportError, match=r"as a local or as a UTC date"):
+        bessx.open_exports(wrong, timezone="Europe/Berlin")
+
+
+# 3. Sign and unit of power --------------------------------------------------------------
+def _power_columns(frame: pd.DataFrame) -> list[str]:
+    return [name for name in frame.columns if "power" in name.lower()]
+
+
+@pytest.mark.parametrize(
+    ("power_sign", "power_unit", "scale"),
+    [
+        ("charge_positive", "kW", -1.0),
+        ("discharge_positive", "W", 1000.0),
+        ("discharge_positive", "MW", 0.001),
+        ("charge_positive", "MW", -0.001),
+    ],
+)
+def test_sign_and_unit_of_power(tmp_path, power_sign, power_unit, scale, engine):
+    frame = plant_frame("2024-03-04", 2)
+    columns = _power_columns(frame)
+
+    def convert(day: pd.DataFrame) -> pd.DataFrame:
+        return day.assign(**{name: day[name] * scale for name in columns})
+
+    write_utc_days(frame, tmp_path, convert)
+    options = {"timezone": "UTC", "engine": engine}
+    history, daily = both_paths(tmp_path, power_sign=power_sign, power_unit=power_unit, **options)
+    assert_energy_matches(daily, frame, "UTC")
+    np.testing.assert_allclose(
+        history["plant_power"].values,
+        frame["BESS active power (kW) [BESS]"].to_numpy(),
+        rtol=1e-12,
+    )
+    assert history["dc_power"].attrs["units"] == "kW"
+    assert (history.attrs["export_power_sign"], history.attrs["export_power_unit"]) == (
+        power_sign,
+        power_unit,
+    )
+    health = bessx.health_from_exports(
+        tmp_path, power_sign=power_sign, power_unit=power_unit, window="2D", **options
+    )
+    native = tmp_path / "native"
+    write_utc_days(frame, native)
+    reference = bessx.health_from_exports(native, window="2D", **options)
+    np.testing.assert_allclose(
+        health["round_trip_efficiency"].values,
+        reference["round_trip_efficiency"].values,
+        rtol=1e-9,
+    )
+
+
+def test_power_in_w_read_as_kw_is_flagged_not_silent(tmp_path):
+    frame = plant_frame("2024-03-04", 1)
+    columns = _power_columns(frame)
+    write_utc_days(frame, tmp_path, lambda day: day.assign(**{c: day[c] * 1000 for c in columns}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        daily, flags = bessx.daily_from_exports(tmp_path, timezone="UTC")
+    # nearly every sample is beyond the 5,000 kW limit: excluded and counted, not silent
+    out_of_range = flags["samples"].sel(flag="out_of_range").sum().item()
+    assert out_of_range > 0.8 * len(frame) * 8
+    assert daily["discharged"].sum().item() < 0.2 * expected_energy(frame, "UTC").sum().sum()
+
+
+def test_a_bad_sign_or_unit_is_refused_with_the_choices(tmp_path):
+    site = tmp_path / "site.toml"
+    site.write_text('power_sign = "charge"\n')
+    with pytest.raises(ConfigError) as raised:
+        load_config(site)
+    assert str(raised.value) == (
+        f'{site}: \'power_sign\' must be one of "discharge_positive", "charge_positive", '
+        'got "charge"'
+    )
+    site.write_text('power_unit = "kw"\n')
+    with pytest.raises(ConfigError, match=r"'power_unit' must be one of \"kW\", \"W\", \"MW\""):
+        load_config(site)
+    with pytest.raises(ValueError, match=r"power_unit must be one of 'kW', 'W', 'MW', not 'GW'"):
+        bessx.open_exports(tmp_path, power_unit="GW")
+    with pytest.raises(ValueError, match=r"power_sign must be one of"):
+        bessx.daily_from_exports(tmp_path, power_sign="negative")
