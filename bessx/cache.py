@@ -71,7 +71,7 @@ def _token(settings: Any) -> str:
     for item in fields(settings):
         value = getattr(settings, item.name)
         if hasattr(value, "pattern"):  # column patterns: the expressions in force
-            value = (value.pattern("dc_power").pattern, value.pattern("soc").pattern)
+            value = value.expressions()
         values.append((item.name, repr(value)))
     return _digest(__version__, values)
 

@@ -32,7 +32,7 @@ def inventory(config: Config) -> list[str]:
         ``data``, ``timezone``, ``topology``, ``interval``, ``columns`` and
         ``skip_bad_files`` apply as in a run.
     """
-    from bessx.io.exports import open_exports
+    from bessx.io.exports import ExportNote, open_exports
     from bessx.pipeline import check_config, find_exports
 
     check_config(config)
@@ -49,16 +49,20 @@ def inventory(config: Config) -> list[str]:
             power_sign=config.power_sign,
             power_unit=config.power_unit,
         )
-    problems = [
-        one_line(str(r.message)) for r in records if r.category.__module__.split(".")[0] == "bessx"
-    ]
+    ours = [r for r in records if r.category.__module__.split(".")[0] == "bessx"]
+    notes = [one_line(str(r.message)) for r in ours if issubclass(r.category, ExportNote)]
+    problems = [one_line(str(r.message)) for r in ours if not issubclass(r.category, ExportNote)]
     skipped = {getattr(r.message, "path", None) for r in records}
     used = [path for path in files if str(path) not in skipped]
-    return _lines(history, used, config, problems)
+    return _lines(history, used, config, problems, notes)
 
 
 def _lines(
-    history: xr.Dataset, files: Sequence[Path], config: Config, problems: Sequence[str]
+    history: xr.Dataset,
+    files: Sequence[Path],
+    config: Config,
+    problems: Sequence[str],
+    notes: Sequence[str] = (),
 ) -> list[str]:
     """The lines of ``bessx info``."""
     from bessx.report import layout_summary
@@ -124,6 +128,7 @@ def _lines(
             f"{columns['soc']} SOC, {columns['plant']} plant, {columns['time']} timestamp; "
             f"{columns['ignored']:,} ignored",
         ),
+        *(row("note", note) for note in notes),
         row("problems", str(len(problems)) if problems else "none"),
     ]
     lines += [f"    - {problem}" for problem in problems]
@@ -169,11 +174,15 @@ def _column_counts(path: Path, config: Config) -> dict[str, int]:
 
     names = pq.read_schema(path).names
     patterns = config.columns
+    time_names = TIMESTAMP_CANDIDATES if patterns.time is None else (patterns.time,)
     counts = {
         "dc_power": sum(bool(patterns.pattern("dc_power").match(name)) for name in names),
         "soc": sum(bool(patterns.pattern("soc").match(name)) for name in names),
-        "plant": sum(name in schema.PLANT_COLUMNS for name in names),
-        "time": min(1, sum(name in TIMESTAMP_CANDIDATES for name in names)),
+        "plant": sum(
+            any(patterns.pattern(var).match(name) for var in schema.PLANT_COLUMNS.values())
+            for name in names
+        ),
+        "time": min(1, sum(name in time_names for name in names)),
     }
     counts["ignored"] = len(names) - sum(counts.values())
     counts["total"] = len(names)

@@ -73,7 +73,8 @@ def summary_markdown(
         What was read: ``"data"`` (the folder, pattern or file as given), ``"files"``
         (export file names in time order), and optionally ``"rows"`` (samples read),
         ``"interval"`` (``"given"`` or ``"inferred"``), ``"topology"`` (the topology file)
-        and ``"config"`` (the site file). Other keys are ignored.
+        ``"config"`` (the site file) and ``"notes"`` (what was said once about the exports as
+        a whole, such as a plant without meter columns). Other keys are ignored.
     quality
         :func:`bessx.quality.quality_table` of the run: the data-quality flags, grouped
         by flag in the report (plant-wide flags once per day).
@@ -167,6 +168,7 @@ def _data_read(daily: xr.Dataset, source: Mapping[str, Any]) -> str:
         + (_code(source["topology"]) if source.get("topology") else "inferred from the columns"),
         f"- Allocation: {daily.attrs.get('allocation', '?')}; "
         f"longest gap bridged: {_number(daily.attrs.get('max_gap'), 3)} intervals",
+        *(f"- Note: {_escape(note)}" for note in source.get("notes", ())),
     ]
     return "\n".join(lines)
 

@@ -403,10 +403,10 @@ def test_inverter_without_battery_system_columns_is_an_error(tmp_path, plant, en
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ({"inverter": ["1APCS1"], "dc_input": [3], "enclosure_id": ["1A1BAT1"]}, "1 or 2"),
+        ({"inverter": ["1APCS1"], "dc_input": [17], "enclosure_id": ["1A1BAT1"]}, "1 to 16"),
         (
             {"inverter": ["1APCS1"] * 2, "dc_input": [1, 1.5], "enclosure_id": ["1A1BAT1", "X"]},
-            r"line 3 \(enclosure X\): dc_input must be 1 or 2, not 1\.5",
+            r"line 3 \(enclosure X\): dc_input must be a whole number from 1 to 16, not 1\.5",
         ),
         (
             {"inverter": ["1APCS1"] * 2, "dc_input": [1, 2], "enclosure_id": ["1A1BAT1"] * 2},
@@ -925,18 +925,21 @@ def test_topology_dc_input_whole_numbers_as_text_or_float(plant, dc_input, expec
     assert "1A1BAT1" in ds.enclosure_id.sel(inverter="1APCS1", dc_input=expected).values
 
 
-@pytest.mark.parametrize("dc_input", [1.5, 0, 3, "one", True])
-def test_topology_dc_input_other_than_1_or_2_is_an_error_naming_the_row(plant, dc_input, engine):
+@pytest.mark.parametrize("dc_input", [1.5, 0, 17, "one", True])
+def test_topology_dc_input_other_than_a_whole_number_is_an_error_naming_the_row(
+    plant, dc_input, engine
+):
     table = plant.topology[["inverter", "dc_input", "enclosure_id"]].astype({"dc_input": object})
     row = int(np.flatnonzero(table.enclosure_id == "1A1BAT2")[0])
     table.loc[row, "dc_input"] = dc_input
     with pytest.raises(bessx.BessxError) as raised:
         bessx.open_exports(plant.folder, topology=table, engine=engine)
     assert str(raised.value) == (
-        f"topology: row {row} (enclosure 1A1BAT2): dc_input must be 1 or 2, not {dc_input}"
+        f"topology: row {row} (enclosure 1A1BAT2): dc_input must be a whole number from 1 to "
+        f"16, not {dc_input}"
     )
     mapping = {"1APCS1": {dc_input: ["1A1BAT1"]}}
-    with pytest.raises(bessx.BessxError, match=r"row 0 .*dc_input must be 1 or 2"):
+    with pytest.raises(bessx.BessxError, match=r"row 0 .*dc_input must be a whole number"):
         read_topology(mapping)
 
 

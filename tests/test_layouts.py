@@ -16,9 +16,10 @@ import pandas as pd
 import pytest
 
 import bessx
-from bessx.config import load_config
+from bessx.config import ColumnPatterns, load_config
 from bessx.errors import ConfigError, ExportError
 from bessx.io.engines import ENGINES
+from bessx.io.exports import ExportNote
 
 INVERTERS = ("1APCS1", "1APCS2", "1BPCS1", "1BPCS2")
 STEP_S = 60
@@ -49,6 +50,7 @@ def plant_frame(start_utc: str, days: int, seed: int = 0) -> pd.DataFrame:
     time = pd.date_range(start_utc, periods=days * 86_400 // STEP_S, freq=f"{STEP_S}s", tz="UTC")
     hours = (time.hour + time.minute / 60).to_numpy()
     cycle = np.sin(2 * np.pi * hours / 24)
+    charge = np.cos(2 * np.pi * hours / 24)  # falls while the power is positive
     columns = {}
     for i, inverter in enumerate(INVERTERS):
         for dc_input in (1, 2):
@@ -57,10 +59,10 @@ def plant_frame(start_utc: str, days: int, seed: int = 0) -> pd.DataFrame:
                 scale * cycle + rng.normal(0, 5, len(time)), 3
             )
         for k, enclosure_id in enumerate(enclosures(inverter)):
-            columns[soc_name(enclosure_id)] = np.round(50 - 30 * cycle + k * 0.1, 2)
+            columns[soc_name(enclosure_id)] = np.round(50 + 30 * charge + k * 0.1, 2)
     frame = pd.DataFrame(columns, index=pd.DatetimeIndex(time, name="Timestamp"))
     frame["BESS active power (kW) [BESS]"] = frame.filter(like="DC Input").sum(axis=1) * 0.98
-    frame["BESS SOC (%) [BESS]"] = 50 - 30 * cycle
+    frame["BESS SOC (%) [BESS]"] = 50 + 30 * charge
     frame["External active power setpoint (kW) [BESS]"] = np.round(frame.iloc[:, 0] * 8, 0)
     return frame
 
@@ -103,6 +105,7 @@ def both_paths(folder, **options):
     """The daily energy of the Dataset path and of the one pass (each checked equal)."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ExportNote)  # a plant without some plant columns
         history = bessx.open_exports(folder, **options)
         classic = bessx.daily_energy(history).compute()
         onepass, _ = bessx.daily_from_exports(folder, **options)
@@ -200,6 +203,7 @@ def test_sign_and_unit_of_power(tmp_path, power_sign, power_unit, scale, engine)
     native = tmp_path / "native"
     write_utc_days(frame, native)
     reference = bessx.health_from_exports(native, window="2D", **options)
+    assert np.isfinite(reference["round_trip_efficiency"].values).all()
     np.testing.assert_allclose(
         health["round_trip_efficiency"].values,
         reference["round_trip_efficiency"].values,
@@ -236,3 +240,174 @@ def test_a_bad_sign_or_unit_is_refused_with_the_choices(tmp_path):
         bessx.open_exports(tmp_path, power_unit="GW")
     with pytest.raises(ValueError, match=r"power_sign must be one of"):
         bessx.daily_from_exports(tmp_path, power_sign="negative")
+
+
+# Plant-level columns by pattern, another timestamp column, a plant without a meter ------
+def test_plant_columns_by_pattern_and_another_timestamp_column(tmp_path, engine):
+    frame = plant_frame("2024-03-04", 2)
+    renamed = frame.rename(
+        columns={
+            "BESS active power (kW) [BESS]": "Plant.P_kW",
+            "BESS SOC (%) [BESS]": "Plant.SOC_pct",
+            "External active power setpoint (kW) [BESS]": "Plant.Psp_kW",
+        }
+    ).rename_axis("ts")
+    write_utc_days(renamed, tmp_path)
+    columns = ColumnPatterns(
+        plant_power=r"^Plant\.P_kW$", plant_soc=r"^Plant\.SOC", setpoint=r"Plant\.Psp", time="ts"
+    )
+    history, daily = both_paths(tmp_path, timezone="UTC", columns=columns, engine=engine)
+    assert_energy_matches(daily, frame, "UTC")
+    for var, column in (
+        ("plant_power", "BESS active power (kW) [BESS]"),
+        ("plant_soc", "BESS SOC (%) [BESS]"),
+        ("setpoint", "External active power setpoint (kW) [BESS]"),
+    ):
+        np.testing.assert_array_equal(history[var].values, frame[column].to_numpy())
+    health = bessx.health_from_exports(tmp_path, timezone="UTC", columns=columns, window="2D")
+    assert np.isfinite(health["conversion_efficiency"].values).all()
+
+
+def test_another_timestamp_column_must_be_named(tmp_path, engine):
+    frame = plant_frame("2024-03-04", 1).rename_axis("ts")
+    write_utc_days(frame, tmp_path)
+    with pytest.raises(ExportError, match=r"no 'Timestamp' index or column \(another name: "):
+        bessx.open_exports(tmp_path, timezone="UTC", engine=engine)
+    with pytest.raises(ExportError, match=r"20240304.parquet: no 'time' index or column$"):
+        bessx.daily_from_exports(
+            tmp_path, timezone="UTC", columns=ColumnPatterns(time="time"), engine=engine
+        )
+
+
+def test_plant_patterns_that_match_nothing_or_twice_are_refused(tmp_path):
+    frame = plant_frame("2024-03-04", 1)
+    write_utc_days(frame, tmp_path)
+    nothing = ColumnPatterns(plant_soc="^Nope$")
+    for call in (bessx.open_exports, bessx.daily_from_exports):
+        with pytest.raises(ConfigError, match=r"\[columns\] plant_soc = '\^Nope\$' matches no"):
+            call(tmp_path, timezone="UTC", columns=nothing)
+    twice = ColumnPatterns(plant_power=r".*\(kW\) \[BESS\]")
+    with pytest.raises(ExportError, match=r"the \[columns\] plant_power pattern matches 2 col"):
+        bessx.open_exports(tmp_path, timezone="UTC", columns=twice)
+    site = tmp_path / "site.toml"
+    site.write_text("[columns]\nplant_power = '(?P<x>P)'\n")
+    with pytest.raises(ConfigError, match=r"without named groups, got .*its named groups are x"):
+        load_config(site)
+
+
+def test_no_plant_meter_is_one_note_per_run(tmp_path):
+    frame = plant_frame("2024-03-04", 3).filter(regex="DC Input|Battery system")
+    write_utc_days(frame, tmp_path)
+    with pytest.warns(UserWarning) as records:
+        bessx.open_exports(tmp_path, timezone="UTC")
+    messages = [str(record.message) for record in records]
+    assert messages == [
+        "no plant meter columns: conversion efficiency not computed (no column for "
+        "plant_power, plant_soc, setpoint in any export)"
+    ]
+    assert issubclass(records[0].category, ExportNote)
+    with pytest.warns(UserWarning) as records:
+        bessx.health_from_exports(tmp_path, timezone="UTC", window="3D")
+    assert [str(record.message) for record in records] == [
+        "no plant meter columns: conversion efficiency not computed (no column for "
+        "plant_power in any export)"
+    ]
+
+
+def test_a_topology_with_only_its_header_is_a_configuration_error(tmp_path, capsys):
+    from bessx.cli import EXIT_USAGE, main
+
+    frame = plant_frame("2024-03-04", 1)
+    write_utc_days(frame, tmp_path / "exports")
+    topology = tmp_path / "topology.csv"
+    topology.write_text("inverter,dc_input,enclosure_id\n")
+    out = tmp_path / "out"
+    code = main(["run", str(tmp_path / "exports"), "--topology", str(topology), "--out", str(out)])
+    assert code == EXIT_USAGE
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == [
+        f"bessx: error: {topology}: topology has no rows (one row per enclosure is needed)"
+    ]
+    assert not out.exists()
+
+
+# 4. Any number of DC inputs per inverter and enclosures per DC input ---------------------
+def wide_plant(n_dc: int, n_enclosures: int, days: int = 2, seed: int = 3):
+    """Inverters with ``n_dc`` DC inputs of ``n_enclosures`` each, and their topology."""
+    rng = np.random.default_rng(seed)
+    time = pd.date_range("2024-05-06", periods=days * 1440, freq="60s", tz="UTC")
+    hours = (time.hour + time.minute / 60).to_numpy()
+    cycle = np.sin(2 * np.pi * hours / 24)
+    charge = np.cos(2 * np.pi * hours / 24)
+    columns, rows = {}, []
+    for i, inverter in enumerate(INVERTERS[:3]):
+        block, side, n = inverter[0], inverter[1], inverter.split("PCS")[1]
+        k = 0
+        for dc_input in range(1, n_dc + 1):
+            scale = 300 * n_enclosures + 40 * i + 15 * dc_input
+            power = scale * cycle + rng.normal(0, 5, len(time))
+            columns[dc_name(inverter, dc_input)] = np.round(power, 3)
+            for _ in range(n_enclosures):
+                k += 1
+                enclosure_id = f"{block}{side}{n}BAT{k}"
+                columns[soc_name(enclosure_id)] = np.round(50 + 30 * charge + k * 0.2, 2)
+                rows.append((inverter, dc_input, enclosure_id))
+    frame = pd.DataFrame(columns, index=pd.DatetimeIndex(time, name="Timestamp"))
+    frame["BESS active power (kW) [BESS]"] = frame.filter(like="DC Input").sum(axis=1) * 0.98
+    topology = pd.DataFrame(rows, columns=["inverter", "dc_input", "enclosure_id"])
+    return frame, topology
+
+
+@pytest.mark.parametrize(("n_dc", "n_enclosures"), [(1, 3), (3, 2), (4, 1)])
+def test_any_number_of_dc_inputs_through_every_output(tmp_path, n_dc, n_enclosures):
+    from bessx.cli import main
+
+    frame, topology = wide_plant(n_dc, n_enclosures)
+    write_utc_days(frame, tmp_path / "exports")
+    topology.to_csv(tmp_path / "topology.csv", index=False)
+    options = {"timezone": "Europe/London", "topology": tmp_path / "topology.csv"}
+    history, daily = both_paths(tmp_path / "exports", **options)
+    assert history.sizes["dc_input"] == max(2, n_dc)
+    assert list(daily["dc_input"].values) == list(range(1, max(2, n_dc) + 1))
+    assert (daily["n_enclosures"].sel(dc_input=slice(1, n_dc)) == n_enclosures).all()
+    health = bessx.health_from_exports(tmp_path / "exports", window="2D", **options)
+    capacity = health["usable_capacity"].isel(window=0)  # the first window
+    assert np.isfinite(capacity.sel(dc_input=slice(1, n_dc)).values).all()
+    assert np.isnan(capacity.sel(dc_input=slice(n_dc + 1, None)).values).all()
+    expected = expected_energy(frame, "Europe/London")
+    out = tmp_path / "out"
+    topology_flag = ["--topology", str(tmp_path / "topology.csv"), "--timezone", "Europe/London"]
+    code = main(["run", str(tmp_path / "exports"), "--out", str(out), "--quiet", *topology_flag])
+    assert code == 0
+    table = pd.read_csv(out / "daily_energy.csv")
+    per_input = table.groupby(["date", "inverter", "dc_input"])[["discharged_kwh"]].sum()
+    for inverter in INVERTERS[:3]:
+        for dc_input in range(1, n_dc + 1):
+            got = per_input.xs((inverter, dc_input), level=("inverter", "dc_input"))
+            want = expected[("discharged", dc_name(inverter, dc_input))]
+            # the CSV holds 3 decimals per enclosure
+            np.testing.assert_allclose(got["discharged_kwh"], want, atol=1e-3 * n_enclosures)
+    assert set(table["dc_input"]) == set(range(1, n_dc + 1))
+    health = pd.read_csv(out / "health.csv")
+    assert set(health["dc_input"]) == set(range(1, n_dc + 1))
+    assert (out / "heatmap_discharged.png").stat().st_size > 0
+    assert (out / "capacity_trend.png").stat().st_size > 0
+
+
+def test_a_dc_input_the_topology_does_not_know_is_reported_once(tmp_path, engine):
+    frame = plant_frame("2024-03-04", 3)
+    extra = "BESS3 DC Input Power (kW) [Battery Inverter 1APCS1]"
+    write_utc_days(frame, tmp_path / "plain")
+    write_utc_days(frame.assign(**{extra: 100.0}), tmp_path / "extra")
+    options = {"timezone": "UTC", "engine": engine}
+    plain, _ = bessx.daily_from_exports(tmp_path / "plain", **options)
+    for call in (bessx.open_exports, bessx.daily_from_exports):
+        with pytest.warns(UserWarning) as records:
+            result = call(tmp_path / "extra", **options)
+        assert [str(record.message) for record in records] == [
+            "1 DC input power column(s) of a DC input the topology does not have (it has DC "
+            f"inputs 1 to 2): {extra!r}; not read, their energy is not in the results: give a "
+            "topology that lists their enclosures"
+        ]
+    daily, _ = result
+    np.testing.assert_array_equal(daily["discharged"].values, plain["discharged"].values)

@@ -37,7 +37,7 @@ from dask.base import tokenize
 
 from bessx import schema
 from bessx.config import ColumnPatterns
-from bessx.errors import BessxError, ExportError, first_line
+from bessx.errors import BessxError, ConfigError, ExportError, first_line
 from bessx.io.archive import open_history
 from bessx.io.conventions import (
     POWER_SIGNS,
@@ -54,6 +54,7 @@ from bessx.topology import (
     Topology,
     TopologyLike,
     check_topology,
+    dc_input_count,
     find_resplit,
     infer_topology,
     read_topology,
@@ -99,6 +100,11 @@ class ExportWarning(UserWarning):
     """Something in the exports was repaired or filled in; the data can still be analysed."""
 
 
+class ExportNote(ExportWarning):
+    """Something about the exports as a whole that a result depends on, said once per run
+    (such as a plant without meter columns); not a problem with any file."""
+
+
 class SkippedFileWarning(ExportWarning):
     """An export that could not be used was left out (``bad_files="skip"``).
 
@@ -123,6 +129,10 @@ class ColumnMap:
     dc_power: dict[tuple[str, int], str]
     soc: dict[str, str]
     plant: dict[str, str]
+    #: plant variables whose pattern matches several columns, and those columns
+    ambiguous: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: DC input power columns whose DC input the plant's arrays do not have (not read)
+    unplaced: tuple[str, ...] = ()
 
 
 @dataclass
@@ -189,18 +199,37 @@ def export_paths(paths: PathsLike) -> list[Path]:
 
 # Columns ---------------------------------------------------------------------------------
 @lru_cache(maxsize=64)
-def _column_map(names: tuple[str, ...], patterns: ColumnPatterns) -> ColumnMap:
-    """Match column names against the export patterns; cached per distinct schema."""
+def _column_map(
+    names: tuple[str, ...], patterns: ColumnPatterns, n_dc: int = len(schema.DC_INPUTS)
+) -> ColumnMap:
+    """Match column names against the export patterns; cached per distinct schema.
+
+    DC input power columns of a DC input beyond ``n_dc`` (the plant arrays' DC inputs) are
+    kept aside as ``unplaced``: they are not read, and the open reports them once.
+    """
     dc_power: dict[tuple[str, int], str] = {}
     soc: dict[str, str] = {}
+    unplaced: list[str] = []
     dc_pattern, soc_pattern = patterns.pattern("dc_power"), patterns.pattern("soc")
     for name in names:
         if match := dc_pattern.match(name):
-            dc_power[(match["inverter"], int(match["dc_input"]))] = name
+            dc_input = int(match["dc_input"])
+            if 1 <= dc_input <= n_dc:
+                dc_power[(match["inverter"], dc_input)] = name
+            else:
+                unplaced.append(name)
         elif match := soc_pattern.match(name):
             soc[match["enclosure_id"]] = name
-    plant = {var: col for col, var in schema.PLANT_COLUMNS.items() if col in names}
-    return ColumnMap(dc_power, soc, plant)
+    plant: dict[str, str] = {}
+    ambiguous: dict[str, tuple[str, ...]] = {}
+    for var in schema.PLANT_COLUMNS.values():
+        pattern = patterns.pattern(var)
+        found = tuple(name for name in names if pattern.match(name))
+        if len(found) == 1:
+            plant[var] = found[0]
+        elif found:
+            ambiguous[var] = found
+    return ColumnMap(dc_power, soc, plant, ambiguous, tuple(unplaced))
 
 
 # Timestamps --------------------------------------------------------------------------------
@@ -368,23 +397,41 @@ def scan_export(
     engine: Engine,
     patterns: ColumnPatterns | None = None,
     index: ExportIndex | None = None,
+    n_dc: int = len(schema.DC_INPUTS),
 ) -> ExportFile:
     """Parse one export's footer and timestamps; raise a one-line error if it is unusable.
 
     With an ``index``, an unchanged file's footer is not parsed: its record is used, and a
     new or changed file's record is kept for the next time (see :mod:`bessx.io.index`).
     """
-    scan = _scan(path, engine) if index is None else _indexed_scan(path, engine, index)
-    return export_from_scan(path, scan, timezone, patterns)
+    time_column = None if patterns is None else patterns.time
+    if index is None:
+        scan = _scan(path, engine, time_column)
+    else:
+        scan = _indexed_scan(path, engine, index, time_column)
+    return export_from_scan(path, scan, timezone, patterns, n_dc)
 
 
 def export_from_scan(
-    path: Path, scan: Scan, timezone: str, patterns: ColumnPatterns | None = None
+    path: Path,
+    scan: Scan,
+    timezone: str,
+    patterns: ColumnPatterns | None = None,
+    n_dc: int = len(schema.DC_INPUTS),
 ) -> ExportFile:
-    """Check what a footer parse found and put the rows in time order (see :func:`scan_export`)."""
-    columns = _column_map(scan.names, patterns or ColumnPatterns())
+    """Check what a footer parse found and put the rows in time order (see :func:`scan_export`).
+
+    ``n_dc`` is the number of DC inputs of the plant's arrays (:func:`dc_input_count`).
+    """
+    columns = _column_map(scan.names, patterns or ColumnPatterns(), n_dc)
     if not columns.dc_power:
         raise ExportError(path, "no DC input power columns ('BESS1 DC Input Power (kW) [...]')")
+    for var, found in columns.ambiguous.items():
+        raise ExportError(
+            path,
+            f"the [columns] {var} pattern matches {len(found)} columns "
+            f"({_short_list([repr(name) for name in found], 3)}): make it match one",
+        )
     for name in (*columns.dc_power.values(), *columns.soc.values(), *columns.plant.values()):
         if (refusal := scan.refusal(name)) is not None:
             raise ExportError(path, f"column '{name}' is not numeric ({refusal})")
@@ -399,27 +446,29 @@ def export_from_scan(
     return export
 
 
-def _scan(path: Path, engine: Engine) -> Scan:
+def _scan(path: Path, engine: Engine, time_column: str | None = None) -> Scan:
     try:
         if path.stat().st_size == 0:
             raise ExportError(path, "empty file (0 bytes)")
-        return engine.scan(path)
+        return engine.scan_with(path, time_column)
     except ExportError:
         raise
     except Exception as error:  # each engine has its own errors for a broken file
         raise ExportError(path, f"not a readable parquet file ({first_line(error)})") from None
 
 
-def _indexed_scan(path: Path, engine: Engine, index: ExportIndex) -> Scan:
+def _indexed_scan(
+    path: Path, engine: Engine, index: ExportIndex, time_column: str | None = None
+) -> Scan:
     """The record of ``path`` in ``index``, else a footer parse (then recorded)."""
-    settings = IndexSettings(engine.name)
+    settings = IndexSettings(engine.name, time_column)
     try:
         record = index.get(path, settings)
     except OSError:  # gone or unreadable: the parse below says so in the reader's words
         record = None
     if record is not None:
         return record.scan()
-    scan = _scan(path, engine)
+    scan = _scan(path, engine, time_column)
     index.put(path, settings, ScanRecord.of(scan))
     return scan
 
@@ -665,10 +714,11 @@ def open_exports(
         raise ValueError(f"bad_files must be one of {BAD_FILE_POLICIES}, not {bad_files!r}")
     skip = bad_files == "skip"
     index = as_index(cache)
+    n_dc = dc_input_count(None if topology is None else read_topology(topology))
 
     def scan(path: Path) -> ExportFile | ExportError:
         try:
-            return scan_export(path, timezone, parquet, patterns, index)
+            return scan_export(path, timezone, parquet, patterns, index, n_dc)
         except ExportError as error:
             if not skip:
                 raise
@@ -679,7 +729,7 @@ def open_exports(
         scanned = list(pool.map(scan, files))
     if index is not None:  # the entries of these files' earlier states
         opened = [item.path for item in scanned if isinstance(item, ExportFile)]
-        index.prune(opened, IndexSettings(parquet.name), others=False)
+        index.prune(opened, IndexSettings(parquet.name, patterns.time), others=False)
     skipped = [item for item in scanned if isinstance(item, ExportError)]
     exports = sorted(
         (item for item in scanned if isinstance(item, ExportFile)),
@@ -691,6 +741,7 @@ def open_exports(
     )
     topo, source, absent, metered = checked
     skipped += refused
+    check_patterns_found(exports, patterns)
     inverters = sort_inverters({inv for inv, _ in metered} | set(topo.inverters))
     enclosure_id, n_enclosures = topo.arrays(inverters)
     plans = [
@@ -727,7 +778,13 @@ def open_exports(
             ExportWarning,
             stacklevel=2,
         )
-    _note_missing(exports, inverters, topo, variables, absent)
+    unplaced = unplaced_columns(
+        (name for export in exports for name in export.columns.unplaced), topo.n_dc_inputs
+    )
+    if unplaced is not None:
+        warnings.warn(unplaced, ExportWarning, stacklevel=2)
+    for note in _note_missing(exports, inverters, topo, variables, absent):
+        warnings.warn(note, ExportNote, stacklevel=2)
     for export in exports:
         for note in export.notes:
             warnings.warn(f"{export.path}: {note}", ExportWarning, stacklevel=2)
@@ -749,7 +806,7 @@ def open_exports(
         ),
         schema.DC_INPUT: (
             schema.DC_INPUT,
-            np.array(schema.DC_INPUTS),
+            np.arange(1, topo.n_dc_inputs + 1),
             schema.COORD_ATTRS[schema.DC_INPUT],
         ),
         schema.ENCLOSURE: (
@@ -846,6 +903,36 @@ def _check_together(
     return topo, source, absent, metered
 
 
+def unplaced_columns(columns: Iterable[str], n_dc: int) -> str | None:
+    """The one warning of a run about DC input power ``columns`` the topology does not know
+    (their DC input is beyond the plant arrays' ``n_dc``), or None when there are none."""
+    names = sorted(set(columns))
+    if not names:
+        return None
+    return (
+        f"{len(names)} DC input power column(s) of a DC input the topology does not have "
+        f"(it has DC inputs 1 to {n_dc}): {_short_list([repr(name) for name in names], 3)}; "
+        "not read, their energy is not in the results: give a topology that lists their "
+        "enclosures"
+    )
+
+
+def check_patterns_found(exports: Sequence[ExportFile], patterns: ColumnPatterns) -> None:
+    """Refuse a plant-column pattern that was given but matches no column of any export.
+
+    Raises
+    ------
+    ConfigError
+        Naming the key and the pattern (a configuration error: exit 2).
+    """
+    for var in schema.PLANT_COLUMNS.values():
+        given = getattr(patterns, var)
+        if given is not None and not any(var in export.columns.plant for export in exports):
+            raise ConfigError(
+                f"[columns] {var} = {given.pattern!r} matches no column of any export"
+            )
+
+
 def _first_with_bad_names(exports: list[ExportFile], folder: str) -> str:
     """The first export (in time order) whose own battery-system names cannot be split."""
     for export in exports:
@@ -886,7 +973,7 @@ def _plan(
     engine: Engine,
 ) -> ReadPlan:
     columns = export.columns
-    n_dc, n_slots = len(schema.DC_INPUTS), topo.max_slots
+    n_dc, n_slots = topo.n_dc_inputs, topo.max_slots
     inverter_index = {name: i for i, name in enumerate(inverters)}
     dc_items = []
     if "dc_power" in variables:
@@ -1024,9 +1111,17 @@ def _note_missing(
     topo: Topology,
     variables: tuple[str, ...],
     absent: set[str],
-) -> None:
-    """Note columns missing in a file; enclosures no file has are reported once, elsewhere."""
-    expected_dc = {(inv, dc) for inv in inverters for dc in schema.DC_INPUTS}
+) -> list[str]:
+    """Note columns missing in a file; enclosures no file has are reported once, elsewhere.
+
+    Plant columns that no export has are not a gap in some files but a plant without a
+    meter in its exports: they are returned as one note for the run (an
+    :class:`ExportNote`), not noted per file.
+    """
+    # the DC inputs with enclosures: an inverter with one DC input has no second to miss
+    expected_dc = set(zip(topo.table["inverter"], topo.table["dc_input"], strict=True))
+    plant_wanted = [v for v in schema.PLANT_COLUMNS.values() if v in variables]
+    nowhere = [v for v in plant_wanted if not any(v in e.columns.plant for e in exports)]
     for export in exports:
         problems = []
         if "dc_power" in variables:
@@ -1040,14 +1135,20 @@ def _note_missing(
                 names = sort_enclosures(missing_soc)
                 problems.append(f"no state of charge for {_short_list(names)}")
         plant_missing = [
-            v
-            for v in schema.PLANT_COLUMNS.values()
-            if v in variables and v not in export.columns.plant
+            v for v in plant_wanted if v not in export.columns.plant and v not in nowhere
         ]
         if plant_missing:
             problems.append(f"no plant column for {', '.join(plant_missing)}")
         if problems:
             export.notes.append(f"{'; '.join(problems)} (filled with NaN)")
+    if not nowhere:
+        return []
+    if "plant_power" in nowhere:
+        return [
+            "no plant meter columns: conversion efficiency not computed "
+            f"(no column for {', '.join(nowhere)} in any export)"
+        ]
+    return [f"no column for {', '.join(nowhere)} in any export (NaN)"]
 
 
 def _short_list(names: list[str], limit: int = 4) -> str:

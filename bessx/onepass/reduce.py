@@ -36,11 +36,14 @@ from bessx.io.exports import (
     MAX_GAP_DAYS,
     ColumnMap,
     ExportFile,
+    ExportNote,
     ExportWarning,
     SkippedFileWarning,
     _note_missing,
     check_history,
+    check_patterns_found,
     export_attrs,
+    unplaced_columns,
 )
 from bessx.onepass.layout import _Layout
 from bessx.onepass.summary import Settings, Summary
@@ -135,6 +138,7 @@ def combine(
         total=len(summaries) + len(skipped),
     )
     topo, source, absent, metered = checked
+    check_patterns_found(exports, settings.patterns)
     kept = {str(export.path) for export in exports}
     summaries = [summary for summary in summaries if summary.path in kept]
     skipped = [*skipped, *refused]
@@ -159,7 +163,7 @@ def combine(
         if settings.health is not None and not layout.holds(summary.health):
             raise NotOnePass(f"{Path(summary.path).name}: its columns give another plant layout")
 
-    _note_missing(exports, inverters, topo, settings.variables, absent)
+    run_notes = _note_missing(exports, inverters, topo, settings.variables, absent)
     for left_out in skipped:
         warnings.warn(SkippedFileWarning(left_out.path, left_out.problem), stacklevel=3)
     if absent:
@@ -169,6 +173,13 @@ def combine(
             ExportWarning,
             stacklevel=3,
         )
+    unplaced = unplaced_columns(
+        (name for summary in summaries for name in summary.unplaced), layout.shape[1]
+    )
+    if unplaced is not None:
+        warnings.warn(unplaced, ExportWarning, stacklevel=3)
+    for note in run_notes:
+        warnings.warn(note, ExportNote, stacklevel=3)
     for export in exports:
         for note in export.notes:
             warnings.warn(f"{export.path}: {note}", ExportWarning, stacklevel=3)

@@ -59,7 +59,7 @@ from bessx.topology import Topology, infer_topology, sort_inverters
 
 def _pick(patterns: ColumnPatterns, path: Path, settings: Settings) -> Callable[..., list[str]]:
     def pick(names: tuple[str, ...], refusal: Callable[[str], str | None]) -> list[str]:
-        needed = _needed(_column_map(names, patterns), settings)
+        needed = _needed(_column_map(names, patterns, settings.n_dc_inputs), settings)
         for name in needed:
             if (why := refusal(name)) is not None:
                 raise ExportError(path, f"column '{name}' is not numeric ({why})")
@@ -85,7 +85,8 @@ def _load(path: Path, settings: Settings) -> tuple[ExportFile, np.ndarray]:
     try:
         if path.stat().st_size == 0:
             raise ExportError(path, "empty file (0 bytes)")
-        scan, matrix = engine.load(path, _pick(settings.patterns, path, settings))
+        pick = _pick(settings.patterns, path, settings)
+        scan, matrix = engine.load_with(path, pick, settings.patterns.time)
     except ExportError:
         raise
     except UnreadableData as error:
@@ -93,7 +94,9 @@ def _load(path: Path, settings: Settings) -> tuple[ExportFile, np.ndarray]:
         raise ExportError(path, f"cannot read its data ({first_line(cause)})") from None
     except Exception as error:  # each engine has its own errors for a broken file
         raise ExportError(path, f"not a readable parquet file ({first_line(error)})") from None
-    export = export_from_scan(path, scan, settings.timezone, settings.patterns)
+    export = export_from_scan(
+        path, scan, settings.timezone, settings.patterns, settings.n_dc_inputs
+    )
     values = matrix.T
     if export.repeats is not None:
         check_repeats(path, values, export.repeats, _needed(export.columns, settings))
@@ -237,6 +240,7 @@ def summarise_export(path: str | Path, settings: Settings) -> Summary:
         health=health,
         notes=notes,
         naming=export.naming,
+        unplaced=export.columns.unplaced,
     )
 
 
@@ -395,7 +399,7 @@ def _health_layout(
             return None
     layout = _Layout.of(topo, sort_inverters({inv for inv, _ in dc_keys} | set(topo.inverters)))
     keys = pd.MultiIndex.from_tuples(dc_keys) if dc_keys else pd.MultiIndex.from_tuples([("", 0)])
-    wanted = pd.MultiIndex.from_product([layout.inverters, list(schema.DC_INPUTS)])
+    wanted = pd.MultiIndex.from_product([layout.inverters, list(layout.dc_inputs)])
     power_source = keys.get_indexer(wanted) if dc_keys else np.full(len(wanted), -1)
     ids = layout.enclosure_id.reshape(len(wanted), -1)
     found = (

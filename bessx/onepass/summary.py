@@ -73,6 +73,14 @@ class Settings:
         return ("dc_power", *soc, *plant)
 
     @property
+    def n_dc_inputs(self) -> int:
+        """DC inputs per inverter in the plant's arrays (as
+        :func:`bessx.topology.dc_input_count` gives them for the topology)."""
+        if self.topology is None:
+            return len(schema.DC_INPUTS)
+        return max(len(schema.DC_INPUTS), *(dc_input for _, dc_input, _, _ in self.topology))
+
+    @property
     def dc_input_of(self) -> tuple[tuple[str, int], ...] | None:
         """enclosure -> DC input, from a given topology (None: inferred per file)."""
         if self.topology is None:
@@ -130,3 +138,5 @@ class Summary:
     notes: list[str] = field(default_factory=list)
     #: the date in the file's name is its ``"local"`` or ``"UTC"`` date (None: no date)
     naming: str | None = None
+    #: DC input power columns of a DC input the topology does not have (not read)
+    unplaced: tuple[str, ...] = ()
