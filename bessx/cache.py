@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, ClassVar, Final
@@ -139,9 +139,26 @@ class EntryCache:
             else:
                 self.misses += 1
 
+    def _group_entry(self, paths: Sequence[str | os.PathLike], settings: Any) -> Path:
+        """The entry of a group of files read as one (:mod:`bessx.io.groups`): its name
+        is built from every member's own key, so a change to any member is a miss."""
+        members = [self._entry(Path(path), settings).name for path in paths]
+        resolved = [str(Path(path).resolve()) for path in paths]
+        return self.folder / f"{_digest(*resolved)}-{_digest(*members)}{self.suffix}"
+
+    def get_group(self, paths: Sequence[str | os.PathLike], settings: Any) -> Any | None:
+        """:meth:`get` for a group of files whose value was computed from all of them."""
+        return self._get_entry(self._group_entry(paths, settings))
+
+    def put_group(self, paths: Sequence[str | os.PathLike], settings: Any, value: Any) -> None:
+        """:meth:`put` for a group of files whose value was computed from all of them."""
+        self._put_entry(self._group_entry(paths, settings), value)
+
     def get(self, path: str | os.PathLike, settings: Any) -> Any | None:
         """The value kept for ``path`` under ``settings``, or None (then it is a miss)."""
-        entry = self._entry(Path(path), settings)
+        return self._get_entry(self._entry(Path(path), settings))
+
+    def _get_entry(self, entry: Path) -> Any | None:
         try:
             with entry.open("rb") as file:
                 if self.compressed:
@@ -162,7 +179,9 @@ class EntryCache:
 
     def put(self, path: str | os.PathLike, settings: Any, value: Any) -> None:
         """Keep ``value`` for ``path``: written aside, then renamed into place."""
-        entry = self._entry(Path(path), settings)
+        self._put_entry(self._entry(Path(path), settings), value)
+
+    def _put_entry(self, entry: Path, value: Any) -> None:
         handle, temporary = tempfile.mkstemp(prefix=_TEMPORARY, dir=self.folder)
         try:
             with os.fdopen(handle, "wb") as file:
@@ -177,14 +196,21 @@ class EntryCache:
             raise
 
     def prune(
-        self, paths: Iterable[str | os.PathLike], settings: Any, *, others: bool = True
+        self,
+        paths: Iterable[str | os.PathLike],
+        settings: Any,
+        *,
+        others: bool = True,
+        groups: Iterable[Sequence[str | os.PathLike]] = (),
     ) -> int:
         """Remove the entries of ``paths`` that are stale (the file changed since, or other
         settings) and, with ``others``, the entries of every other file; returns how many.
+        The current entries of ``groups`` (:meth:`put_group`) are kept.
 
         Temporary files abandoned by a killed run are removed too.
         """
         current = {self._entry(Path(path), settings).name for path in paths}
+        current |= {self._group_entry(group, settings).name for group in groups}
         files = {name.partition("-")[0] for name in current}
         removed = 0
         for entry in self.folder.iterdir():

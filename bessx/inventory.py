@@ -112,6 +112,7 @@ def _lines(
         row("timezone", timezone),
         row("naming", str(history.attrs.get("file_naming", "no date in the file names"))),
         row("power", _power_convention(history.attrs)),
+        row("files", str(history.attrs.get("file_grouping", "one file per period (none overlap)"))),
         row(
             "inverters",
             f"{history.sizes[schema.INVERTER]}"

@@ -178,6 +178,8 @@ def _exports_line(attrs: Mapping[str, Any]) -> list[str]:
     parts = []
     if attrs.get("file_naming"):
         parts.append(str(attrs["file_naming"]))
+    if attrs.get("file_grouping"):
+        parts.append(str(attrs["file_grouping"]))
     sign, unit = attrs.get("export_power_sign"), attrs.get("export_power_unit")
     if sign is not None and unit is not None:
         parts.append(f"power in {unit}, {str(sign).replace('_', ' ')} (converted to kW)")

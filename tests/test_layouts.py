@@ -9,18 +9,24 @@ calendar date.
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import bessx
 from bessx.config import ColumnPatterns, load_config
 from bessx.errors import ConfigError, ExportError
 from bessx.io.engines import ENGINES
-from bessx.io.exports import ExportNote
+from bessx.io.exports import ExportNote, ExportWarning
+from bessx.onepass import from_exports
 
+TZ_SYDNEY = "Australia/Sydney"
 INVERTERS = ("1APCS1", "1APCS2", "1BPCS1", "1BPCS2")
 STEP_S = 60
 
@@ -411,3 +417,156 @@ def test_a_dc_input_the_topology_does_not_know_is_reported_once(tmp_path, engine
         ]
     daily, _ = result
     np.testing.assert_array_equal(daily["discharged"].values, plain["discharged"].values)
+
+
+# 2. Several files per period -------------------------------------------------------------
+def split_columns(
+    frame: pd.DataFrame, groups: list[list[str]], folder, suffixes, timezone: str = "UTC"
+) -> None:
+    """Each day of ``frame`` (in ``timezone``) as one file per group of columns, all named by
+    the date."""
+    folder.mkdir(parents=True, exist_ok=True)
+    days = frame.index.tz_convert(timezone).tz_localize(None).normalize()
+    for date, day in frame.groupby(days):
+        for names, suffix in zip(groups, suffixes, strict=True):
+            day[names].to_parquet(folder / f"{date:%Y%m%d}_{suffix}.parquet")
+
+
+def block_columns(frame: pd.DataFrame) -> list[list[str]]:
+    block_a = [c for c in frame.columns if "1A" in c or "[BESS]" in c]
+    return [block_a, [c for c in frame.columns if c not in block_a]]
+
+
+def assert_same_results(split_folder, whole_folder, **options) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExportNote)
+        for health in (False, True):
+            got = from_exports(split_folder, health=health, **options)
+            want = from_exports(whole_folder, health=health, **options)
+            for mine, theirs in zip(got, want, strict=True):
+                if theirs is not None:
+                    xr.testing.assert_equal(mine, theirs)
+        split = bessx.open_exports(split_folder, **options)
+        whole = bessx.open_exports(whole_folder, **options)
+    xr.testing.assert_equal(split, whole)
+
+
+def test_files_split_per_block_equal_one_file_per_day(tmp_path, engine):
+    frame = plant_frame("2024-07-08", 3)
+    write_utc_days(frame, tmp_path / "whole")
+    split_columns(frame, block_columns(frame), tmp_path / "split", ["blockA", "blockB"])
+    options = {"timezone": "Europe/Berlin", "engine": engine}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        history = bessx.open_exports(tmp_path / "split", **options)
+        daily, _ = bessx.daily_from_exports(tmp_path / "split", **options)
+    assert history.attrs["source_files"] == daily.attrs["source_files"] == 6
+    grouping = "6 files overlap in time in groups of 2: joined on their timestamps"
+    assert history.attrs["file_grouping"].startswith(grouping)
+    assert daily.attrs["file_grouping"] == history.attrs["file_grouping"]
+    assert_energy_matches(daily, frame, "Europe/Berlin")
+    assert_same_results(tmp_path / "split", tmp_path / "whole", **options)
+
+
+def test_files_split_per_block_in_the_one_pass(tmp_path, engine):
+    frame = plant_frame("2024-01-07T13:00", 3)  # Sydney local days, named by them
+    split_columns(frame, block_columns(frame), tmp_path / "split", ["A", "B"], TZ_SYDNEY)
+    local = frame.index.tz_convert(TZ_SYDNEY)
+    (tmp_path / "whole").mkdir()
+    for date, day in frame.groupby(local.normalize().tz_localize(None)):
+        day.to_parquet(tmp_path / "whole" / f"{date:%Y%m%d}.parquet")
+    options = {"timezone": TZ_SYDNEY, "engine": engine}
+    daily, _ = bessx.daily_from_exports(tmp_path / "split", **options)
+    assert "daily_from_exports" in daily.attrs["history"]  # the one pass, not the classic
+    assert_energy_matches(daily, frame, TZ_SYDNEY)
+    assert_same_results(tmp_path / "split", tmp_path / "whole", **options)
+
+
+def test_a_timestamp_missing_from_one_block_is_missing_for_its_columns_only(tmp_path):
+    frame = plant_frame("2024-01-08", 2)
+    block_a, block_b = block_columns(frame)
+    holes = frame.index[100:160]  # an hour of block B lost on the first day
+    whole = frame.copy()
+    whole.loc[holes, block_b] = np.nan
+    write_utc_days(whole, tmp_path / "whole")
+    (tmp_path / "split").mkdir()
+    for date, day in frame.groupby(frame.index.normalize()):
+        day[block_a].to_parquet(tmp_path / "split" / f"{date:%Y%m%d}_a.parquet")
+        day[block_b].drop(holes, errors="ignore").to_parquet(
+            tmp_path / "split" / f"{date:%Y%m%d}_b.parquet"
+        )
+    assert_same_results(tmp_path / "split", tmp_path / "whole", timezone="Europe/Berlin")
+
+
+def test_overlapping_files_must_agree_on_a_shared_column(tmp_path, engine):
+    frame = plant_frame("2024-07-08", 1)
+    block_a, block_b = block_columns(frame)
+    shared = dc_name("1APCS1", 1)
+    frame[[*block_a]].to_parquet(tmp_path / "20240708_a.parquet")
+    frame[[*block_b, shared]].to_parquet(tmp_path / "20240708_b.parquet")
+    options = {"timezone": "Europe/Berlin", "engine": engine}
+    with pytest.warns(UserWarning, match=r"20240708_b.parquet: 1 column\(s\) also in 20240708_a"):
+        agreed = bessx.open_exports(tmp_path, **options)["dc_power"].values
+    np.testing.assert_array_equal(agreed[:, 0, 0], frame[shared].to_numpy())
+    changed = frame[[*block_b, shared]].copy()
+    changed.iloc[300, -1] += 1.0
+    changed.to_parquet(tmp_path / "20240708_b.parquet")
+    message = (
+        r"20240708_b.parquet: overlaps 20240708_a.parquet in time and differs from it in "
+        rf"'{re.escape(shared)}' at 2024-07-08 05:00 UTC"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ExportError, match=message):
+            bessx.open_exports(tmp_path, **options).compute()
+        with pytest.raises(ExportError, match=message):
+            bessx.daily_from_exports(tmp_path, **options)
+
+
+def test_a_group_is_one_unit_of_the_cache(tmp_path, loads):
+    from bessx.cache import SummaryCache
+
+    frame = plant_frame("2024-07-07T22:00", 3)  # Berlin local days, named by them
+    columns = block_columns(frame)
+    split_columns(frame, columns, tmp_path / "split", ["a", "b"], "Europe/Berlin")
+    options = {"timezone": "Europe/Berlin", "cache": SummaryCache(tmp_path / "cache")}
+    first, _ = bessx.daily_from_exports(tmp_path / "split", **options)
+    assert "daily_from_exports" in first.attrs["history"]  # the one pass, not the classic
+    assert_energy_matches(first, frame, "Europe/Berlin")
+    assert loads["n"] == 6
+    again, _ = bessx.daily_from_exports(tmp_path / "split", **options)
+    assert loads["n"] == 6  # every group from the cache
+    xr.testing.assert_equal(first, again)
+    changed = tmp_path / "split" / "20240709_b.parquet"
+    day = pd.read_parquet(changed)
+    day.iloc[10, 0] += 50.0
+    day.to_parquet(changed)
+    third, _ = bessx.daily_from_exports(tmp_path / "split", **options)
+    assert loads["n"] == 8  # the changed file's group alone, both of its files
+    assert not third["charged"].equals(first["charged"])
+    assert len(list((tmp_path / "cache").glob("*.summary"))) == 3
+
+
+@settings(max_examples=8, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_split_of_the_columns_gives_the_one_file_results(tmp_path_factory, data):
+    frame = plant_frame("2024-07-07T14:00", 2)  # Sydney local days
+    n_files = data.draw(st.integers(2, 3), label="files per day")
+    parts = data.draw(
+        st.lists(st.integers(0, n_files - 1), min_size=frame.shape[1], max_size=frame.shape[1]),
+        label="file of each column",
+    )
+    groups = [
+        [c for c, part in zip(frame.columns, parts, strict=True) if part == k]
+        for k in range(n_files)
+    ]
+    # every file has a DC power column (a file without one is refused), shared if need be
+    first = frame.columns[0]
+    groups = [list(dict.fromkeys([first, *names])) for names in groups]
+    folder = tmp_path_factory.mktemp("split")
+    suffixes = [f"part{k}" for k in range(n_files)]
+    split_columns(frame, groups, folder / "split", suffixes, TZ_SYDNEY)
+    split_columns(frame, [list(frame.columns)], folder / "whole", ["all"], TZ_SYDNEY)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExportWarning)  # shared columns are kept once
+        assert_same_results(folder / "split", folder / "whole", timezone=TZ_SYDNEY)

@@ -150,6 +150,13 @@ class ExportFile:
     notes: list[str] = field(default_factory=list)
     #: the date in the file's name is its ``"local"`` or its ``"UTC"`` date (None: no date)
     naming: str | None = None
+    #: the files of a group that overlap in time (:mod:`bessx.io.groups`); () for one file
+    members: tuple[ExportFile, ...] = ()
+
+    @property
+    def files(self) -> tuple[ExportFile, ...]:
+        """The files this export is made of: its members, or itself."""
+        return self.members or (self,)
 
 
 # Discovering files ------------------------------------------------------------------------
@@ -523,6 +530,8 @@ class ReadPlan:
     variables: tuple[str, ...]
     power_sign: str = POWER_SIGNS[0]
     power_unit: str = POWER_UNITS[0]
+    #: for files that overlap in time, the group: its members are read and joined
+    group: ExportFile | None = None
 
 
 def check_repeats(
@@ -544,6 +553,46 @@ def check_repeats(
         )
 
 
+def _read_file(
+    engine: str,
+    path: str,
+    columns: Sequence[str],
+    rows: np.ndarray | None,
+    repeats: tuple[np.ndarray, np.ndarray] | None,
+) -> np.ndarray:
+    """One file's ``columns`` ``(column, row)`` in time order, repeats checked and dropped."""
+    try:
+        values = get_engine(engine).read(path, columns).T
+    except Exception as error:  # the file changed or its data pages are broken
+        raise ExportError(path, f"cannot read its data ({first_line(error)})") from None
+    if repeats is not None:
+        check_repeats(path, values, repeats, columns)
+    if rows is not None:
+        values = values[:, rows]
+    return values
+
+
+def _read_group(engine: str, group: ExportFile, columns: Sequence[str]) -> np.ndarray:
+    """The members of a group read and joined on its timestamps (:mod:`bessx.io.groups`)."""
+    from bessx.io.groups import join_members
+
+    wanted = set(columns)
+    parts = []
+    for member in group.members:
+        names = [
+            name
+            for name in (
+                *member.columns.dc_power.values(),
+                *member.columns.soc.values(),
+                *member.columns.plant.values(),
+            )
+            if name in wanted
+        ]
+        values = _read_file(engine, str(member.path), names, member.rows, member.repeats)
+        parts.append((member, names, values))
+    return join_members(group, columns, parts)
+
+
 def read_block(plan: ReadPlan) -> dict[str, np.ndarray]:
     """Read one export's needed columns and lay them out as the Dataset's arrays.
 
@@ -552,14 +601,10 @@ def read_block(plan: ReadPlan) -> dict[str, np.ndarray]:
     an error.
     """
     columns = (*plan.dc_columns, *plan.soc_columns, *plan.plant_columns)
-    try:
-        values = get_engine(plan.engine).read(plan.path, columns).T
-    except Exception as error:  # the file changed or its data pages are broken
-        raise ExportError(plan.path, f"cannot read its data ({first_line(error)})") from None
-    if plan.repeats is not None:
-        check_repeats(plan.path, values, plan.repeats, columns)
-    if plan.rows is not None:
-        values = values[:, plan.rows]
+    if plan.group is not None:
+        values = _read_group(plan.engine, plan.group, columns)
+    else:
+        values = _read_file(plan.engine, plan.path, columns, plan.rows, plan.repeats)
     n_dc_cols, n_soc_cols = len(plan.dc_columns), len(plan.soc_columns)
     if not is_native(plan.power_sign, plan.power_unit):
         power_rows = [
@@ -731,10 +776,9 @@ def open_exports(
         opened = [item.path for item in scanned if isinstance(item, ExportFile)]
         index.prune(opened, IndexSettings(parquet.name, patterns.time), others=False)
     skipped = [item for item in scanned if isinstance(item, ExportError)]
-    exports = sorted(
-        (item for item in scanned if isinstance(item, ExportFile)),
-        key=lambda export: export.time[0],
-    )
+    from bessx.io.groups import group_overlapping
+
+    exports = group_overlapping([item for item in scanned if isinstance(item, ExportFile)])
     folder = paths if isinstance(paths, str | os.PathLike) else files[0].parent
     exports, checked, refused = check_history(
         exports, topology, max_gap_days, skip=skip, source=folder, total=len(files)
@@ -786,8 +830,12 @@ def open_exports(
     for note in _note_missing(exports, inverters, topo, variables, absent):
         warnings.warn(note, ExportNote, stacklevel=2)
     for export in exports:
-        for note in export.notes:
-            warnings.warn(f"{export.path}: {note}", ExportWarning, stacklevel=2)
+        for file in export.files:
+            for note in file.notes:
+                warnings.warn(f"{file.path}: {note}", ExportWarning, stacklevel=2)
+        if export.members:  # a note of the group as a whole
+            for note in export.notes:
+                warnings.warn(f"{export.path}: {note}", ExportWarning, stacklevel=2)
 
     arrays = _dask_arrays(plans, variables)
     if chunks is None:
@@ -829,10 +877,10 @@ def open_exports(
         "Conventions": schema.CF_CONVENTIONS,
         "timezone": timezone,
         "interval_seconds": interval,
-        "source_files": len(exports),
+        "source_files": sum(len(export.files) for export in exports),
         "source_samples": len(time),
         "history": f"{pd.Timestamp.now('UTC'):%Y-%m-%dT%H:%M:%SZ} bessx.open_exports: "
-        f"read {len(exports)} export file(s)",
+        f"read {sum(len(export.files) for export in exports)} export file(s)",
         **export_attrs(exports),
         **convention_attrs(power_sign, power_unit),
     }
@@ -841,9 +889,18 @@ def open_exports(
 
 def export_attrs(exports: Sequence[ExportFile]) -> dict[str, str]:
     """What a history's attrs say about how its exports were written: ``file_naming``
-    (:func:`file_naming`, absent when no name holds a date)."""
-    naming = file_naming(export.naming for export in exports)
-    return {} if naming is None else {"file_naming": naming}
+    (:func:`file_naming`, absent when no name holds a date) and ``file_grouping``
+    (:func:`bessx.io.groups.file_grouping`, absent for one file per period)."""
+    from bessx.io.groups import file_grouping
+
+    attrs = {}
+    naming = file_naming(file.naming for export in exports for file in export.files)
+    if naming is not None:
+        attrs["file_naming"] = naming
+    grouping = file_grouping(exports)
+    if grouping is not None:
+        attrs["file_grouping"] = grouping
+    return attrs
 
 
 def check_history(
@@ -996,6 +1053,7 @@ def _plan(
                 soc_items.append((flat, columns.soc[enclosure_id]))
     plant_items = [(var, columns.plant[var]) for var in columns.plant if var in variables]
     return ReadPlan(
+        group=export if export.members else None,
         path=str(export.path),
         engine=engine.name,
         rows=export.rows,
@@ -1020,6 +1078,7 @@ def _dask_arrays(plans: list[ReadPlan], variables: tuple[str, ...]) -> dict[str,
     token = tokenize(
         [
             (p.path, p.dc_columns, p.soc_columns, p.n_rows, p.power_sign, p.power_unit)
+            + (() if p.group is None else tuple(str(m.path) for m in p.group.members))
             for p in plans
         ],
         variables,

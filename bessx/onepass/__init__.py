@@ -58,9 +58,15 @@ from bessx.errors import ExportError
 from bessx.health import _window_days, check_min_swing
 from bessx.io.conventions import POWER_SIGNS, POWER_UNITS, check_power_convention
 from bessx.io.engines import get_engine
-from bessx.io.exports import BAD_FILE_POLICIES, MAX_GAP_DAYS, ColumnPatterns, export_paths
+from bessx.io.exports import (
+    BAD_FILE_POLICIES,
+    MAX_GAP_DAYS,
+    ColumnPatterns,
+    export_paths,
+    name_date,
+)
 from bessx.onepass.reduce import NotOnePass, Results, combine
-from bessx.onepass.summarise import summarise_export
+from bessx.onepass.summarise import summarise_export, summarise_group
 from bessx.onepass.summary import (
     _TOPOLOGY_COLUMNS,
     DailySummary,
@@ -86,6 +92,7 @@ __all__ = [
     "from_exports",
     "health_from_exports",
     "summarise_export",
+    "summarise_group",
 ]
 
 
@@ -191,25 +198,28 @@ def from_exports(
     if bad_files not in BAD_FILE_POLICIES:
         raise ValueError(f"bad_files must be one of {BAD_FILE_POLICIES}, not {bad_files!r}")
     skip = bad_files == "skip"
-    found = {path: cache.get(path, settings) for path in files} if cache is not None else {}
-    missing = [path for path in files if found.get(path) is None]
-    tasks = [delayed(_summarise_or_refuse)(path, settings) for path in missing]
+    groups = _groups_by_name_date(files)
+    found: dict[tuple[Path, ...], Summary | None] = {}
+    if cache is not None:
+        found = {group: _cache_get(cache, group, settings) for group in groups}
+    missing = [group for group in groups if found.get(group) is None]
+    tasks = [delayed(_summarise_or_refuse)(group, settings, skip) for group in missing]
     computed = dask.compute(*tasks, scheduler=_scheduler())
-    skipped = [item for item in computed if isinstance(item, ExportError)]
+    skipped = [error for _, errors in computed for error in errors]
     if skipped and not skip:
         raise skipped[0]  # the first bad file in order, whichever task failed first
-    for path, summary in zip(missing, computed, strict=True):
-        if isinstance(summary, Summary):
-            found[path] = summary
-            if cache is not None:
-                cache.put(path, settings, summary)
+    for group, (summary, errors) in zip(missing, computed, strict=True):
+        if summary is not None:
+            found[group] = summary
+            if cache is not None and not errors:  # a group left incomplete is not kept
+                _cache_put(cache, group, settings, summary)
     if cache is not None:
-        cache.prune(files, settings)
-    usable = [path for path in files if isinstance(found.get(path), Summary)]
+        _cache_prune(cache, groups, settings)
+    usable = [group for group in groups if isinstance(found.get(group), Summary)]
     named = str(paths) if isinstance(paths, str | os.PathLike) else str(files[0].parent)
     try:
         return combine(
-            [found[path] for path in usable],
+            [summary for group in usable if (summary := found[group]) is not None],
             settings,
             topology=topology,
             allocation=allocation,
@@ -387,12 +397,55 @@ def _scheduler() -> Any:
     return get
 
 
-def _summarise_or_refuse(path: Path, settings: Settings) -> Summary | ExportError:
-    """:func:`summarise_export`, with a file's error returned rather than raised."""
-    try:
-        return summarise_export(path, settings)
-    except ExportError as error:
-        return error
+def _summarise_or_refuse(
+    group: tuple[Path, ...], settings: Settings, skip: bool
+) -> tuple[Summary | None, list[ExportError]]:
+    """:func:`summarise_group`, with the files' errors returned rather than raised; with
+    ``skip``, a bad file of a group is left out and the others summarised."""
+    errors: list[ExportError] = []
+    members = list(group)
+    while members:
+        try:
+            return summarise_group(members, settings), errors
+        except ExportError as error:
+            errors.append(error)
+            if not skip or error.path not in map(str, members):
+                return None, errors
+            members = [path for path in members if str(path) != error.path]
+    return None, errors
+
+
+def _groups_by_name_date(files: Sequence[Path]) -> list[tuple[Path, ...]]:
+    """The units of work: files whose names hold the same date (a day split into several
+    files: :mod:`bessx.io.groups`), each other file alone; in the order of ``files``.
+
+    The date in a name is the cheap hint the one pass has before any footer is parsed;
+    files that overlap in time without sharing a name date are joined by the reader
+    instead (:func:`combine` then raises :class:`NotOnePass`).
+    """
+    by_date: dict[Any, list[Path]] = {}
+    for path in files:
+        date = name_date(path)
+        by_date.setdefault(path if date is None else date, []).append(path)
+    return [tuple(members) for members in by_date.values()]
+
+
+def _cache_get(cache: Any, group: tuple[Path, ...], settings: Settings) -> Summary | None:
+    if len(group) == 1:
+        return cache.get(group[0], settings)
+    return cache.get_group(group, settings)
+
+
+def _cache_put(cache: Any, group: tuple[Path, ...], settings: Settings, summary: Summary) -> None:
+    if len(group) == 1:
+        cache.put(group[0], settings, summary)
+    else:
+        cache.put_group(group, settings, summary)
+
+
+def _cache_prune(cache: Any, groups: Sequence[tuple[Path, ...]], settings: Settings) -> None:
+    files = [group[0] for group in groups if len(group) == 1]
+    cache.prune(files, settings, groups=[group for group in groups if len(group) > 1])
 
 
 def _classic(

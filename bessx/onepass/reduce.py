@@ -68,6 +68,25 @@ def _proxy(summary: Summary) -> ExportFile:
     )
 
 
+def _with_members(exports: list[ExportFile], summaries: Sequence[Summary]) -> list[ExportFile]:
+    """The stand-ins, each group's with stand-ins of its members (for the attrs)."""
+    members = {summary.path: summary for summary in summaries}
+    out = []
+    for export in exports:
+        summary = members[str(export.path)]
+        if summary.members:
+            files = tuple(
+                ExportFile(Path(path), export.columns, export.time, None, naming=export.naming)
+                for path in summary.members
+            )
+            export = ExportFile(
+                export.path, export.columns, export.time, None, naming=export.naming,
+                members=files,
+            )  # fmt: skip
+        out.append(export)
+    return out
+
+
 def _median_step(summaries: Sequence[Summary]) -> float:
     """The median of every time step of the history [s], as :func:`open_exports` takes it."""
     values = [summary.steps[0] for summary in summaries]
@@ -129,6 +148,9 @@ def combine(
         a :class:`~bessx.io.exports.SkippedFileWarning`).
     """
     summaries = sorted(summaries, key=lambda summary: summary.first)
+    for before, after in itertools.pairwise(summaries):
+        if after.first <= before.last:  # files the reader joins by their times
+            raise NotOnePass(f"{Path(after.path).name} overlaps {Path(before.path).name}")
     exports, checked, refused = check_history(
         [_proxy(summary) for summary in summaries],
         topology,
@@ -183,6 +205,9 @@ def combine(
     for export in exports:
         for note in export.notes:
             warnings.warn(f"{export.path}: {note}", ExportWarning, stacklevel=3)
+    for summary in summaries:
+        for path, note in summary.member_notes:
+            warnings.warn(f"{path}: {note}", ExportWarning, stacklevel=3)
 
     first_and_last = np.array([summaries[0].first, summaries[-1].last], dtype="datetime64[ns]")
     _, dates, day_seconds = local_days(first_and_last, settings.timezone)
@@ -191,12 +216,12 @@ def combine(
         "Conventions": schema.CF_CONVENTIONS,
         "timezone": settings.timezone,
         "interval_seconds": interval,
-        "source_files": len(summaries),
+        "source_files": sum(len(summary.members) or 1 for summary in summaries),
         "source_samples": sum(summary.rows for summary in summaries),
         "history": f"{pd.Timestamp.now('UTC'):%Y-%m-%dT%H:%M:%SZ} bessx."
         f"{'daily' if settings.daily else 'health'}_from_exports: "
-        f"read {len(summaries)} export file(s)",
-        **export_attrs(exports),
+        f"read {sum(len(summary.members) or 1 for summary in summaries)} export file(s)",
+        **export_attrs(_with_members(exports, summaries)),
         **convention_attrs(settings.power_sign, settings.power_unit),
     }
     daily = flags = health = None

@@ -14,7 +14,7 @@ their columns.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from bessx.io.exports import (
     check_repeats,
     export_from_scan,
 )
+from bessx.io.groups import join_members, merge_members
 from bessx.onepass.layout import _Layout
 from bessx.onepass.summary import (
     _TOPOLOGY_COLUMNS,
@@ -188,6 +189,38 @@ def summarise_export(path: str | Path, settings: Settings) -> Summary:
     """
     path = Path(path)
     export, values = _load(path, settings)
+    return _summarise(path, export, values, settings)
+
+
+def summarise_group(paths: Sequence[str | Path], settings: Settings) -> Summary:
+    """Read files that overlap in time once each, join them on their timestamps and reduce
+    them as one export (:mod:`bessx.io.groups`); one path is :func:`summarise_export`.
+
+    Raises
+    ------
+    ExportError
+        A file that cannot be used, or two files that differ in a column they share.
+    """
+    if len(paths) == 1:
+        return summarise_export(paths[0], settings)
+    loaded = sorted(
+        (_load(Path(path), settings) for path in paths),
+        key=lambda item: (item[0].time[0], str(item[0].path)),
+    )
+    group = merge_members([export for export, _ in loaded])
+    needed = _needed(group.columns, settings)
+    parts = [(export, _needed(export.columns, settings), values) for export, values in loaded]
+    joined = join_members(group, needed, parts)
+    summary = _summarise(group.path, group, joined, settings)
+    summary.members = tuple(str(export.path) for export in group.members)
+    summary.member_notes = [
+        (str(export.path), note) for export in group.members for note in export.notes
+    ]
+    return summary
+
+
+def _summarise(path: Path, export: ExportFile, values: np.ndarray, settings: Settings) -> Summary:
+    """:func:`summarise_export` of an export and its needed columns, read."""
     time = export.time
     n_dc = len(export.columns.dc_power)
     n_soc = len(export.columns.soc) if "soc" in settings.variables else 0

@@ -140,3 +140,7 @@ class Summary:
     naming: str | None = None
     #: DC input power columns of a DC input the topology does not have (not read)
     unplaced: tuple[str, ...] = ()
+    #: the files of a group that overlap in time (``path`` is the first); () for one file
+    members: tuple[str, ...] = ()
+    #: the notes of a group's files, each with its file
+    member_notes: list[tuple[str, str]] = field(default_factory=list)
