@@ -112,7 +112,7 @@ def _lines(
         row("timezone", timezone),
         row("naming", str(history.attrs.get("file_naming", "no date in the file names"))),
         row("power", _power_convention(history.attrs)),
-        row("files", str(history.attrs.get("file_grouping", "one file per period (none overlap)"))),
+        row("per period", str(history.attrs.get("file_grouping", "one file (none overlap)"))),
         row(
             "inverters",
             f"{history.sizes[schema.INVERTER]}"
@@ -138,8 +138,12 @@ def _lines(
 
 def _power_convention(attrs: Mapping[str, object]) -> str:
     """How the exports write power, as the open read it."""
-    sign = str(attrs.get("export_power_sign", "discharge_positive")).replace("_", " ")
-    return f"{attrs.get('export_power_unit', 'kW')}, {sign} (read as kW, discharge positive)"
+    sign = str(attrs.get("export_power_sign", "discharge_positive"))
+    unit = str(attrs.get("export_power_unit", "kW"))
+    said = f"{unit}, {sign.replace('_', ' ')}"
+    if (sign, unit) == ("discharge_positive", "kW"):
+        return f"{said} (as bessx computes)"
+    return f"{said}: converted to kW, discharge positive as it is read"
 
 
 def _gaps(utc: pd.DatetimeIndex, timezone: str, interval: float) -> str:

@@ -570,3 +570,42 @@ def test_any_split_of_the_columns_gives_the_one_file_results(tmp_path_factory, d
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)  # shared columns are kept once
         assert_same_results(folder / "split", folder / "whole", timezone=TZ_SYDNEY)
+
+
+# 6. What bessx info and summary.md say ---------------------------------------------------
+def test_info_and_summary_say_how_the_exports_are_written(tmp_path, capsys):
+    from bessx.cli import main
+
+    frame = plant_frame("2024-07-08", 2).filter(regex="DC Input|Battery system")
+    extra = "BESS3 DC Input Power (kW) [Battery Inverter 1APCS1]"
+    logged = (-frame * 1000).assign(**{extra: 5.0})  # charge positive, in W
+    socs = [c for c in frame.columns if "Battery system" in c]
+    logged[socs] = frame[socs]
+    split_columns(logged, block_columns(logged), tmp_path / "exports", ["a", "b"])
+    site = tmp_path / "site.toml"
+    site.write_text(
+        'data = "exports"\ntimezone = "Europe/Berlin"\npower_sign = "charge_positive"\n'
+        'power_unit = "W"\noutputs = ["csv", "summary", "health"]\n'
+    )
+    assert main(["info", "--config", str(site)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line[2:15].strip(): line[15:] for line in lines[1:]}
+    assert rows["naming"] == "files are named by their UTC date"
+    assert rows["power"] == "W, charge positive: converted to kW, discharge positive as it is read"
+    assert rows["per period"].startswith("4 files overlap in time in groups of 2: joined on")
+    assert rows["note"].startswith("no plant meter columns: conversion efficiency not computed")
+    assert rows["problems"] == "1"  # the DC input the topology does not have
+    assert "BESS3 DC Input Power" in lines[-1]
+
+    assert main(["run", "--config", str(site), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "- Exports: files are named by their UTC date; 4 files overlap in time" in summary
+    assert "power in W, charge positive (converted to kW)" in summary
+    assert "- Note: no plant meter columns: conversion efficiency not computed" in summary
+    problems = summary.split("## Problems found while reading")[1]
+    assert f"'{extra}'; not read, their energy is not in the results" in problems
+    table = pd.read_csv(tmp_path / "out" / "daily_energy.csv")
+    expected = expected_energy(frame, "Europe/Berlin")
+    got = table.groupby("date")["discharged_kwh"].sum().to_numpy()
+    want = expected["discharged"].sum(axis=1).to_numpy()
+    np.testing.assert_allclose(got, want, atol=1e-3 * 16)
