@@ -16,6 +16,10 @@ Both are :class:`EntryCache` and share its key:
 * every setting the entry depends on (a frozen dataclass, such as
   :class:`bessx.onepass.Settings`) and the bessx version.
 
+A value computed from several files read as one (a day exported per block of inverters,
+:mod:`bessx.io.groups`) is kept under one entry whose key is built from every member's key
+(:meth:`EntryCache.put_group`): a change to any member is a miss for the group.
+
 An entry that cannot be read is discarded and recomputed; entries are written to a
 temporary file and renamed into place, so a killed or concurrent run never leaves a torn
 entry; :meth:`EntryCache.prune` removes the entries of files that are gone or changed.

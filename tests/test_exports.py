@@ -482,11 +482,21 @@ def test_empty_folder_and_missing_paths(tmp_path):
         bessx.open_exports([tmp_path / "20221001.parquet"])
 
 
-def test_overlapping_files_are_an_error(tmp_path, plant, engine):
-    write(pd.read_parquet(plant.files[0]), tmp_path / "a.parquet")
-    write(pd.read_parquet(plant.files[0]).iloc[100:200], tmp_path / "b.parquet")
-    with pytest.raises(ExportError, match="overlaps"):
-        bessx.open_exports(tmp_path, engine=engine)
+def test_a_period_exported_twice_is_kept_once_if_equal_else_an_error(tmp_path, plant, engine):
+    day = pd.read_parquet(plant.files[0])
+    write(day, tmp_path / "a.parquet")
+    write(day.iloc[100:200], tmp_path / "b.parquet")
+    with pytest.warns(ExportWarning, match=r"b.parquet: \d+ column\(s\) also in a.parquet"):
+        twice = bessx.open_exports(tmp_path, engine=engine)
+    once = bessx.open_exports(tmp_path / "a.parquet", engine=engine)
+    xr.testing.assert_equal(twice, once)
+    changed = day.iloc[100:200].copy()
+    changed.iloc[50, changed.columns.get_loc(dc_column("1APCS1", 2))] += 1.0
+    write(changed, tmp_path / "b.parquet")
+    with pytest.warns(ExportWarning):
+        lazy = bessx.open_exports(tmp_path, engine=engine)
+    with pytest.raises(ExportError, match=r"b.parquet: overlaps a.parquet in time and differs"):
+        lazy.compute()
 
 
 def test_all_null_unnamed_column_is_ignored(plant):

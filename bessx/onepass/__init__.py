@@ -22,6 +22,13 @@ history the reduce cannot join exactly (:class:`NotOnePass`: a day split over fi
 that do not share one sampling interval, ...) is computed the classic way instead (same
 results, two footer parses per file).
 
+The unit of work is a group of files: the files whose names hold the same date (a day
+exported as several files, per block of inverters or per family of signals,
+:mod:`bessx.io.groups`) are read and joined on their timestamps by one task
+(:func:`summarise_group`) and kept as one cache entry keyed by every member; any other file
+is a group of its own. Files that overlap in time without sharing a name date are joined by
+the reader on the classic path.
+
 Each module has one job; in reading order:
 
 ``summary``
