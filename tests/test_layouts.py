@@ -609,3 +609,17 @@ def test_info_and_summary_say_how_the_exports_are_written(tmp_path, capsys):
     got = table.groupby("date")["discharged_kwh"].sum().to_numpy()
     want = expected["discharged"].sum(axis=1).to_numpy()
     np.testing.assert_allclose(got, want, atol=1e-3 * 16)
+
+
+def test_sign_and_unit_flags(tmp_path, capsys):
+    from bessx.cli import EXIT_USAGE, main
+
+    frame = plant_frame("2024-03-04", 1)
+    write_utc_days(frame.assign(**{c: -frame[c] for c in _power_columns(frame)}), tmp_path)
+    bad = ["info", str(tmp_path), "--timezone", "UTC", "--power-sign", "charge"]
+    assert main(bad) == EXIT_USAGE
+    assert "invalid choice: 'charge'" in capsys.readouterr().err
+    assert (
+        main(["info", str(tmp_path), "--timezone", "UTC", "--power-sign", "charge_positive"]) == 0
+    )
+    assert "power        kW, charge positive: converted" in capsys.readouterr().out

@@ -76,9 +76,8 @@ class Settings:
     def n_dc_inputs(self) -> int:
         """DC inputs per inverter in the plant's arrays (as
         :func:`bessx.topology.dc_input_count` gives them for the topology)."""
-        if self.topology is None:
-            return len(schema.DC_INPUTS)
-        return max(len(schema.DC_INPUTS), *(dc_input for _, dc_input, _, _ in self.topology))
+        listed = max((dc_input for _, dc_input, _, _ in self.topology or ()), default=0)
+        return max(len(schema.DC_INPUTS), listed)
 
     @property
     def dc_input_of(self) -> tuple[tuple[str, int], ...] | None:
