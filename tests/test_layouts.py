@@ -623,3 +623,11 @@ def test_sign_and_unit_flags(tmp_path, capsys):
         main(["info", str(tmp_path), "--timezone", "UTC", "--power-sign", "charge_positive"]) == 0
     )
     assert "power        kW, charge positive: converted" in capsys.readouterr().out
+
+
+def test_files_sharing_only_a_boundary_sample_are_not_joined(tmp_path):
+    frame = plant_frame("2024-03-04", 2)
+    frame.iloc[:1441].to_parquet(tmp_path / "first.parquet")  # closes with the next midnight
+    frame.iloc[1440:].to_parquet(tmp_path / "second.parquet")  # which it opens with
+    with pytest.raises(ExportError, match=r"second.parquet: overlaps first.parquet in time"):
+        bessx.open_exports(tmp_path, timezone="UTC")

@@ -31,14 +31,17 @@ __all__ = ["file_grouping", "group_overlapping", "join_members", "merge_members"
 def group_overlapping(exports: Sequence[ExportFile]) -> list[ExportFile]:
     """Exports in time order, files whose time ranges overlap made one (see the module).
 
-    A file joins the group before it when its first timestamp is not after the group's
-    last; single files are returned as they are.
+    A file joins the group before it when its first timestamp comes before the group's
+    last; single files are returned as they are. Files that share only a boundary
+    timestamp (one closing with the midnight sample the next opens with) are not grouped:
+    a chain of them would make one group of the whole history, so they stay the overlap
+    error of :func:`bessx.open_exports`.
     """
     ordered = sorted(exports, key=lambda export: (export.time[0], str(export.path)))
     groups: list[list[ExportFile]] = []
     end = None
     for export in ordered:
-        if groups and end is not None and export.time[0] <= end:
+        if groups and end is not None and export.time[0] < end:
             groups[-1].append(export)
             end = max(end, export.time[-1])
         else:
