@@ -474,10 +474,10 @@ def compare_processes(
 ) -> dict[str, dict[str, Any]]:
     """Whole-process runs, round-robin: imports, cold at every period, warm and one new day.
 
-    The longest period N runs as a chain on a working folder of links to the first N files:
-    cold into a fresh output folder, warm (the same command again), then the next day's file
-    is linked in and the command runs once more (incremental); the polars process runs on
-    the N files and on the N + 1.
+    Each period N runs as a chain on a working folder of links to the first N files: cold
+    into a fresh output folder, warm (the same command again), then the next day's file is
+    linked in and the command runs once more (incremental); the polars process runs on the
+    N files and on the N + 1.
     """
     longest = max(process_days)
     files = export_files(source)
@@ -501,17 +501,18 @@ def compare_processes(
         descriptions[f"bessx run cold {days} d"] = (
             f"bessx run (CSV only) on {days} files into a fresh output folder"
         )
-    descriptions[f"bessx run warm {longest} d"] = (
-        "the same command again on the same folders, nothing new"
-    )
-    descriptions[f"bessx run incremental {longest}+1 d"] = (
-        f"one new day's file added to the {longest}-file folder already run, the same command"
-    )
-    descriptions[f"polars process {longest + 1} d"] = (
-        f"python -m bench.polars_pipeline on the {longest + 1} files of the incremental run"
-    )
+    for days in process_days:
+        descriptions[f"bessx run warm {days} d"] = (
+            "the same command again on the same folders, nothing new"
+        )
+        descriptions[f"bessx run incremental {days}+1 d"] = (
+            f"one new day's file added to the {days}-file folder already run, the same command"
+        )
+        descriptions[f"polars process {days + 1} d"] = (
+            f"python -m bench.polars_pipeline on the {days + 1} files of the incremental run"
+        )
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in descriptions}
-    same_output: list[bool] = []
+    same_output: dict[int, list[bool]] = {}
 
     def timed(name: str, command: list[str], repetition: int) -> dict[str, Any]:
         tag = f"{name.replace(' ', '_').replace('+', 'p')}-{repetition}"
@@ -530,39 +531,34 @@ def compare_processes(
             csv = scratch / f"polars-{days}-{repetition}.csv"
             timed(f"polars process {days} d", processes.polars_command(folder, csv), repetition)
             csv.unlink(missing_ok=True)
-            if days == longest:
-                continue
+            # the chain: cold into a fresh output folder, warm, then one new day
+            shutil.rmtree(working, ignore_errors=True)
+            link_files(files[:days], working)
             out = scratch / f"out-{days}-{repetition}"
-            timed(
-                f"bessx run cold {days} d",
-                processes.bessx_run_command(folder, out, site_file),
-                repetition,
+            command = processes.bessx_run_command(working, out, site_file)
+            timed(f"bessx run cold {days} d", command, repetition)
+            cold_digest = processes.digest(out / processes.CSV_NAME)
+            timed(f"bessx run warm {days} d", command, repetition)
+            same_output.setdefault(days, []).append(
+                cold_digest is not None
+                and processes.digest(out / processes.CSV_NAME) == cold_digest
             )
+            link_files(files[days : days + 1], working)
+            timed(f"bessx run incremental {days}+1 d", command, repetition)
+            csv = scratch / f"polars-{days + 1}-{repetition}.csv"
+            timed(
+                f"polars process {days + 1} d", processes.polars_command(working, csv), repetition
+            )
+            csv.unlink(missing_ok=True)
             shutil.rmtree(out, ignore_errors=True)
-
-        shutil.rmtree(working, ignore_errors=True)
-        link_files(files[:longest], working)
-        out = scratch / f"out-{longest}-{repetition}"
-        command = processes.bessx_run_command(working, out, site_file)
-        timed(f"bessx run cold {longest} d", command, repetition)
-        cold_digest = processes.digest(out / processes.CSV_NAME)
-        timed(f"bessx run warm {longest} d", command, repetition)
-        same_output.append(
-            cold_digest is not None and processes.digest(out / processes.CSV_NAME) == cold_digest
-        )
-        link_files(files[longest : longest + 1], working)
-        timed(f"bessx run incremental {longest}+1 d", command, repetition)
-        csv = scratch / f"polars-{longest + 1}-{repetition}.csv"
-        timed(f"polars process {longest + 1} d", processes.polars_command(working, csv), repetition)
-        csv.unlink(missing_ok=True)
-        shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(working, ignore_errors=True)
 
     results = {
         name: _process_summary(runs[name], descriptions[name], source, scratch)
         for name in descriptions
     }
-    results[f"bessx run warm {longest} d"]["same_csv_as_cold"] = all(same_output)
+    for days, same in same_output.items():
+        results[f"bessx run warm {days} d"]["same_csv_as_cold"] = all(same)
     return results
 
 
@@ -624,7 +620,6 @@ def targets(
     """
     longest_in = max(in_process)
     shortest_in = min(in_process)
-    longest = max(process_days)
 
     def get(results: dict[str, dict[str, Any]], name: str, key: str = "median") -> Any:
         return results.get(name, {}).get(key)
@@ -677,29 +672,34 @@ def targets(
                 1.3,
             )
         )
+    for days in process_days:
+        rows += [
+            time_ratio(
+                f"bessx run (CSV) cold / polars process, {days} d",
+                whole,
+                (f"bessx run cold {days} d", f"polars process {days} d"),
+                1.2,
+            ),
+            _target(
+                f"peak RSS bessx run cold {days} d [MB]",
+                get(whole, f"bessx run cold {days} d", "peak_rss_mb"),
+                500,
+                " MB",
+            ),
+            time_ratio(
+                f"bessx run warm (nothing new) {days} d / polars process {days} d",
+                whole,
+                (f"bessx run warm {days} d", f"polars process {days} d"),
+                0.2,
+            ),
+            time_ratio(
+                f"bessx run one new day on {days} d / polars process {days + 1} d",
+                whole,
+                (f"bessx run incremental {days}+1 d", f"polars process {days + 1} d"),
+                0.35,
+            ),
+        ]
     rows += [
-        time_ratio(
-            f"bessx run (CSV) cold / polars process, {days} d",
-            whole,
-            (f"bessx run cold {days} d", f"polars process {days} d"),
-            1.0,
-            strict=True,
-        )
-        for days in process_days
-    ]
-    rows += [
-        time_ratio(
-            f"bessx run warm (nothing new) {longest} d / polars process {longest} d",
-            whole,
-            (f"bessx run warm {longest} d", f"polars process {longest} d"),
-            0.35,
-        ),
-        time_ratio(
-            f"bessx run one new day on {longest} d / polars process {longest + 1} d",
-            whole,
-            (f"bessx run incremental {longest}+1 d", f"polars process {longest + 1} d"),
-            0.4,
-        ),
         _target('python -c "import bessx" [s]', get(whole, "import bessx"), 0.4, " s"),
     ]
     return rows

@@ -17,7 +17,7 @@ Exit codes (:mod:`bessx.cli_parser`): :data:`~bessx.cli_parser.EXIT_OK` (0) succ
 (:class:`~bessx.errors.BessxError`, a missing data folder), an output could not be written,
 the output folder is in use by another run, or an unexpected error;
 :data:`~bessx.cli_parser.EXIT_USAGE` (2) a usage or configuration error (bad flag value, bad
-site file, a missing topology file, an output folder that is the data folder);
+site file, a missing topology file, an output folder in the data folder);
 :data:`~bessx.cli_parser.EXIT_INTERRUPTED` (130) Ctrl-C. Errors are one line on stderr,
 ``bessx: error: <file>: <problem>``; ``--debug`` shows the traceback instead.
 """
@@ -34,13 +34,10 @@ import signal
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TextIO
-
-import numpy as np
-import pandas as pd
 
 from bessx import schema
 from bessx.cli_parser import (
@@ -55,7 +52,7 @@ from bessx.cli_parser import (
 )
 from bessx.config import Config, load_config, merge
 from bessx.errors import BessxError, ConfigError, first_line, one_line
-from bessx.pipeline import HEATMAP_DPI, LOWEST_N, OUTPUT_FILES, Results
+from bessx.pipeline import HEATMAP_DPI, LOWEST_N, OUTPUT_FILES, Results, output_names
 
 __all__ = [
     "DEMO_FOLDERS",
@@ -155,6 +152,7 @@ def _site_config(args: argparse.Namespace, **flags: Any) -> tuple[Config, Path |
         message = str(error)
         for key in ("data", *flags):
             message = message.replace(f"command line: {key!r}", f"--{key.replace('_', '-')}")
+        message = message.replace("command line: 'health.window'", "--health-window")
         raise ConfigError(message.replace("--data", "DATA")) from None
     if config.data is None:
         raise UsageError(
@@ -254,31 +252,68 @@ def _run(
     config_path: Path | None = None,
     wait: bool = False,
     cache: Path | bool = True,
-) -> Results:
+    force: bool = False,
+) -> Results | None:
     """Check, lock the output folder, run the analysis, write its outputs, print.
 
     ``cache`` is the summaries' folder: True for :data:`CACHE_FOLDER` in the output folder,
     False for none. It may not lie in the data folder: the exports are never written.
+    Unless ``force`` (or no cache), outputs found up to date (:mod:`bessx.io.freshness`)
+    are left as they are, with one line and None.
     """
+    from bessx.io import freshness
+
+    names = output_names(config.outputs)
+    inputs = [path for path in (config.topology, config_path) if path is not None]
+    token = freshness.settings_token(config, names, config_path)
+    from bessx.io.outputs import current_set
+
+    exports = freshness.list_exports(config.data) if config.data is not None else None
+    shown = current_set(config.out) is not None  # else there is nothing to be up to date
+    if not force and cache is not False and exports is not None and shown:
+        from bessx.io.outputs import check_out, locked
+
+        check_out(config.out, names, exports, inputs)
+        # under the lock, like any run: a run writing now finishes first, and what killed
+        # runs left is cleaned
+        with locked(config.out, wait=wait, on_wait=_waiting(config.out)):
+            verdict = freshness.check(config.out, names, token, exports, inputs)
+        if verdict.up_to_date:
+            console.result(f"outputs up to date: {verdict.exports} exports unchanged")
+            return None
+        console.status(f"computing: {verdict.reason}")
+    return _compute(
+        config, console, names, token, inputs, workers, address, config_path, wait, cache
+    )
+
+
+def _compute(
+    config: Config,
+    console: _Console,
+    names: list[str],
+    token: str,
+    inputs: list[Path],
+    workers: int | None,
+    address: str | None,
+    config_path: Path | None,
+    wait: bool,
+    cache: Path | bool,
+) -> Results:
+    from bessx.io import freshness
     from bessx.io.outputs import check_out, locked
-    from bessx.pipeline import check_config, find_exports, output_names, run, write_outputs
+    from bessx.pipeline import check_config, find_exports, run, write_outputs
 
     with warnings.catch_warnings():  # the run finds them again and reports its notes
         warnings.simplefilter("ignore")
         files = find_exports(config)
     check_config(config)
-    names = output_names(config.outputs)
-    inputs = [path for path in (config.topology, config_path) if path is not None]
     check_out(config.out, names, files, inputs)
     cache_folder = config.out / CACHE_FOLDER if cache is True else cache or None
     if cache_folder is not None:
         _check_cache(cache_folder, files)
 
-    def waiting(pid: int | None) -> None:
-        who = f" (pid {pid})" if pid is not None else ""
-        print(f"bessx: waiting for another bessx run{who} writing to {config.out}", file=sys.stderr)
-
-    with locked(config.out, wait=wait, on_wait=waiting):
+    with locked(config.out, wait=wait, on_wait=_waiting(config.out)):
+        states = freshness.export_states(files)  # as they are before they are read
         with _dask_client(workers, address, console) as client:
             results = run(
                 config,
@@ -291,8 +326,19 @@ def _run(
             )
         console.status(f"writing {len(names)} output(s) to {config.out}")
         written = write_outputs(results, config.out, names)
+        freshness.record(config.out, names, token, states, inputs)
     _print_results(results, written, config.out, console)
     return results
+
+
+def _waiting(out: Path) -> Callable[[int | None], None]:
+    """What a run prints when it waits for another run's lock on ``out``."""
+
+    def waiting(pid: int | None) -> None:
+        who = f" (pid {pid})" if pid is not None else ""
+        print(f"bessx: waiting for another bessx run{who} writing to {out}", file=sys.stderr)
+
+    return waiting
 
 
 def _check_cache(folder: Path, files: Sequence[Path]) -> None:
@@ -304,6 +350,9 @@ def _check_cache(folder: Path, files: Sequence[Path]) -> None:
 
 
 def _print_results(results: Results, written: Sequence[Path], out: Path, console: _Console) -> None:
+    import numpy as np
+    import pandas as pd
+
     daily = results.daily
     dates = pd.DatetimeIndex(daily[schema.DAY].values).strftime("%Y-%m-%d")
     enclosures = int((daily["enclosure_id"].values.astype(str) != "").sum())
@@ -316,6 +365,9 @@ def _print_results(results: Results, written: Sequence[Path], out: Path, console
         f"{period} ({len(dates)} local days), {daily.sizes[schema.INVERTER]} inverters, "
         f"{enclosures} enclosures."
     )
+    if results.cached is not None:
+        read, kept = results.cached
+        console.result(f"read {read} new export{'' if read == 1 else 's'}, {kept} from the cache")
     console.result(
         f"Plant (DC side): charged {charged:,.0f} kWh, discharged {discharged:,.0f} kWh, "
         f"round trip {ratio}."
@@ -365,6 +417,7 @@ def _run_command(args: argparse.Namespace) -> int:
         skip_bad_files=args.skip_bad_files,
         power_sign=args.power_sign,
         power_unit=args.power_unit,
+        health={"window": args.health_window},
     )
     _run(
         config,
@@ -374,6 +427,7 @@ def _run_command(args: argparse.Namespace) -> int:
         config_path=config_path,
         wait=args.wait,
         cache=False if args.no_cache else (args.cache or True),
+        force=args.force,
     )
     return EXIT_OK
 

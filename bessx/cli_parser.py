@@ -107,6 +107,24 @@ exit codes:
   130  interrupted (Ctrl-C)
 """
 
+
+def _outputs_help(width: int = 88, column: int = 27) -> str:
+    """The output files of :data:`bessx.pipeline.OUTPUT_TABLE`, in order, each with what it
+    holds (:mod:`bessx.output_descriptions`), as the ``bessx run --help`` lines."""
+    import textwrap
+
+    from bessx.output_descriptions import describe
+    from bessx.pipeline import OUTPUT_TABLE
+
+    lines = []
+    for item in OUTPUT_TABLE:
+        head = f"  {item.name}"
+        head = f"{head:<{column}}" if len(head) < column else f"{head}\n{'':<{column}}"
+        words = textwrap.wrap(describe(item.name, LOWEST_N), width - column)
+        lines.append(head + f"\n{'':<{column}}".join(words))
+    return "\n".join(lines)
+
+
 _RUN_EPILOG = f"""\
 DATA is a folder of daily parquet exports (all *.parquet in it), a glob pattern in quotes
 ("exports/2024-*.parquet") or one file; it may instead come from the site file's `data`.
@@ -119,24 +137,13 @@ configuration:
   docs/outliers.md).
 
 outputs (in --out, default ./bessx-out):
-  daily_energy.csv         charged / discharged [kWh] and coverage per enclosure and day
-  daily_energy.nc          the same as a CF netCDF archive (bessx.io.archive.open_daily)
-  lowest_charged.csv       the {LOWEST_N} enclosures with the lowest energy charged per day
-  lowest_discharged.csv    ... and discharged (days with coverage >= min_coverage)
-  outliers.csv             enclosures that underperform their peers, with the evidence
-  quality.csv              data-quality flags: one row per date, DC input or enclosure
-                           and flag (implausible samples are excluded from every energy)
-  heatmap_discharged.png   energy discharged [kWh], enclosure x day, outliers marked
-  heatmap_discharged_relative.png
-                           ... as % of the day's fleet median per enclosure
-                           (beyond 120 days both show weekly cells)
-  summary.md               what was read, coverage, plant totals, the tables, warnings
+{_outputs_help()}
   The daily energy is computed once. A run writes its whole set of outputs into
   --out/.bessx/sets/ and then makes it current in one atomic step: the names in --out
   (links into .bessx/current/) show the previous set or the new one, never a mix, and a
   failed run leaves the previous set in place. One run at a time writes to an --out: a
   second one stops at once (exit 1) or waits with --wait. The exports are never
-  modified, and --out may not be the data folder.
+  modified, and --out may not be the data folder or lie inside it.
 
 bad files:
   --skip-bad-files (site key skip_bad_files) leaves out each export that cannot be read
@@ -243,6 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="nominal sampling interval [s] (default: the median time step)",
     )
     run.add_argument(
+        "--health-window",
+        metavar="DAYS",
+        help='length of the battery health\'s windows, whole days such as "30D" (default: '
+        "30D; site key [health] window)",
+    )
+    run.add_argument(
         "--skip-bad-files",
         action="store_true",
         default=None,
@@ -263,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cache.add_argument(
         "--no-cache", action="store_true", help="read every export, keep no summaries or index"
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="compute and write the outputs even when they are up to date (by default a "
+        "run whose exports, settings and outputs are unchanged since the last does nothing)",
     )
     _add_parallel_options(run)
     run.add_argument("--quiet", action="store_true", help="print nothing but warnings and errors")

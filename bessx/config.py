@@ -40,8 +40,7 @@ from typing import Any, ClassVar, Final
 from bessx import schema
 from bessx.errors import ConfigError
 from bessx.io.conventions import POWER_SIGNS, POWER_UNITS
-from bessx.plausibility import DEFAULT_DC_POWER_LIMIT_KW
-from bessx.quality import EXCLUDABLE, QualitySettings
+from bessx.thresholds import DEFAULT_DC_POWER_LIMIT_KW, EXCLUDABLE, QualitySettings
 
 #: Energy allocation rules from a DC input to its enclosures.
 ALLOCATIONS: Final = ("equal", "soc")
@@ -142,6 +141,22 @@ def _whole_number_from(low: int) -> Callable[[Any], int]:
         raise _Rejected()
 
     return check
+
+
+_DAYS: Final = re.compile(r"\s*(?P<days>\d+)\s*(?:D|d|days?)\s*")
+
+
+def _whole_days(value: Any) -> str:
+    """A window of whole days, ``"30D"`` (or a whole number of days), as ``"<n>D"``, n >= 1."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        days = int(value)
+    elif isinstance(value, str) and (match := _DAYS.fullmatch(value)):
+        days = int(match["days"])
+    else:
+        raise _Rejected()
+    if days < 1:
+        raise _Rejected("at least one day")
+    return f"{days}D"
 
 
 def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
@@ -297,6 +312,16 @@ QUALITY_SETTINGS: Final[dict[str, Setting]] = {
     ),
 }
 
+#: The keys of the ``[health]`` table.
+HEALTH_SETTINGS: Final[dict[str, Setting]] = {
+    "window": Setting(
+        'a whole number of days such as "30D"',
+        _whole_days,
+        "30D",
+        "length of the battery health's windows [d] (usable capacity, round trip, cycles)",
+    ),
+}
+
 #: The keys of the ``[columns]`` table.
 COLUMN_SETTINGS: Final[dict[str, Setting]] = {
     "dc_power": Setting(
@@ -373,13 +398,30 @@ class OutlierSettings(_Checked):
 
 
 @dataclass(frozen=True)
+class HealthTable(_Checked):
+    """The ``[health]`` table: the battery health (see :data:`HEALTH_SETTINGS`).
+
+    Attributes
+    ----------
+    window
+        Length of the windows, ``"<n>D"`` (whole local days, n >= 1), as
+        :func:`bessx.health` takes it.
+    """
+
+    _settings: ClassVar = HEALTH_SETTINGS
+    _prefix: ClassVar = "health."
+
+    window: str = HEALTH_SETTINGS["window"].default
+
+
+@dataclass(frozen=True)
 class QualityTable(_Checked):
     """The ``[quality]`` table: data-quality flag thresholds (see :data:`QUALITY_SETTINGS`).
 
     Attributes
     ----------
     moving_kw, dead_kw, stuck_minutes, dead_minutes, sign_minutes
-        The thresholds of :class:`bessx.quality.QualitySettings` [kW, min].
+        The thresholds of :class:`bessx.QualitySettings` [kW, min].
     exclude
         Flags whose power samples are excluded from the energy, from
         :data:`bessx.quality.EXCLUDABLE` (implausible samples always are).
@@ -545,6 +587,7 @@ SETTINGS: Final[dict[str, Setting | type[_Checked]]] = {
     "outliers": OutlierSettings,
     "quality": QualityTable,
     "columns": ColumnPatterns,
+    "health": HealthTable,
 }
 
 
@@ -585,6 +628,8 @@ class Config(_Checked):
         Data-quality flag thresholds and the flags to exclude.
     columns
         Column-name patterns that override :mod:`bessx.schema`.
+    health
+        Battery health settings (the window).
 
     Examples
     --------
@@ -611,6 +656,7 @@ class Config(_Checked):
     outliers: OutlierSettings = field(default_factory=OutlierSettings)
     quality: QualityTable = field(default_factory=QualityTable)
     columns: ColumnPatterns = field(default_factory=ColumnPatterns)
+    health: HealthTable = field(default_factory=HealthTable)
 
 
 # The one place values are checked -----------------------------------------------------------

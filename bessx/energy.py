@@ -689,7 +689,7 @@ def daily_energy(
         Power flags whose samples are also treated as missing, from
         :data:`bessx.quality.EXCLUDABLE` (``"stuck"``, ``"dead"``, ``"sign_anomaly"``).
         Nothing beyond the implausible samples is excluded unless asked.
-    quality : bessx.quality.QualitySettings, optional
+    quality : bessx.QualitySettings, optional
         Thresholds of the data-quality flags.
 
     Returns

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 __all__ = [
     "HEALTH_ATTRS",
     "PARTIALS",
+    "ROUND_TRIP_FLAGS",
+    "ROUND_TRIP_TOLERANCE",
     "daily_health",
     "daily_health_partials",
     "health",
@@ -65,8 +67,24 @@ QUANTITY: Final = "quantity"
 WINDOW: Final = schema.WINDOW
 DIRECTION: Final = schema.DIRECTION
 
+#: How far a window's round-trip efficiency may exceed 1 [1], and a day's discharged energy
+#: what its charged energy and stored energy allow (relative, and in percentage points of
+#: SOC), before the window's round trip is unknown: SOC readings and meters are accurate to
+#: about 1 %, and a round trip above 1 + this cannot come from a real battery.
+ROUND_TRIP_TOLERANCE: Final = 0.02
+#: Why a window's round-trip efficiency is unknown (``round_trip_flag``), by flag value.
+ROUND_TRIP_FLAGS: Final = (
+    "ok",
+    "no_complete_day",
+    "no_usable_capacity",
+    "no_charge",
+    "round_trip_above_one",
+    "round_trip_negative",
+    "discharge_beyond_charge_and_soc",
+)
+
 #: CF attributes of the outputs of :func:`health`.
-HEALTH_ATTRS: Final = {
+HEALTH_ATTRS: Final[dict[str, dict[str, Any]]] = {
     "usable_capacity": {
         "units": "kWh",
         "long_name": "usable capacity of the DC input: energy discharged at the DC input per "
@@ -77,6 +95,12 @@ HEALTH_ATTRS: Final = {
         "units": "1",
         "long_name": "DC-side round-trip efficiency, corrected for the change of stored energy",
         "cell_methods": "window: sum (ratio of sums over complete days)",
+    },
+    "round_trip_flag": {
+        "long_name": "why round_trip_efficiency is unknown (0: it is known)",
+        "flag_values": np.arange(len(ROUND_TRIP_FLAGS), dtype=np.int8),
+        "flag_meanings": " ".join(ROUND_TRIP_FLAGS),
+        "comment": f"tolerance {ROUND_TRIP_TOLERANCE}: see the Notes of bessx.health",
     },
     "equivalent_full_cycles": {
         "units": "1",
@@ -384,7 +408,7 @@ def health_from_daily(daily: xr.DataArray, *, window: str | pd.Timedelta = "30D"
     used = _used(daily)
     has_plant = bool(daily.attrs.get("plant_power", 1))
     lazy = is_dask_collection(daily.data)
-    values = daily.reset_coords(drop=True).drop_vars(schema.DAY)
+    values = _closed_soc_change(daily.reset_coords(drop=True).drop_vars(schema.DAY))
     n_days = len(dates)
     n_windows = -(-n_days // window_days)
     values = values.pad({schema.DAY: (0, n_windows * window_days - n_days)})
@@ -492,6 +516,8 @@ def health(
 
         - ``usable_capacity`` (window, inverter, dc_input) [kWh],
         - ``round_trip_efficiency`` (window, inverter, dc_input) [1],
+        - ``round_trip_flag`` (window, inverter, dc_input), int8: why the round trip is
+          unknown (CF ``flag_values``/``flag_meanings`` :data:`ROUND_TRIP_FLAGS`; 0: known),
         - ``equivalent_full_cycles`` (window, inverter, dc_input) [1],
         - ``soc_spread`` (window, inverter, dc_input) [%],
         - ``segments`` (window, inverter, dc_input) [1], the discharge segments used,
@@ -531,11 +557,20 @@ def health(
     .. math:: U_w = 100 \, \frac{\sum_k E_k}{\sum_k \delta_k}.
 
     *Round-trip efficiency.* Over the complete days :math:`d` of the window (every sample
-    valid, no gap), with the mean-SOC change :math:`\Delta \bar s_d` from the day's first to
-    its last sample,
+    valid, no gap), with the mean-SOC change :math:`\Delta \bar s_d` from the day's first
+    sample to the next day's first, where the energy of the day's last sample ends (a day
+    followed by a gap, or the last of the data, closes at its own last sample if that
+    sample idles, :math:`|P| \le 5` kW, and is left out otherwise),
 
     .. math:: \eta_w = \frac{\sum_d E^{dis}_d + U_w \sum_d \Delta \bar s_d / 100}
                             {\sum_d E^{ch}_d}.
+
+    It is unknown (NaN), ``round_trip_flag`` naming why (:data:`ROUND_TRIP_FLAGS`), when
+    :math:`\eta_w > 1 + \tau` or :math:`\eta_w < 0`, with the tolerance
+    :math:`\tau` = :data:`ROUND_TRIP_TOLERANCE`, or when a complete day discharged more
+    than its charge and the energy stored at its start allow,
+    :math:`E^{dis}_d > (1 + \tau) E^{ch}_d + U_w (\bar s_{d,0} + 100 \tau) / 100`
+    (then the equivalent full cycles are unknown too).
 
     *Equivalent full cycles* :math:`\sum_d E^{dis}_d / U_w` over all days of the window.
     *SOC spread*: the mean over the window's days of the day's maximum of
@@ -582,6 +617,23 @@ def health(
     return health_from_daily(daily, window=f"{window_days}D")
 
 
+def _closed_soc_change(values: xr.DataArray) -> xr.DataArray:
+    """``values`` with each day's ``soc_change`` taken where its held energy ends.
+
+    The energy of a day's last sample holds until the next sample, the next day's first:
+    the SOC change that closes the day's energy balance runs to that sample's SOC. A day
+    whose last sample is followed by a gap (or is the last of the data) keeps the change to
+    its own last sample when that sample idles, which misses at most idle noise; it has no
+    closing change (NaN) otherwise.
+    """
+    soc_first = values.sel({QUANTITY: "soc_first"}, drop=True)
+    closing = values.sel({QUANTITY: "closing"}, drop=True)
+    to_next = soc_first.shift({schema.DAY: -1}) - soc_first
+    own = values.sel({QUANTITY: "soc_change"}, drop=True).where(closing == 0)
+    closed = xr.where(closing == 1, to_next, own)
+    return xr.where(values[QUANTITY] == "soc_change", closed, values).transpose(*values.dims)
+
+
 def _positive(values: xr.DataArray) -> xr.DataArray:
     """``values`` where positive, NaN elsewhere: a denominator that never divides by 0."""
     return values.where(values > 0)
@@ -604,12 +656,30 @@ def _estimates(windowed: xr.DataArray, used: xr.DataArray, has_plant: bool) -> x
     complete = part("complete") == 1
     discharged = part("discharged")
     charged = part("charged")
-    complete_charged = total(charged.where(complete))
-    stored_change = usable * total(part("soc_change").where(complete)) / 100.0
-    round_trip = (total(discharged.where(complete)) + stored_change) / complete_charged.where(
+    soc_change = part("soc_change")  # closed where the day's held energy ends
+    balanced = complete & soc_change.notnull()
+    complete_charged = total(charged.where(balanced))
+    stored_change = usable * total(soc_change.where(balanced)) / 100.0
+    round_trip = (total(discharged.where(balanced)) + stored_change) / complete_charged.where(
         complete_charged > 0
     )
-    cycles = total(discharged) / usable.where(usable > 0)
+    # a complete day cannot discharge more than it charged plus what was stored at its start
+    allowed = (1.0 + ROUND_TRIP_TOLERANCE) * charged + usable * (
+        part("soc_first") + 100.0 * ROUND_TRIP_TOLERANCE
+    ) / 100.0
+    beyond = (discharged.where(complete) > allowed).any("day")
+    flag = xr.zeros_like(round_trip, dtype=np.int8)
+    for name, condition in (
+        ("no_charge", ~(complete_charged > 0)),
+        ("no_usable_capacity", usable.isnull()),
+        ("no_complete_day", ~balanced.any("day")),
+        ("round_trip_above_one", round_trip > 1.0 + ROUND_TRIP_TOLERANCE),
+        ("round_trip_negative", round_trip < 0.0),
+        ("discharge_beyond_charge_and_soc", beyond),
+    ):  # the last that holds names why
+        flag = flag.where(~condition, np.int8(ROUND_TRIP_FLAGS.index(name)))
+    round_trip = round_trip.where(flag == 0)
+    cycles = (total(discharged) / usable.where(usable > 0)).where(~beyond)
     spread = part("soc_spread").mean("day")
 
     offset = part("soc_offset", per_enclosure=True).mean("day").where(used)
@@ -622,6 +692,7 @@ def _estimates(windowed: xr.DataArray, used: xr.DataArray, has_plant: bool) -> x
         {
             "usable_capacity": usable,
             "round_trip_efficiency": round_trip,
+            "round_trip_flag": flag,
             "equivalent_full_cycles": cycles,
             "soc_spread": spread,
             "segments": total(part("segments")),

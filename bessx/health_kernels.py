@@ -55,7 +55,7 @@ _BLOCK_ROWS: Final = 256
 _NO_LIMITS_GIVEN: Final = Limits()
 
 #: Per-day partial quantities of :func:`daily_health_partials`, in output order. The first
-#: ten are per DC input, the next three per plant, the last two per enclosure (all are
+#: twelve are per DC input, the next three per plant, the last two per enclosure (all are
 #: broadcast to the enclosure axis).
 PARTIALS: Final = (
     "segment_energy",  # DC energy of the qualifying discharge segments [kWh]
@@ -66,6 +66,8 @@ PARTIALS: Final = (
     "complete",  # 1 if every sample of the day is valid and held, else 0
     "soc_change",  # mean SOC at the day's last sample minus at its first [%]
     "soc_spread",  # daily maximum of (max - min) SOC among the DC input's enclosures [%]
+    "soc_first",  # mean SOC at the day's first sample [%]
+    "closing",  # 1: the day's last sample holds until the next one; 0: it idles; else NaN
     "active_discharged",  # DC energy discharged while the plant meter is active [kWh]
     "active_charged",  # DC energy charged while the plant meter is active [kWh]
     "plant_discharged",  # plant meter energy discharged [kWh]
@@ -87,8 +89,10 @@ class DayParts:
 
     #: (day,) bool: the day has samples
     present: np.ndarray
-    #: (5, day, m): segment energy [kWh], segment drop [%], segments, SOC change [%], SOC
-    #: spread [%]; NaN on days without samples
+    #: (7, day, m): segment energy [kWh], segment drop [%], segments, SOC change [%], SOC
+    #: spread [%], mean SOC at the first sample [%], how the day closes (1: its last sample
+    #: holds until the next sample, 0: it does not but idles, NaN: neither); NaN on days
+    #: without samples
     per_input: np.ndarray
     #: (2, day, m, slot): SOC offset [%], downward SOC swing [%]; NaN on unused slots
     per_enclosure: np.ndarray
@@ -106,7 +110,7 @@ class DayParts:
         """Parts of ``n_days`` days without samples."""
         return cls(
             present=np.zeros(n_days, dtype=bool),
-            per_input=np.full((5, n_days, m), np.nan),
+            per_input=np.full((7, n_days, m), np.nan),
             per_enclosure=np.full((2, n_days, m, n_slots), np.nan),
             held=np.zeros((5, n_days, m)),
             plant=np.zeros((5, n_days)),
@@ -364,6 +368,12 @@ def day_parts(
     parts.per_input[3, present] = mean_soc_at(ends[:, np.newaxis], every_column) - mean_soc_at(
         starts[:, np.newaxis], every_column
     )
+    parts.per_input[5, present] = mean_soc_at(starts[:, np.newaxis], every_column)
+    with np.errstate(invalid="ignore"):
+        idle = np.abs(power[ends]) <= DISCHARGE_THRESHOLD_KW
+    parts.per_input[6, present] = np.where(
+        joined[ends, np.newaxis], 1.0, np.where(idle, 0.0, np.nan)
+    )
     day_ends = np.append(starts[1:], n)
     for row, (start, end) in enumerate(zip(starts, day_ends, strict=True)):
         # NaN only where a sample misses a SOC: the day's maximum skips it
@@ -465,6 +475,8 @@ def finish_parts(parts: DayParts, day_seconds: np.ndarray) -> np.ndarray:
     soc_change = parts.per_input[3]
     put("soc_change", soc_change)
     put("soc_spread", parts.per_input[4])
+    put("soc_first", parts.per_input[5])
+    put("closing", parts.per_input[6])
     put("soc_offset", parts.per_enclosure[0])
     put("soc_swing", parts.per_enclosure[1])
 

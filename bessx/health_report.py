@@ -28,7 +28,8 @@ def to_frame(health: xr.Dataset) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``window`` (start date), ``inverter``, ``dc_input``, ``usable_capacity_kwh``,
-        ``round_trip_efficiency``, ``equivalent_full_cycles``, ``soc_spread_pct``,
+        ``round_trip_efficiency``, ``round_trip_flag`` (why it is unknown, by name: ``ok``
+        when it is known), ``equivalent_full_cycles``, ``soc_spread_pct``,
         ``segments``, ``capacity_trend_pct_per_year`` and its ``_low``/``_high`` bounds;
         DC inputs without enclosures are left out.
     """
@@ -42,9 +43,15 @@ def to_frame(health: xr.Dataset) -> pd.DataFrame:
         "capacity_trend_low": "capacity_trend_low_pct_per_year",
         "capacity_trend_high": "capacity_trend_high_pct_per_year",
     }
-    subset = health[list(names)].reset_coords(drop=True).compute()
+    flagged = "round_trip_flag" in health
+    subset = health[[*names, *(["round_trip_flag"] if flagged else [])]]
+    subset = subset.reset_coords(drop=True).compute()
     frame = subset.to_dataframe().rename(columns=names).reset_index()
     order = ["window", schema.INVERTER, schema.DC_INPUT, *names.values()]
+    if flagged:  # the flag's meaning, next to the value it explains
+        meanings = np.array(health["round_trip_flag"].attrs["flag_meanings"].split())
+        frame["round_trip_flag"] = meanings[frame["round_trip_flag"].to_numpy()]
+        order.insert(order.index("round_trip_efficiency") + 1, "round_trip_flag")
     frame = frame[order]
     if "n_enclosures" in health.coords:
         n_enclosures = health["n_enclosures"].to_series()
@@ -56,6 +63,36 @@ def to_frame(health: xr.Dataset) -> pd.DataFrame:
 
 def _dc_label(inverter: object, dc_input: object) -> str:
     return f"{inverter} DC{int(dc_input)}"  # type: ignore[call-overload]
+
+
+#: Flags of ``round_trip_flag`` that mark a balance no battery gives (not merely no data).
+_IMPOSSIBLE: Final = (
+    "round_trip_above_one",
+    "round_trip_negative",
+    "discharge_beyond_charge_and_soc",
+)
+
+
+def _impossible_balances(result: xr.Dataset) -> list[str]:
+    """Summary lines for the windows whose round trip was refused as impossible."""
+    if "round_trip_flag" not in result:
+        return []
+    flag = result["round_trip_flag"]
+    meanings = flag.attrs["flag_meanings"].split()
+    lines = []
+    for name in _IMPOSSIBLE:
+        hits = (flag == meanings.index(name)).stack(dc=(schema.INVERTER, schema.DC_INPUT))
+        windows = hits.sum(schema.WINDOW)
+        if int(windows.sum()):
+            which = ", ".join(
+                f"{_dc_label(*key)} ({int(count)})"
+                for key, count in zip(windows["dc"].values, windows.values, strict=True)
+                if count
+            )
+            lines.append(
+                f"- **Round trip refused** (`{name}`, no estimate; windows per DC input): {which}."
+            )
+    return lines
 
 
 def summary_section(health: xr.Dataset) -> str:
@@ -115,6 +152,7 @@ def summary_section(health: xr.Dataset) -> str:
         )
     else:
         lines.append("- **Lowest round-trip efficiency**: no complete days.")
+    lines.extend(_impossible_balances(result))
     spread = result["soc_spread"].mean(schema.WINDOW).stack(dc=(schema.INVERTER, schema.DC_INPUT))
     if spread.notnull().any():
         widest = spread.idxmax("dc").item()

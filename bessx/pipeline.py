@@ -26,13 +26,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Final, TextIO
-
-import pandas as pd
-import xarray as xr
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from bessx.config import OUTPUTS, Config
 from bessx.errors import BessxError, ConfigError, ExportError, one_line
+
+if TYPE_CHECKING:  # imported where used: a run found up to date needs neither
+    import pandas as pd
+    import xarray as xr
 
 __all__ = [
     "HEATMAP_DPI",
@@ -77,6 +78,10 @@ class Results:
     health
         :func:`bessx.health` of the exports, computed (from the same one pass over the
         exports as the daily energy); None when no health output was asked.
+    cached
+        With a cache: how many exports were read and how many summaries came from the
+        cache instead; None without a cache. (Not in any output: a re-run's outputs are
+        the same bytes as the first run's.)
     """
 
     daily: xr.Dataset
@@ -87,6 +92,7 @@ class Results:
     source: dict[str, Any]
     warnings: list[str]
     health: xr.Dataset | None = None
+    cached: tuple[int, int] | None = None
 
 
 # Before reading ---------------------------------------------------------------------------
@@ -275,7 +281,9 @@ def _analyse(
     skipped = [path for path in files if str(path) in recorder.skipped]
     used = [path for path in files if str(path) not in recorder.skipped]
     flagged = quality_table(flags)
-    battery_health = None if results.health is None else health_from_daily(results.health)
+    battery_health = None
+    if results.health is not None:
+        battery_health = health_from_daily(results.health, window=config.health.window)
     settings = {k: v for k, v in dataclasses.asdict(config.outliers).items() if v is not None}
     counted = {key: settings[key] for key in ("min_coverage",) if key in settings}
     recorder.flush()
@@ -294,6 +302,7 @@ def _analyse(
             **({"notes": list(recorder.notes)} if recorder.notes else {}),
         },
         warnings=list(recorder.messages),
+        cached=None if cache is None else (cache.misses, cache.hits),
     )
 
 

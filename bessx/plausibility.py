@@ -21,6 +21,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from bessx.thresholds import DEFAULT_DC_POWER_LIMIT_KW, DEFAULT_PLANT_POWER_LIMIT_KW
+
 __all__ = [
     "DEFAULT_DC_POWER_LIMIT_KW",
     "DEFAULT_PLANT_POWER_LIMIT_KW",
@@ -30,14 +32,6 @@ __all__ = [
     "implausible",
     "masked",
 ]
-
-#: Largest plausible magnitude of one DC input's power [kW]. Real DC inputs reach about
-#: 1,000-1,800 kW; 5,000 kW leaves room for any inverter of this class and none for a
-#: corrupt value.
-DEFAULT_DC_POWER_LIMIT_KW = 5000.0
-#: Largest plausible magnitude of the plant meter's power [kW]: 1 GW, beyond any battery
-#: plant metered at one point, and far below a corrupt value (a 1e9 kW spike, 2**63).
-DEFAULT_PLANT_POWER_LIMIT_KW = 1_000_000.0
 
 
 @dataclass(frozen=True)

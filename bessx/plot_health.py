@@ -65,7 +65,8 @@ def capacity_trend(health: xr.Dataset, *, ax: Axes | None = None) -> Axes:
     finite = np.isfinite(values)
     if finite.any(axis=0).sum() < 2:  # no trend to draw: say so rather than show empty axes
         length = int(health.attrs.get("window_days", days[0] if len(days) else 0))
-        return _too_short(ax, values[finite], int(finite.any(axis=0).sum()), length)
+        total = int(np.sum(days))
+        return _too_short(ax, values[finite], int(finite.any(axis=0).sum()), length, total)
     first = np.take_along_axis(values, np.argmax(finite, axis=1)[:, None], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         relative = 100.0 * values / first
@@ -145,12 +146,22 @@ def capacity_trend(health: xr.Dataset, *, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def _too_short(ax: Axes, capacities: np.ndarray, windows: int, length: int) -> Axes:
-    """Axes that say why there is no capacity trend, with what the history does give."""
+def _too_short(ax: Axes, capacities: np.ndarray, windows: int, length: int, total: int) -> Axes:
+    """Axes that say why there is no capacity trend, with what the history (``total``
+    days) does give and how to set shorter windows."""
     lines = [
-        f"The history holds {windows} window(s) of {length} days with a usable capacity:",
-        "a capacity trend needs at least two (a longer history, or health(window=...)).",
+        f"The history ({total} days) holds {windows} window(s) of {length} days with a "
+        "usable capacity:",
     ]
+    if total >= 2:
+        half = f"{total // 2}D"
+        lines += [
+            f"a capacity trend needs at least two: a longer history, or windows of {half}:",
+            f'bessx run --health-window {half}, [health] window = "{half}" in the site file,',
+            f'or bessx.health(ds, window="{half}").',
+        ]
+    else:
+        lines.append("a capacity trend needs at least two: a longer history.")
     if len(capacities):
         low, median, high = np.percentile(capacities, [0, 50, 100])
         lines.append(

@@ -35,9 +35,8 @@ asked (``exclude=("stuck", ...)``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -47,6 +46,7 @@ import xarray as xr
 from bessx import accessor as _accessor  # noqa: F401  (registers Dataset.bess)
 from bessx import schema
 from bessx.plausibility import Limits, _all_plausible, implausible, masked
+from bessx.thresholds import EXCLUDABLE, QualitySettings
 
 __all__ = [
     "EXCLUDABLE",
@@ -84,60 +84,8 @@ FLAGS: Mapping[str, Flag] = {
 }
 POWER_FLAGS = tuple(name for name, flag in FLAGS.items() if flag.power)
 SOC_FLAGS = tuple(name for name, flag in FLAGS.items() if flag.soc)
-#: Flags whose power samples :func:`bessx.daily_energy` can be asked to exclude as well.
-EXCLUDABLE = ("stuck", "dead", "sign_anomaly")
 _FLAG_DIM = "flag"
 _SOC_FLAG_DIM = "soc_flag"
-
-
-def _positive(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name} must be a number, not {value!r}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, not {value}")
-    return float(value)
-
-
-@dataclass(frozen=True)
-class QualitySettings:
-    """Thresholds of the data-quality flags (the ``[quality]`` table of a site file).
-
-    Attributes
-    ----------
-    moving_kw
-        The fleet moves when ``|median DC input power|`` exceeds this [kW].
-    dead_kw
-        A DC input is dead when ``|P|`` is at most this while the fleet moves [kW].
-    stuck_minutes
-        Shortest run of one repeated value that counts as stuck [min].
-    dead_minutes
-        Shortest run of dead samples that counts [min].
-    sign_minutes
-        Shortest run of samples opposite to the fleet that counts [min].
-
-    Examples
-    --------
-    >>> QualitySettings().stuck_minutes
-    30.0
-    >>> QualitySettings(dead_kw=0)
-    Traceback (most recent call last):
-    ...
-    ValueError: dead_kw must be a positive finite number, not 0
-    """
-
-    moving_kw: float = 50.0
-    dead_kw: float = 1.0
-    stuck_minutes: float = 30.0
-    dead_minutes: float = 15.0
-    sign_minutes: float = 15.0
-
-    def __post_init__(self) -> None:
-        for item in fields(self):
-            object.__setattr__(self, item.name, _positive(item.name, getattr(self, item.name)))
-
-    def samples(self, minutes: float, interval_seconds: float) -> int:
-        """The number of samples of ``interval_seconds`` that last ``minutes`` (at least 2)."""
-        return max(2, math.ceil(minutes * 60.0 / interval_seconds - 1e-9))
 
 
 _DEFAULTS = QualitySettings()
@@ -527,11 +475,11 @@ def quality(
         Plant data as returned by :func:`bessx.open_exports` (``dc_power``; ``soc`` for the
         enclosure flags; the ``duplicates_dropped`` coordinate when present), numpy- or
         dask-backed, with attrs ``timezone`` and ``interval_seconds``.
-    settings : QualitySettings, optional
-        Flag thresholds; by default :class:`QualitySettings`'s.
+    settings : bessx.QualitySettings, optional
+        Flag thresholds; by default :class:`~bessx.QualitySettings`'s.
     dc_power_limit_kw : float, optional
         Largest plausible ``|dc_power|`` [kW] (default
-        :data:`bessx.plausibility.DEFAULT_DC_POWER_LIMIT_KW`).
+        :data:`bessx.thresholds.DEFAULT_DC_POWER_LIMIT_KW`).
     max_gap : float
         Longest step [nominal intervals] a sample holds across, as in
         :func:`bessx.daily_energy` (for ``gap``).

@@ -152,7 +152,7 @@ def test_suite_runs_every_whole_process_mode(suite: dict) -> None:
 
 def test_suite_reports_every_target(suite: dict) -> None:
     measures = [row["measure"] for row in suite["targets"]]
-    assert len(measures) == 8
+    assert len(measures) == 9
     assert all(row["value"] is not None and row["met"] is not None for row in suite["targets"])
     assert 'python -c "import bessx" [s]' in measures
     assert str(REPOSITORY) not in json.dumps(suite)

@@ -446,6 +446,20 @@ def test_out_equal_to_data_exits_2(work, plant):
     assert digest(plant.folder) == before
 
 
+@pytest.mark.parametrize("cache", [[], ["--no-cache"]], ids=["cache", "no-cache"])
+def test_out_inside_the_data_folder_exits_2(work, plant, cache):
+    """Outputs never go into the data folder, with the cache or without: one message, about
+    --out."""
+    before = digest(plant.folder)
+    out = plant.folder / "results"
+    result = bessx("run", plant.folder, "--out", out, *cache, cwd=work)
+    assert_one_line_error(
+        result, EXIT_USAGE, f"{out}: --out is inside the data folder {plant.folder.resolve()}"
+    )
+    assert not out.exists()
+    assert digest(plant.folder) == before
+
+
 def test_usage_errors_in_process(capsys):
     assert main(["run", "--max-gap"]) == EXIT_USAGE
     assert main([]) == EXIT_USAGE

@@ -82,7 +82,10 @@ def test_windows_and_dims(estimated: Estimated) -> None:
     assert result["capacity_trend"].dims == ("inverter", "dc_input")
     assert result["conversion_efficiency"].dims == ("window", "direction")
     for name, variable in result.data_vars.items():
-        assert {"units", "long_name", "cell_methods"} <= set(variable.attrs), name
+        if "flag_meanings" in variable.attrs:  # a CF flag variable: no units
+            assert {"long_name", "flag_values"} <= set(variable.attrs), name
+        else:
+            assert {"units", "long_name", "cell_methods"} <= set(variable.attrs), name
     assert result["usable_capacity"].attrs["units"] == "kWh"
     assert result["capacity_trend"].attrs["units"] == "% a-1"
     assert result.attrs["Conventions"].startswith("CF")

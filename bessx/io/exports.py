@@ -249,6 +249,7 @@ def _localize(naive: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
     resolved by the rows around it: with earlier rows only, it is the first pass; with
     later rows only, the second. Anything else cannot be resolved and is an error.
     """
+    _refuse_skipped_times(naive, timezone)
     probe = naive.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
     unresolved = pd.isna(probe) & ~pd.isna(naive)
     if not unresolved.any():
@@ -283,6 +284,36 @@ def _localize(naive: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
     except Exception as error:  # pytz/zoneinfo errors name the offending time
         raise BessxError(f"local times that do not exist in {timezone} ({error})") from None
     return localized
+
+
+def _refuse_skipped_times(naive: pd.DatetimeIndex, timezone: str) -> None:
+    """Refuse naive local times that do not exist (the hour the clocks skip in spring),
+    naming the skipped hour and the rows that lie in it (1-based, in file order)."""
+    every_repeat = np.ones(len(naive), dtype=bool)  # how a repeated hour resolves: no matter
+    shifted = naive.tz_localize(timezone, ambiguous=every_repeat, nonexistent="NaT")
+    skipped = np.flatnonzero(pd.isna(shifted) & ~pd.isna(naive))
+    if skipped.size == 0:
+        return
+    first = naive[skipped[0]]
+    # the local wall times on both sides of the jump: where the clocks stop and resume
+    before = pd.DatetimeIndex([first]).tz_localize(timezone, nonexistent="shift_backward")
+    after = pd.DatetimeIndex([first]).tz_localize(timezone, nonexistent="shift_forward")
+    stop = before[0].tz_localize(None) + pd.Timedelta(1, "ns")
+    resume = after[0].tz_localize(None)
+    on_that_day = skipped[(naive[skipped] >= stop) & (naive[skipped] < resume)]
+    rows = on_that_day + 1
+    where = f"row {rows[0]}" if len(rows) == 1 else f"rows {rows[0]} to {rows[-1]}"
+    span = f"{naive[on_that_day[0]]:%H:%M:%S}"
+    if len(rows) > 1:
+        span += f" to {naive[on_that_day[-1]]:%H:%M:%S}"
+    more = len(skipped) - len(on_that_day)
+    raise BessxError(
+        f"local times that do not exist in {timezone}: on {stop:%Y-%m-%d} the clocks jump "
+        f"from {stop:%H:%M} to {resume:%H:%M} (daylight saving time begins), but "
+        f"{len(rows)} row(s) lie in the skipped hour ({span}, {where})"
+        + (f", and {more} row(s) in other skipped hours" if more else "")
+        + f": are they local {timezone} times, or UTC or another zone's?"
+    )
 
 
 def _utc_times(scan: Scan, timezone: str) -> np.ndarray:

@@ -10,29 +10,36 @@ symbolic links)::
     out/.bessx/previous   -> sets/20240430T101500Z-4131-9a0b     (kept until the next run)
     out/.bessx/sets/<id>/                                         (complete sets)
     out/.bessx/lock, out/.bessx/owner                             (the run lock, its pid)
+    out/.bessx/waiting-<pid>                                      (a run waiting for it)
 
-A run writes its whole set into a new ``sets/<id>`` folder; :func:`write_set` then makes it
-current with one ``os.replace`` of the ``current`` link (atomic on POSIX), so at every
+A run writes its whole set into a new ``sets/<id>`` folder (an output with the same bytes
+as the current set's becomes a hard link to that file, keeping its time); :func:`write_set`
+then makes it current with one ``os.replace`` of the ``current`` link (atomic on POSIX), so at every
 instant each name resolves into the same set: the old one or the new one, never a mix. To
 read several outputs as one set while runs may go on, resolve :func:`current_set` once and
 read from that folder. A folder written by an older bessx (plain files) is taken over at the
 first commit without ever showing a mix. :func:`locked` holds an advisory lock
 (:mod:`filelock`, released by the operating system when a run dies), and cleans the
-leftovers of killed runs.
+leftovers of killed runs; a run that fails into an output folder it made removes it again,
+but never the lock file another run waits for.
 """
 
 from __future__ import annotations
 
 import contextlib
+import filecmp
 import os
 import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from bessx.errors import BessxError, ConfigError, OutputError, first_line
+
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
 
 __all__ = [
     "STATE_FOLDER",
@@ -51,6 +58,8 @@ _PREVIOUS: Final = "previous"
 _SETS: Final = "sets"
 _LOCK: Final = "lock"
 _OWNER: Final = "owner"
+#: A run waiting for the lock says so with a file ``waiting-<pid>`` next to it.
+_WAITING: Final = "waiting-"
 _TEMPORARY: Final = ".tmp-"
 #: Staging folders of bessx versions before output sets; removed by the next run.
 _OLD_STAGING_PREFIX: Final = ".bessx-tmp-"
@@ -83,7 +92,7 @@ def check_out(
     Raises
     ------
     ConfigError
-        ``out`` is a file or the data folder, an output name is a folder, or an input
+        ``out`` is a file, the data folder or inside it, an output name is a folder, or an input
         (the topology, the site file) sits where an output goes.
     """
     if out.exists() and not out.is_dir():
@@ -92,8 +101,16 @@ def check_out(
     if state.exists() and not state.is_dir():
         raise ConfigError(f"{state}: is not a folder; bessx keeps its output sets there")
     resolved = out.resolve()
-    if any(path.parent.resolve() == resolved for path in files):
-        raise ConfigError(f"{out}: --out is the data folder; write the results to another folder")
+    for data in sorted({path.parent.resolve() for path in files}):
+        if resolved == data:
+            raise ConfigError(
+                f"{out}: --out is the data folder; write the results to another folder"
+            )
+        if data in resolved.parents:
+            raise ConfigError(
+                f"{out}: --out is inside the data folder {data}; outputs never go into the "
+                "data folder: write the results to another folder"
+            )
     for name in names:
         target = out / name
         if target.is_dir() and not target.is_symlink():
@@ -125,38 +142,95 @@ def locked(
     FolderInUse
         Another run holds the lock and ``wait`` is false.
     """
-    from filelock import FileLock, Timeout
-
     state = out / STATE_FOLDER
     created = [path for path in (state, out, *out.parents) if not path.exists()]
-    try:
-        state.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutputError(out, error.strerror or first_line(error)) from None
-    lock = FileLock(state / _LOCK)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        if not wait:
-            raise FolderInUse(out, _owner(state)) from None
-        if on_wait is not None:
-            on_wait(_owner(state))
-        lock.acquire()
+    lock = _acquire(out, wait, on_wait)
     try:
         (state / _OWNER).write_text(f"{os.getpid()}\n", encoding="ascii")
         clean(out)
         yield
     except BaseException:
         if created and not (state / _CURRENT).is_symlink():  # nothing was ever shown here
-            shutil.rmtree(state, ignore_errors=True)
-            for path in created[1:]:
-                with contextlib.suppress(OSError):
-                    path.rmdir()
+            _remove_unshown(out, created)
         raise
     finally:
         with contextlib.suppress(OSError):
             (state / _OWNER).unlink()
         lock.release()
+
+
+def _acquire(out: Path, wait: bool, on_wait: Callable[[int | None], object] | None) -> BaseFileLock:
+    """The output folder's lock, held; with ``wait``, after the run holding it ends.
+
+    A waiting run says so with a ``waiting-<pid>`` file, so that the holder's cleanup
+    keeps the lock file and its folder (:func:`_remove_unshown`). Should they go all the
+    same (a holder that found no waiter, just before this one said it waits), the folder is
+    made again and the lock taken there: a lock on a removed file is never taken (the lock
+    library checks that the file it locked is still linked).
+    """
+    from filelock import FileLock, Timeout
+
+    state = out / STATE_FOLDER
+    waiting = state / f"{_WAITING}{os.getpid()}"
+    announced = False
+    try:
+        while True:
+            try:
+                state.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise OutputError(out, error.strerror or first_line(error)) from None
+            lock = FileLock(state / _LOCK)
+            try:
+                try:
+                    lock.acquire(timeout=0)
+                except Timeout:
+                    if not wait:
+                        raise FolderInUse(out, _owner(state)) from None
+                    waiting.touch()
+                    if not announced and on_wait is not None:
+                        on_wait(_owner(state))
+                    announced = True
+                    lock.acquire()
+            except FileNotFoundError:  # the folder went while this run waited: again
+                continue
+            return lock
+    finally:
+        if announced:
+            with contextlib.suppress(OSError):
+                waiting.unlink()
+
+
+def _waiters(state: Path) -> list[int]:
+    """The live processes that wait for the lock of ``state`` (their ``waiting-<pid>``)."""
+    alive = []
+    for path in state.glob(f"{_WAITING}*"):
+        try:
+            pid = int(path.name.removeprefix(_WAITING))
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                path.unlink()  # a waiter that died
+            continue
+        except (ValueError, OSError):  # not a pid, or another account's: keep it
+            pid = -1
+        alive.append(pid)
+    return alive
+
+
+def _remove_unshown(out: Path, created: Sequence[Path]) -> None:
+    """Undo a failed run's new output folder (``created``: the folders it made), holding
+    the lock: all of it, or, when another run waits for the lock, all but the lock file,
+    the waiters' files and their folders."""
+    state = out / STATE_FOLDER
+    if not _waiters(state):
+        shutil.rmtree(state, ignore_errors=True)
+        for path in created[1:]:
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        return
+    for path in state.iterdir():
+        if path.name != _LOCK and not path.name.startswith(_WAITING):
+            _remove(path)
 
 
 def _owner(state: Path) -> int | None:
@@ -178,6 +252,7 @@ def clean(out: Path) -> None:
                 _remove(folder)
     for path in [*state.glob(f"{_TEMPORARY}*"), *out.glob(f"{_OLD_STAGING_PREFIX}*")]:
         _remove(path)
+    _waiters(state)  # removes the files of waiters that died
 
 
 def _remove(path: Path) -> None:
@@ -244,9 +319,12 @@ def write_set(
     except OSError as error:
         raise OutputError(out, error.strerror or first_line(error)) from None
     try:
+        shown = current_set(out)
         for name in names:
             try:
                 writers[name](folder / name)
+                if shown is not None:
+                    _keep_if_same(folder / name, shown / name)
             except OSError as error:
                 raise OutputError(out / name, error.strerror or first_line(error)) from None
         _sync(folder)
@@ -259,6 +337,23 @@ def write_set(
             shutil.rmtree(folder, ignore_errors=True)
         raise
     return [out / name for name in names]
+
+
+def _keep_if_same(new: Path, old: Path) -> None:
+    """An output with the bytes of the shown set's file becomes that file (a hard link):
+    an output whose content did not change keeps its time and identity, so tools that
+    look at times (``make``, ``rsync``, a file watcher) see only the outputs that changed."""
+    try:
+        if not old.is_file() or old.stat().st_size != new.stat().st_size:
+            return
+        if not filecmp.cmp(new, old, shallow=False):
+            return
+        staged = new.with_name(f"{_TEMPORARY}{new.name}")
+        os.link(old, staged)
+        os.replace(staged, new)
+    except OSError:  # no hard links here: the new copy serves as well
+        with contextlib.suppress(OSError):
+            new.with_name(f"{_TEMPORARY}{new.name}").unlink()
 
 
 def commit(out: Path, set_id: str, names: Sequence[str], known: Sequence[str]) -> None:

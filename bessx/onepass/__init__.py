@@ -51,7 +51,6 @@ Everything public is imported here: ``from bessx.onepass import summarise_export
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -72,6 +71,7 @@ from bessx.io.exports import (
     export_paths,
     name_date,
 )
+from bessx.onepass.parallel import map_files
 from bessx.onepass.reduce import NotOnePass, Results, combine
 from bessx.onepass.summarise import summarise_export, summarise_group
 from bessx.onepass.summary import (
@@ -160,9 +160,6 @@ def from_exports(
         come from :func:`bessx.open_exports` instead (the same results, two footer parses
         per file).
     """
-    import dask
-    from dask import delayed
-
     if allocation not in ALLOCATIONS:
         raise ValueError(
             f"unknown allocation {allocation!r}; choose one of {', '.join(map(repr, ALLOCATIONS))}"
@@ -210,8 +207,7 @@ def from_exports(
     if cache is not None:
         found = {group: _cache_get(cache, group, settings) for group in groups}
     missing = [group for group in groups if found.get(group) is None]
-    tasks = [delayed(_summarise_or_refuse)(group, settings, skip) for group in missing]
-    computed = dask.compute(*tasks, scheduler=_scheduler())
+    computed = map_files(_summarise_or_refuse, [(group, skip) for group in missing], settings)
     skipped = [error for _, errors in computed for error in errors]
     if skipped and not skip:
         raise skipped[0]  # the first bad file in order, whichever task failed first
@@ -391,24 +387,13 @@ def health_from_exports(
     return health_from_daily(results.health, window=window)
 
 
-def _scheduler() -> Any:
-    """dask's own choice (a distributed client, a configured scheduler) where there may be
-    one, else its threaded scheduler: without ``dask.distributed`` imported no client can
-    exist, and asking dask would import it (~0.2 s) only to find none."""
-    import dask
-
-    if "distributed" in sys.modules or dask.config.get("scheduler", None) is not None:
-        return None
-    from dask.threaded import get
-
-    return get
-
-
 def _summarise_or_refuse(
-    group: tuple[Path, ...], settings: Settings, skip: bool
+    item: tuple[tuple[Path, ...], bool], settings: Settings
 ) -> tuple[Summary | None, list[ExportError]]:
-    """:func:`summarise_group`, with the files' errors returned rather than raised; with
-    ``skip``, a bad file of a group is left out and the others summarised."""
+    """:func:`summarise_group` of ``item = (group, skip)``, with the files' errors returned
+    rather than raised; with ``skip``, a bad file of a group is left out and the others
+    summarised."""
+    group, skip = item
     errors: list[ExportError] = []
     members = list(group)
     while members:

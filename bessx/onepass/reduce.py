@@ -300,6 +300,15 @@ def _last_hold(summaries: Sequence[Summary], index: int, interval: float, limit:
     return step if step <= limit else interval
 
 
+def _joined_to_next(summaries: Sequence[Summary], index: int, limit: float) -> bool:
+    """Whether file ``index``'s last sample holds until the next file's first sample (the
+    step is no gap: at most ``limit`` [s])."""
+    if index + 1 == len(summaries):
+        return False
+    step = float((summaries[index + 1].first - summaries[index].last).astype(np.int64)) / 1e9
+    return step <= limit
+
+
 def _join(
     summaries: Sequence[Summary],
     layout: _Layout,
@@ -382,5 +391,7 @@ def _join_health(
         history.place(rows, parts.parts)
         hold = _last_hold(summaries, index, interval, limit)
         add_sample(history, rows[-1], parts.last_power, parts.last_plant, hold, threshold)
+        if _joined_to_next(summaries, index, limit):
+            history.per_input[6, rows[-1]] = 1.0  # the day closes at the next file's first sample
     partials = finish_parts(history, day_seconds)
     return partials.reshape(len(PARTIALS), len(dates), n_inv, n_dc, n_slots)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bessx import schema
-from bessx.health_kernels import DayParts
+from bessx.health_kernels import PARTIALS, DayParts
 from bessx.io.conventions import POWER_SIGNS, POWER_UNITS
 from bessx.io.exports import ColumnPatterns
 from bessx.plausibility import Limits
@@ -31,6 +31,8 @@ class HealthSettings:
 
     #: smallest mean-SOC decrease of a discharge segment used for the usable capacity [%]
     min_swing: float = 20.0
+    #: the quantities a summary's parts hold: a summary kept with other ones is not reused
+    partials: tuple[str, ...] = PARTIALS
 
 
 @dataclass(frozen=True)

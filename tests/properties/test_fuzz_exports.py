@@ -151,3 +151,81 @@ def _check(results: dict[str, xr.Dataset]) -> None:
     for name in ("charged", "discharged"):  # both allocations conserve each DC input's energy
         equal, soc = (results[a][name].sum("enclosure", min_count=1).values for a in results)
         np.testing.assert_allclose(equal, soc, rtol=1e-12, equal_nan=True)
+
+
+# The battery health's round trip ------------------------------------------------------------
+@st.composite
+def cycling_exports(draw: st.DrawFn) -> pd.DataFrame:
+    """Whole local days of one inverter (two DC inputs, two enclosures each) in the exports'
+    layout: runs of random power, a SOC that follows it with random one-way efficiencies
+    and capacity, and random faults (bursts of a plausible power the SOC does not see, SOC
+    jumps, drift and noise)."""
+    interval = draw(st.sampled_from(["15min", "1h"]))
+    days = draw(st.integers(1, 3))
+    time = pd.date_range("2023-05-01", periods=days * 24 * (4 if interval == "15min" else 1),
+                         freq=interval, name="Timestamp")  # fmt: skip
+    hours = pd.Timedelta(interval).total_seconds() / 3600.0
+    n = len(time)
+    frame = pd.DataFrame(index=time)
+    for dc_input in (1, 2):
+        power = np.zeros(n)
+        start = 0
+        while start < n:
+            length = draw(st.integers(1, max(1, n // 4)))
+            power[start : start + length] = draw(
+                st.sampled_from([0.0, 0.0, 1.0]) | st.floats(-1500.0, 1500.0)
+            )
+            start += length
+        charge_eta, discharge_eta = (draw(st.floats(0.8, 1.0)) for _ in range(2))
+        stored = np.where(power > 0, power / discharge_eta, power * charge_eta) * hours
+        drawn = -np.concatenate(([0.0], np.cumsum(stored)[:-1]))  # stored energy [kWh]
+        span = draw(st.floats(20.0, 90.0))  # the SOC's range, of a capacity that fits it
+        capacity = max(float(np.ptp(drawn)), 1.0) * 100.0 / span
+        lowest = draw(st.floats(0.0, 100.0 - span))
+        soc = lowest + 100.0 * (drawn - drawn.min()) / capacity
+        for _ in range(draw(st.integers(0, 2))):
+            row = draw(st.integers(0, n - 1))
+            kind = draw(st.sampled_from(["burst", "jump", "drift", "noise"]))
+            if kind == "burst":  # a plausible power the SOC does not see
+                power[row : row + draw(st.integers(1, 8))] = 3000.0
+            elif kind == "jump":
+                soc[row:] += draw(st.floats(-40.0, 40.0))
+            elif kind == "drift":
+                soc += np.linspace(0.0, draw(st.floats(-20.0, 20.0)), n)
+            else:
+                soc += np.asarray(draw(st.lists(st.floats(-3.0, 3.0), min_size=n, max_size=n)))
+        frame[f"BESS{dc_input} DC Input Power (kW) [Battery Inverter 1APCS1]"] = power
+        for enclosure in (2 * dc_input - 1, 2 * dc_input):
+            frame[f"System state of charge (%) [Battery system 1A1BAT{enclosure}]"] = soc
+    return frame
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(frame=cycling_exports())
+def test_health_round_trip_never_exceeds_one(tmp_path: Path, frame: pd.DataFrame) -> None:
+    """Whatever the data, a round trip that health gives lies in [0, 1 + tolerance]; where
+    it is unknown, the flag says why (and is 0 exactly where it is known)."""
+    from bessx.health import ROUND_TRIP_FLAGS, ROUND_TRIP_TOLERANCE
+    from bessx.onepass import health_from_exports
+
+    folder = tmp_path / "cycling"
+    folder.mkdir(exist_ok=True)
+    for old in folder.glob("*.parquet"):
+        old.unlink()
+    for date, day in frame.groupby(frame.index.date):
+        day.to_parquet(folder / f"{date:%Y%m%d}.parquet")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExportWarning)
+        for window in ("1D", "3D"):
+            result = health_from_exports(folder, window=window, timezone="UTC")
+            round_trip = result["round_trip_efficiency"].values
+            known = np.isfinite(round_trip)
+            assert (round_trip[known] >= 0.0).all()
+            assert (round_trip[known] <= 1.0 + ROUND_TRIP_TOLERANCE).all()
+            flag = result["round_trip_flag"].values
+            assert ((flag == 0) == known).all()
+            assert ((flag >= 0) & (flag < len(ROUND_TRIP_FLAGS))).all()
