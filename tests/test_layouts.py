@@ -308,14 +308,14 @@ def test_no_plant_meter_is_one_note_per_run(tmp_path):
         bessx.open_exports(tmp_path, timezone="UTC")
     messages = [str(record.message) for record in records]
     assert messages == [
-        "no plant meter columns: conversion efficiency not computed (no column for "
+        "no plant meter columns: conversion efficiency not computed (no plant column for "
         "plant_power, plant_soc, setpoint in any export)"
     ]
     assert issubclass(records[0].category, ExportNote)
     with pytest.warns(UserWarning) as records:
         bessx.health_from_exports(tmp_path, timezone="UTC", window="3D")
     assert [str(record.message) for record in records] == [
-        "no plant meter columns: conversion efficiency not computed (no column for "
+        "no plant meter columns: conversion efficiency not computed (no plant column for "
         "plant_power in any export)"
     ]
 

@@ -17,9 +17,10 @@ in kW, discharge positive.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where power is converted: the settings need it not
+    import numpy as np
 
 __all__ = [
     "POWER_SIGNS",
@@ -85,11 +86,14 @@ def power_in_kw(values: np.ndarray, power_sign: str, power_unit: str) -> np.ndar
 
     Examples
     --------
+    >>> import numpy as np
     >>> power_in_kw(np.array([1500.0, -250.0]), "charge_positive", "W")
     array([-1.5 ,  0.25])
     >>> power_in_kw(np.array([0.2]), "discharge_positive", "MW")
     array([200.])
     """
+    import numpy as np
+
     if is_native(power_sign, power_unit):
         return values
     if power_unit == "W":

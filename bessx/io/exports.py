@@ -1236,9 +1236,9 @@ def _note_missing(
     if "plant_power" in nowhere:
         return [
             "no plant meter columns: conversion efficiency not computed "
-            f"(no column for {', '.join(nowhere)} in any export)"
+            f"(no plant column for {', '.join(nowhere)} in any export)"
         ]
-    return [f"no column for {', '.join(nowhere)} in any export (NaN)"]
+    return [f"no plant column for {', '.join(nowhere)} in any export (NaN)"]
 
 
 def _short_list(names: list[str], limit: int = 4) -> str:
