@@ -35,6 +35,10 @@ Entries are written to a temporary file and renamed into place, so a killed or c
 run never leaves a torn entry; :meth:`EntryCache.prune` removes the entries of files that
 are gone or changed. The two kinds can share a folder (their file names end differently).
 The cache never lives in the data folder: ``bessx run`` keeps it inside ``--out``.
+
+A value computed from several files read as one (a day exported per block of inverters,
+:mod:`bessx.io.groups`) is kept under one entry whose key is built from every member's key
+(:meth:`EntryCache.put_group`): a change to any member is a miss for the group.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ import types
 import typing
 import warnings
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final
@@ -520,8 +524,30 @@ class EntryCache:
 
     def get(self, path: str | os.PathLike, settings: Any) -> Any | None:
         """The value kept for ``path`` under ``settings``, or None (then it is a miss)."""
-        entry = self._entry(Path(path), settings) if self._readable else None
-        if entry is None:
+        return self._get_entry(self._entry(Path(path), settings))
+
+    def _group_entry(self, paths: Sequence[str | os.PathLike], settings: Any) -> Path | None:
+        """The entry of a group of files read as one (:mod:`bessx.io.groups`): its name
+        is built from every member's own key, so a change to any member is a miss; None
+        when a member has no fingerprint now."""
+        members = [self._entry(Path(path), settings) for path in paths]
+        if any(member is None for member in members):
+            return None
+        resolved = [str(Path(path).resolve()) for path in paths]
+        names = [member.name for member in members if member is not None]
+        return self.folder / f"{_digest(*resolved)}-{_digest(*names)}{self.suffix}"
+
+    def get_group(self, paths: Sequence[str | os.PathLike], settings: Any) -> Any | None:
+        """:meth:`get` for a group of files whose value was computed from all of them."""
+        return self._get_entry(self._group_entry(paths, settings))
+
+    def put_group(self, paths: Sequence[str | os.PathLike], settings: Any, value: Any) -> None:
+        """:meth:`put` for a group of files whose value was computed from all of them."""
+        if self._unwritable is None:
+            self._put_entry(self._group_entry(paths, settings), value)
+
+    def _get_entry(self, entry: Path | None) -> Any | None:
+        if not self._readable or entry is None:
             self._count(hit=False)
             return None
         try:
@@ -557,9 +583,10 @@ class EntryCache:
 
     def put(self, path: str | os.PathLike, settings: Any, value: Any) -> None:
         """Keep ``value`` for ``path``: written aside, then renamed into place."""
-        if self._unwritable is not None:
-            return
-        entry = self._entry(Path(path), settings)
+        if self._unwritable is None:
+            self._put_entry(self._entry(Path(path), settings), value)
+
+    def _put_entry(self, entry: Path | None, value: Any) -> None:
         if entry is None:
             return
         raw = dump_entry(value, self.classes(), compressed=self.compressed)
@@ -582,15 +609,22 @@ class EntryCache:
             raise
 
     def prune(
-        self, paths: Iterable[str | os.PathLike], settings: Any, *, others: bool = True
+        self,
+        paths: Iterable[str | os.PathLike],
+        settings: Any,
+        *,
+        others: bool = True,
+        groups: Iterable[Sequence[str | os.PathLike]] = (),
     ) -> int:
         """Remove the entries of ``paths`` that are stale (the file changed since, or other
         settings) and, with ``others``, the entries of every other file; returns how many.
+        The current entries of ``groups`` (:meth:`put_group`) are kept.
 
         Temporary files abandoned by a killed run are removed too. A folder that cannot be
         listed or changed is left as it is (with a warning, unless writing failed already).
         """
         entries = [self._entry(Path(path), settings) for path in paths]
+        entries += [self._group_entry(group, settings) for group in groups]
         current = {entry.name for entry in entries if entry is not None}
         files = {name.partition("-")[0] for name in current}
         removed = 0

@@ -445,6 +445,8 @@ def _run_command(args: argparse.Namespace) -> int:
         max_gap=args.max_gap,
         interval=args.interval,
         skip_bad_files=args.skip_bad_files,
+        power_sign=args.power_sign,
+        power_unit=args.power_unit,
         health={"window": args.health_window},
     )
     _run(
@@ -528,7 +530,12 @@ def _info_command(args: argparse.Namespace) -> int:
 
     console = _Console(debug=args.debug)
     config, _ = _site_config(
-        args, timezone=args.timezone, topology=args.topology, skip_bad_files=args.skip_bad_files
+        args,
+        timezone=args.timezone,
+        topology=args.topology,
+        skip_bad_files=args.skip_bad_files,
+        power_sign=args.power_sign,
+        power_unit=args.power_unit,
     )
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Final, NoReturn
 
 from bessx import __version__
+from bessx.io.conventions import POWER_SIGNS, POWER_UNITS
 from bessx.pipeline import LOWEST_N
 
 __all__ = [
@@ -351,6 +352,16 @@ def _add_reading_options(parser: argparse.ArgumentParser) -> None:
         "--topology",
         metavar="CSV",
         help="inverter, dc_input, enclosure_id table (default: inferred from the columns)",
+    )
+    parser.add_argument(
+        "--power-sign",
+        choices=POWER_SIGNS,
+        help="how the exports sign power (default: discharge_positive)",
+    )
+    parser.add_argument(
+        "--power-unit",
+        choices=POWER_UNITS,
+        help="the unit of the exports' power, converted to kW as it is read (default: kW)",
     )
 
 

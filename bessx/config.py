@@ -40,6 +40,7 @@ from typing import Any, ClassVar, Final
 
 from bessx import schema
 from bessx.errors import ConfigError
+from bessx.io.conventions import POWER_SIGNS, POWER_UNITS
 from bessx.thresholds import DEFAULT_DC_POWER_LIMIT_KW, EXCLUDABLE, QualitySettings
 
 #: Energy allocation rules from a DC input to its enclosures.
@@ -235,6 +236,20 @@ def _pattern_with(template: re.Pattern[str]) -> Callable[[Any], re.Pattern[str]]
     return check
 
 
+def _column_name(value: Any) -> str:
+    if isinstance(value, str) and value.strip():
+        return value
+    raise _Rejected()
+
+
+#: What each plant-level column holds, for the documentation of its pattern.
+_PLANT_DOCS: Final = {
+    "plant_power": "active power [kW]",
+    "plant_soc": "state of charge [%]",
+    "setpoint": "active power setpoint [kW]",
+}
+
+
 def _groups(template: re.Pattern[str]) -> str:
     return ", ".join(f"(?P<{name}>...)" for name in sorted(template.groupindex))
 
@@ -341,6 +356,22 @@ COLUMN_SETTINGS: Final[dict[str, Setting]] = {
         _pattern_with(schema.SOC_PATTERN),
         None,
         "pattern of the state-of-charge columns [%]; None: bessx.schema.SOC_PATTERN",
+    ),
+    **{
+        variable: Setting(
+            "a regular expression without named groups",
+            _pattern_with(re.compile("")),
+            None,
+            f"pattern of the plant's {_PLANT_DOCS[variable]} column (one column per export); "
+            f"None: the exact name {column!r}",
+        )
+        for column, variable in schema.PLANT_COLUMNS.items()
+    },
+    "time": Setting(
+        "a column name (exact, not a pattern)",
+        _column_name,
+        None,
+        "the timestamp column (or pandas index) of the exports; None: 'Timestamp'",
     ),
 }
 
@@ -600,8 +631,14 @@ class ColumnPatterns(_Checked):
         Pattern of the DC input power columns [kW], with the groups ``dc_input``, ``inverter``.
     soc
         Pattern of the state-of-charge columns [%], with the group ``enclosure_id``.
+    plant_power, plant_soc, setpoint
+        Patterns of the plant-level columns (the meter's active power [kW], the plant's state
+        of charge [%], the external setpoint [kW]), without named groups; an export may
+        have one column that matches each (two are an error naming them).
+    time
+        The exact name of the timestamp column (or pandas index).
 
-    ``None`` keeps the pattern of :mod:`bessx.schema`.
+    ``None`` keeps the pattern or name of :mod:`bessx.schema`.
 
     Examples
     --------
@@ -616,14 +653,31 @@ class ColumnPatterns(_Checked):
 
     dc_power: re.Pattern[str] | None = COLUMN_SETTINGS["dc_power"].default
     soc: re.Pattern[str] | None = COLUMN_SETTINGS["soc"].default
+    plant_power: re.Pattern[str] | None = COLUMN_SETTINGS["plant_power"].default
+    plant_soc: re.Pattern[str] | None = COLUMN_SETTINGS["plant_soc"].default
+    setpoint: re.Pattern[str] | None = COLUMN_SETTINGS["setpoint"].default
+    time: str | None = COLUMN_SETTINGS["time"].default
 
     def pattern(self, kind: str) -> re.Pattern[str]:
-        """The pattern in force for ``kind`` (``"dc_power"`` or ``"soc"``): given or built in."""
+        """The pattern in force for ``kind`` (``"dc_power"``, ``"soc"``, ``"plant_power"``,
+        ``"plant_soc"`` or ``"setpoint"``): given or built in."""
         given = getattr(self, kind)
         return given if given is not None else _BUILT_IN_PATTERNS[kind]
 
+    def expressions(self) -> tuple[str | None, ...]:
+        """Every pattern in force and the timestamp column given: what a column map
+        depends on (a cache key)."""
+        return (*(self.pattern(kind).pattern for kind in _BUILT_IN_PATTERNS), self.time)
 
-_BUILT_IN_PATTERNS: Final = {"dc_power": schema.DC_POWER_PATTERN, "soc": schema.SOC_PATTERN}
+
+_BUILT_IN_PATTERNS: Final = {
+    "dc_power": schema.DC_POWER_PATTERN,
+    "soc": schema.SOC_PATTERN,
+    **{
+        variable: re.compile(f"^{re.escape(column)}$")
+        for column, variable in schema.PLANT_COLUMNS.items()
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -728,6 +782,18 @@ SITE_SETTINGS: Final[dict[str, Setting]] = {
         DEFAULT_DC_POWER_LIMIT_KW,
         "largest plausible |power| of one DC input [kW]; beyond it a sample is excluded",
     ),
+    "power_sign": Setting(
+        f"one of {', '.join(map(_show, POWER_SIGNS))}",
+        _one_of(POWER_SIGNS),
+        POWER_SIGNS[0],
+        "how the exports sign power (DC input, plant meter, setpoint); read as discharge positive",
+    ),
+    "power_unit": Setting(
+        f"one of {', '.join(map(_show, POWER_UNITS))}",
+        _one_of(POWER_UNITS),
+        POWER_UNITS[0],
+        "the unit of the exports' power; converted to kW as it is read",
+    ),
     "out": Setting(
         "a path", _path, Path("bessx-out"), "folder the outputs are written to", is_path=True
     ),
@@ -776,6 +842,10 @@ class Config(_Checked):
         Longest gap bridged by holding the last sample [sampling intervals], ≥ 1.
     dc_power_limit_kw
         Largest plausible ``|power|`` of one DC input [kW]; beyond it a sample is excluded.
+    power_sign
+        How the exports sign power: ``"discharge_positive"`` or ``"charge_positive"``.
+    power_unit
+        The unit of the exports' power: ``"kW"``, ``"W"`` or ``"MW"``.
     out
         Folder the outputs are written to.
     outputs
@@ -813,6 +883,8 @@ class Config(_Checked):
     allocation: str = SITE_SETTINGS["allocation"].default
     max_gap: float = SITE_SETTINGS["max_gap"].default
     dc_power_limit_kw: float = SITE_SETTINGS["dc_power_limit_kw"].default
+    power_sign: str = SITE_SETTINGS["power_sign"].default
+    power_unit: str = SITE_SETTINGS["power_unit"].default
     out: Path = SITE_SETTINGS["out"].default
     outputs: tuple[str, ...] = SITE_SETTINGS["outputs"].default
     skip_bad_files: bool = SITE_SETTINGS["skip_bad_files"].default

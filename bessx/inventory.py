@@ -9,7 +9,7 @@ problems found while opening.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,7 @@ def inventory(config: Config) -> list[str]:
         ``data``, ``timezone``, ``topology``, ``interval``, ``columns`` and
         ``skip_bad_files`` apply as in a run.
     """
-    from bessx.io.exports import SkippedFileWarning, open_exports
+    from bessx.io.exports import ExportNote, SkippedFileWarning, open_exports
     from bessx.pipeline import check_config, find_exports
 
     check_config(config)
@@ -48,6 +48,8 @@ def inventory(config: Config) -> list[str]:
                 interval=config.interval,
                 columns=config.columns,
                 bad_files="skip" if config.skip_bad_files else "raise",
+                power_sign=config.power_sign,
+                power_unit=config.power_unit,
             )
         except BessxError as error:
             failed = error
@@ -56,16 +58,20 @@ def inventory(config: Config) -> list[str]:
             if isinstance(record.message, SkippedFileWarning):
                 warnings.warn(record.message, stacklevel=2)
         raise failed
-    problems = [
-        one_line(str(r.message)) for r in records if r.category.__module__.split(".")[0] == "bessx"
-    ]
+    ours = [r for r in records if r.category.__module__.split(".")[0] == "bessx"]
+    notes = [one_line(str(r.message)) for r in ours if issubclass(r.category, ExportNote)]
+    problems = [one_line(str(r.message)) for r in ours if not issubclass(r.category, ExportNote)]
     skipped = {getattr(r.message, "path", None) for r in records}
     used = [path for path in files if str(path) not in skipped]
-    return _lines(history, used, config, problems)
+    return _lines(history, used, config, problems, notes)
 
 
 def _lines(
-    history: xr.Dataset, files: Sequence[Path], config: Config, problems: Sequence[str]
+    history: xr.Dataset,
+    files: Sequence[Path],
+    config: Config,
+    problems: Sequence[str],
+    notes: Sequence[str] = (),
 ) -> list[str]:
     """The lines of ``bessx info``."""
     from bessx.document import date_ranges
@@ -113,6 +119,9 @@ def _lines(
         ),
         row("gaps", _gaps(utc, timezone, interval)),
         row("timezone", timezone),
+        row("naming", str(history.attrs.get("file_naming", "no date in the file names"))),
+        row("power", _power_convention(history.attrs)),
+        row("per period", str(history.attrs.get("file_grouping", "one file (none overlap)"))),
         row(
             "inverters",
             f"{history.sizes[schema.INVERTER]}"
@@ -129,10 +138,21 @@ def _lines(
             f"{columns['soc']} SOC, {columns['plant']} plant, {columns['time']} timestamp; "
             f"{columns['ignored']:,} ignored",
         ),
+        *(row("note", note) for note in notes),
         row("problems", str(len(problems)) if problems else "none"),
     ]
     lines += [f"    - {problem}" for problem in problems]
     return lines
+
+
+def _power_convention(attrs: Mapping[str, object]) -> str:
+    """How the exports write power, as the open read it."""
+    sign = str(attrs.get("export_power_sign", "discharge_positive"))
+    unit = str(attrs.get("export_power_unit", "kW"))
+    said = f"{unit}, {sign.replace('_', ' ')}"
+    if (sign, unit) == ("discharge_positive", "kW"):
+        return f"{said} (as bessx computes)"
+    return f"{said}: converted to kW, discharge positive as it is read"
 
 
 def _gaps(utc: pd.DatetimeIndex, timezone: str, interval: float) -> str:
@@ -168,11 +188,15 @@ def _column_counts(path: Path, config: Config) -> dict[str, int]:
 
     names = pq.read_schema(path).names
     patterns = config.columns
+    time_names = TIMESTAMP_CANDIDATES if patterns.time is None else (patterns.time,)
     counts = {
         "dc_power": sum(bool(patterns.pattern("dc_power").match(name)) for name in names),
         "soc": sum(bool(patterns.pattern("soc").match(name)) for name in names),
-        "plant": sum(name in schema.PLANT_COLUMNS for name in names),
-        "time": min(1, sum(name in TIMESTAMP_CANDIDATES for name in names)),
+        "plant": sum(
+            any(patterns.pattern(var).match(name) for var in schema.PLANT_COLUMNS.values())
+            for name in names
+        ),
+        "time": min(1, sum(name in time_names for name in names)),
     }
     counts["ignored"] = len(names) - sum(counts.values())
     counts["total"] = len(names)

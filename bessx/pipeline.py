@@ -217,6 +217,7 @@ class _Recorder:
         self.on_warning = on_warning
         self.messages: list[str] = []
         self.skipped: list[str] = []  # the paths of the exports left out
+        self.notes: list[str] = []  # said once per run, not problems (ExportNote)
         self._records: list[warnings.WarningMessage] = []
         self._done = 0
         self._context = warnings.catch_warnings(record=True)
@@ -235,10 +236,13 @@ class _Recorder:
             self._context.__exit__(*exc_info)
 
     def flush(self) -> None:
-        from bessx.io.exports import SkippedFileWarning
+        from bessx.io.exports import ExportNote, SkippedFileWarning
 
         for record in self._records[self._done :]:
-            if record.category.__module__.split(".")[0] == "bessx":
+            if issubclass(record.category, ExportNote):
+                if (note := one_line(str(record.message))) not in self.notes:
+                    self.notes.append(note)
+            elif record.category.__module__.split(".")[0] == "bessx":
                 message = one_line(str(record.message))
                 if message in self.messages:  # a retry without a bad file repeats the notes
                     continue
@@ -288,6 +292,8 @@ def _analyse(
             cache=cache,
             availability=needs_availability(config),
             planned=config.availability.planned,
+            power_sign=config.power_sign,
+            power_unit=config.power_unit,
         )
     daily, flags = results.daily, results.flags
     assert daily is not None and flags is not None  # asked for: the daily results
@@ -335,6 +341,7 @@ def _analyse(
             "rows": int(daily.attrs["source_samples"]),
             **({"skipped": [path.name for path in skipped]} if skipped else {}),
             **_report_source(config, used),
+            **({"notes": list(recorder.notes)} if recorder.notes else {}),
         },
         warnings=list(recorder.messages),
         cached=None if cache is None else (cache.misses, cache.hits),

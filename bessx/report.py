@@ -106,7 +106,8 @@ def summary_markdown(
         What was read: ``"data"`` (the folder, pattern or file as given), ``"files"``
         (export file names in time order), and optionally ``"rows"`` (samples read),
         ``"interval"`` (``"given"`` or ``"inferred"``), ``"topology"`` (the topology file)
-        and ``"config"`` (the site file). Other keys are ignored.
+        ``"config"`` (the site file) and ``"notes"`` (what was said once about the exports as
+        a whole, such as a plant without meter columns). Other keys are ignored.
     quality
         :func:`bessx.quality.quality_table` of the run: the data-quality flags, grouped
         by flag in the report (plant-wide flags once per day).
@@ -232,14 +233,29 @@ def data_read_section(daily: xr.Dataset, source: Mapping[str, Any]) -> Section:
     items += [
         f"Sampling interval: {interval_text}",
         f"Timezone: {daily.attrs.get('timezone', '?')}",
+        *_exports_line(daily.attrs),
         f"Inverters: {daily.sizes.get(schema.INVERTER, 0)}; "
         f"enclosures: {n_enclosures} ({layout_summary(per_input)})",
         "Topology: "
         + (_code(source["topology"]) if source.get("topology") else "inferred from the columns"),
         f"Allocation: {daily.attrs.get('allocation', '?')}; "
         f"longest gap bridged: {_number(daily.attrs.get('max_gap'), 3)} intervals",
+        *(f"Note: {note}" for note in source.get("notes", ())),
     ]
     return Section("data-read", "Data read", (Items(tuple(items)),))
+
+
+def _exports_line(attrs: Mapping[str, Any]) -> list[str]:
+    """How the exports were written, when it is not the reference plant's way."""
+    parts = []
+    if attrs.get("file_naming"):
+        parts.append(str(attrs["file_naming"]))
+    if attrs.get("file_grouping"):
+        parts.append(str(attrs["file_grouping"]))
+    sign, unit = attrs.get("export_power_sign"), attrs.get("export_power_unit")
+    if sign is not None and unit is not None:
+        parts.append(f"power in {unit}, {str(sign).replace('_', ' ')} (converted to kW)")
+    return [f"Exports: {'; '.join(parts)}"] if parts else []
 
 
 def coverage_section(daily: xr.Dataset) -> Section:

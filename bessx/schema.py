@@ -17,7 +17,8 @@ variable              dimensions                               units
 ====================  =======================================  =========
 
 and the coordinates ``time`` (UTC, ``datetime64[ns]``), ``inverter`` (names such as
-``"1APCS1"``), ``dc_input`` (1, 2), ``enclosure`` (slot 1..3 on its DC input),
+``"1APCS1"``), ``dc_input`` (1, 2, or up to the topology's largest DC input number),
+``enclosure`` (slot 1..3 on its DC input),
 ``enclosure_id`` (inverter, dc_input, enclosure; e.g. ``"1A1BAT3"``, ``""`` for an unused
 slot) and ``n_enclosures`` (inverter, dc_input).
 """
@@ -36,7 +37,10 @@ DAY: Final = "time"  # daily outputs keep the name ``time`` (local calendar date
 WINDOW: Final = "window"  # battery health: windows of whole local days
 DIRECTION: Final = "direction"  # battery health: "discharge", "charge"
 
+#: The DC inputs of the reference plant's inverters (and of an inferred topology); a site
+#: topology may give more (any whole number from 1 to :data:`MAX_DC_INPUTS`).
 DC_INPUTS: Final = (1, 2)
+MAX_DC_INPUTS: Final = 16
 
 # Sign convention of the exports: positive power discharges the battery.
 CF_CONVENTIONS: Final = "CF-1.10"
@@ -47,7 +51,7 @@ TIMESTAMP_COLUMN: Final = "Timestamp"
 
 #: ``BESS1 DC Input Power (kW) [Battery Inverter 1APCS1]``
 DC_POWER_PATTERN: Final = re.compile(
-    r"^BESS(?P<dc_input>[12]) DC Input Power \(kW\) \[Battery Inverter (?P<inverter>\w+)\]$"
+    r"^BESS(?P<dc_input>\d+) DC Input Power \(kW\) \[Battery Inverter (?P<inverter>\w+)\]$"
 )
 #: ``System state of charge (%) [Battery system 1A1BAT3]``
 SOC_PATTERN: Final = re.compile(

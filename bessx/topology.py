@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from bessx.errors import BessxError
-from bessx.schema import DC_INPUTS, ENCLOSURE_ID_PATTERN, INVERTER_PATTERN
+from bessx.schema import DC_INPUTS, ENCLOSURE_ID_PATTERN, INVERTER_PATTERN, MAX_DC_INPUTS
 
 TOPOLOGY_COLUMNS = ("inverter", "dc_input", "enclosure_id")
 
@@ -32,11 +32,17 @@ class Topology:
     Attributes
     ----------
     table
-        One row per enclosure with columns ``inverter``, ``dc_input`` (1 or 2),
+        One row per enclosure with columns ``inverter``, ``dc_input`` (1, 2, ...),
         ``enclosure_id`` and ``slot`` (1-based position on its DC input).
     """
 
     table: pd.DataFrame
+
+    @property
+    def n_dc_inputs(self) -> int:
+        """DC inputs per inverter in the plant's arrays: the largest DC input listed, and at
+        least the reference plant's two (an inverter with fewer has empty ones)."""
+        return dc_input_count(self)
 
     @property
     def inverters(self) -> list[str]:
@@ -53,7 +59,7 @@ class Topology:
 
         Inverters without enclosures get empty ids and 0 enclosures.
         """
-        shape = (len(inverters), len(DC_INPUTS), self.max_slots)
+        shape = (len(inverters), self.n_dc_inputs, self.max_slots)
         ids = np.full(shape, "", dtype=object)
         index = {name: i for i, name in enumerate(inverters)}
         known = self.table[self.table["inverter"].isin(index)]
@@ -63,6 +69,13 @@ class Topology:
         ].to_numpy()
         n_enclosures = (ids != "").sum(axis=-1)
         return ids.astype(str), n_enclosures
+
+
+def dc_input_count(topology: Topology | None) -> int:
+    """DC inputs per inverter in the plant's arrays for ``topology`` (None: inferred, 2)."""
+    if topology is None or not len(topology.table):
+        return len(DC_INPUTS)
+    return max(len(DC_INPUTS), int(topology.table["dc_input"].max()))
 
 
 def _natural_key(name: str) -> tuple:
@@ -231,12 +244,15 @@ def read_topology(topology: TopologyLike) -> Topology:
     Raises
     ------
     BessxError
-        Missing columns, a DC input other than 1 or 2, an enclosure listed twice.
+        Missing columns, no rows, a DC input that is not a whole number from 1 to
+        :data:`~bessx.schema.MAX_DC_INPUTS`, an enclosure listed twice.
 
     Notes
     -----
-    ``dc_input`` must be the whole number 1 or 2: ``1``, ``1.0`` and the text ``"1"`` are
-    DC input 1; ``1.5``, ``3`` or ``"one"`` are an error naming the row (the CSV line).
+    ``dc_input`` must be a whole number from 1 to :data:`~bessx.schema.MAX_DC_INPUTS`: ``1``,
+    ``1.0`` and the text ``"1"`` are DC input 1; ``1.5``, ``0`` or ``"one"`` are an error
+    naming the row (the CSV line). An inverter may have any number of DC inputs, and a DC
+    input any number of enclosures.
     """
     source = "topology"
     if isinstance(topology, Mapping):
@@ -259,6 +275,8 @@ def read_topology(topology: TopologyLike) -> Topology:
     if missing:
         raise BessxError(f"{source}: topology lacks column(s) {', '.join(missing)}")
     table = table[list(TOPOLOGY_COLUMNS)].copy()
+    if table.empty:
+        raise BessxError(f"{source}: topology has no rows (one row per enclosure is needed)")
     if table.isna().any(axis=None):
         raise BessxError(f"{source}: topology has empty cells")
     table["inverter"] = table["inverter"].astype(str).str.strip()
@@ -274,19 +292,21 @@ def read_topology(topology: TopologyLike) -> Topology:
 
 
 def _check_dc_inputs(table: pd.DataFrame, source: str, from_csv: bool) -> pd.Series:
-    """``dc_input`` as integers 1 or 2; anything else is an error naming the first bad row."""
+    """``dc_input`` as whole numbers from 1 to ``MAX_DC_INPUTS``; anything else is an error
+    naming the first bad row."""
     raw = table["dc_input"]
     if raw.dtype == bool:
         numbers = pd.Series(np.nan, index=raw.index)
     else:
         numbers = pd.to_numeric(raw.astype(str).str.strip(), errors="coerce")
-    bad = np.flatnonzero(~numbers.isin(DC_INPUTS).to_numpy())
+    valid = numbers.isin(range(1, MAX_DC_INPUTS + 1))
+    bad = np.flatnonzero(~valid.to_numpy())
     if len(bad):
         row = int(bad[0])
         where = f"line {row + 2}" if from_csv else f"row {row}"
         raise BessxError(
             f"{source}: {where} (enclosure {table['enclosure_id'].iloc[row]}): dc_input must "
-            f"be 1 or 2, not {raw.iloc[row]}"
+            f"be a whole number from 1 to {MAX_DC_INPUTS}, not {raw.iloc[row]}"
         )
     return numbers.astype(int)
 

@@ -403,10 +403,10 @@ def test_inverter_without_battery_system_columns_is_an_error(tmp_path, plant, en
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ({"inverter": ["1APCS1"], "dc_input": [3], "enclosure_id": ["1A1BAT1"]}, "1 or 2"),
+        ({"inverter": ["1APCS1"], "dc_input": [17], "enclosure_id": ["1A1BAT1"]}, "1 to 16"),
         (
             {"inverter": ["1APCS1"] * 2, "dc_input": [1, 1.5], "enclosure_id": ["1A1BAT1", "X"]},
-            r"line 3 \(enclosure X\): dc_input must be 1 or 2, not 1\.5",
+            r"line 3 \(enclosure X\): dc_input must be a whole number from 1 to 16, not 1\.5",
         ),
         (
             {"inverter": ["1APCS1"] * 2, "dc_input": [1, 2], "enclosure_id": ["1A1BAT1"] * 2},
@@ -482,11 +482,21 @@ def test_empty_folder_and_missing_paths(tmp_path):
         bessx.open_exports([tmp_path / "20221001.parquet"])
 
 
-def test_overlapping_files_are_an_error(tmp_path, plant, engine):
-    write(pd.read_parquet(plant.files[0]), tmp_path / "a.parquet")
-    write(pd.read_parquet(plant.files[0]).iloc[100:200], tmp_path / "b.parquet")
-    with pytest.raises(ExportError, match="overlaps"):
-        bessx.open_exports(tmp_path, engine=engine)
+def test_a_period_exported_twice_is_kept_once_if_equal_else_an_error(tmp_path, plant, engine):
+    day = pd.read_parquet(plant.files[0])
+    write(day, tmp_path / "a.parquet")
+    write(day.iloc[100:200], tmp_path / "b.parquet")
+    with pytest.warns(ExportWarning, match=r"b.parquet: \d+ column\(s\) also in a.parquet"):
+        twice = bessx.open_exports(tmp_path, engine=engine)
+    once = bessx.open_exports(tmp_path / "a.parquet", engine=engine)
+    xr.testing.assert_equal(twice, once)
+    changed = day.iloc[100:200].copy()
+    changed.iloc[50, changed.columns.get_loc(dc_column("1APCS1", 2))] += 1.0
+    write(changed, tmp_path / "b.parquet")
+    with pytest.warns(ExportWarning):
+        lazy = bessx.open_exports(tmp_path, engine=engine)
+    with pytest.raises(ExportError, match=r"b.parquet: overlaps a.parquet in time and differs"):
+        lazy.compute()
 
 
 def test_all_null_unnamed_column_is_ignored(plant):
@@ -777,9 +787,9 @@ def test_timestamps_must_fit_the_date_in_the_file_name(tmp_path, plant, engine):
     with pytest.raises(ExportError) as raised:
         bessx.open_exports(wrong, engine=engine)
     assert str(raised.value) == (
-        f"{wrong}: its rows run from 2022-10-02 00:00 to 2022-10-02 23:59 local time, which "
-        "does not fit the date 2022-10-01 in its name (allowed: 2022-09-30 23:00 to "
-        "2022-10-02 01:00)"
+        f"{wrong}: its rows run from 2022-10-02 00:00 to 2022-10-02 23:59 local time "
+        "(2022-10-01 14:00 to 2022-10-02 12:59 UTC), which does not fit the date 2022-10-01 in "
+        "its name, as a local or as a UTC date (allowed: 2022-09-30 23:00 to 2022-10-02 01:00)"
     )
 
 
@@ -925,18 +935,21 @@ def test_topology_dc_input_whole_numbers_as_text_or_float(plant, dc_input, expec
     assert "1A1BAT1" in ds.enclosure_id.sel(inverter="1APCS1", dc_input=expected).values
 
 
-@pytest.mark.parametrize("dc_input", [1.5, 0, 3, "one", True])
-def test_topology_dc_input_other_than_1_or_2_is_an_error_naming_the_row(plant, dc_input, engine):
+@pytest.mark.parametrize("dc_input", [1.5, 0, 17, "one", True])
+def test_topology_dc_input_other_than_a_whole_number_is_an_error_naming_the_row(
+    plant, dc_input, engine
+):
     table = plant.topology[["inverter", "dc_input", "enclosure_id"]].astype({"dc_input": object})
     row = int(np.flatnonzero(table.enclosure_id == "1A1BAT2")[0])
     table.loc[row, "dc_input"] = dc_input
     with pytest.raises(bessx.BessxError) as raised:
         bessx.open_exports(plant.folder, topology=table, engine=engine)
     assert str(raised.value) == (
-        f"topology: row {row} (enclosure 1A1BAT2): dc_input must be 1 or 2, not {dc_input}"
+        f"topology: row {row} (enclosure 1A1BAT2): dc_input must be a whole number from 1 to "
+        f"16, not {dc_input}"
     )
     mapping = {"1APCS1": {dc_input: ["1A1BAT1"]}}
-    with pytest.raises(bessx.BessxError, match=r"row 0 .*dc_input must be 1 or 2"):
+    with pytest.raises(bessx.BessxError, match=r"row 0 .*dc_input must be a whole number"):
         read_topology(mapping)
 
 

@@ -83,7 +83,7 @@ def test_csv_topology_names_the_line(tmp_path):
     with pytest.raises(BessxError) as raised:
         read_topology(path)
     assert str(raised.value) == (
-        f"{path}: line 3 (enclosure 1A1BAT2): dc_input must be 1 or 2, not 1.5"
+        f"{path}: line 3 (enclosure 1A1BAT2): dc_input must be a whole number from 1 to 16, not 1.5"
     )
 
 

@@ -6,9 +6,10 @@ is used when installed (``engine="auto"``). Both engines give identical arrays.
 
 An engine is two functions:
 
-``scan(path) -> Scan``
+``scan(path[, time_column]) -> Scan``
     the column names, why a column cannot be read as numbers (if it cannot), and the
-    timestamps (one footer parse);
+    timestamps (one footer parse) from ``time_column`` (default: ``Timestamp`` or the
+    pandas index);
 ``read(path, columns) -> ndarray``
     the named numeric columns as a float64 ``(row, column)`` matrix, nulls as NaN.
 
@@ -78,18 +79,35 @@ Picker = Callable[[tuple[str, ...], Callable[[str], "str | None"]], Sequence[str
 @dataclass(frozen=True)
 class Engine:
     name: str
-    scan: Callable[[Path], Scan]
+    #: ``scan(path[, time_column]) -> Scan``
+    scan: Callable[..., Scan]
     read: Callable[[str, Sequence[str]], np.ndarray]
-    #: ``load(path, pick) -> (scan, matrix)``: one footer parse for the timestamps and the
-    #: picked columns together (the matrix as ``read`` gives it)
-    load: Callable[[Path, Picker], tuple[Scan, np.ndarray]]
+    #: ``load(path, pick[, time_column]) -> (scan, matrix)``: one footer parse for the
+    #: timestamps and the picked columns together (the matrix as ``read`` gives it)
+    load: Callable[..., tuple[Scan, np.ndarray]]
+
+    def scan_with(self, path: Path, time_column: str | None) -> Scan:
+        """:attr:`scan` with the timestamp column ``[columns] time`` names (None: the
+        default candidates)."""
+        return self.scan(path) if time_column is None else self.scan(path, time_column)
+
+    def load_with(
+        self, path: Path, pick: Picker, time_column: str | None
+    ) -> tuple[Scan, np.ndarray]:
+        """:attr:`load` with the timestamp column ``[columns] time`` names."""
+        if time_column is None:
+            return self.load(path, pick)
+        return self.load(path, pick, time_column)
 
 
-def _time_column(path: Path, names: Sequence[str]) -> str:
-    for name in TIMESTAMP_CANDIDATES:
+def _time_column(path: Path, names: Sequence[str], given: str | None = None) -> str:
+    """The timestamp column: ``given`` (``[columns] time``), else the first candidate."""
+    for name in TIMESTAMP_CANDIDATES if given is None else (given,):
         if name in names:
             return name
-    raise ExportError(path, "no 'Timestamp' index or column")
+    named = TIMESTAMP_COLUMN if given is None else given
+    hint = "" if given is not None else " (another name: [columns] time)"
+    raise ExportError(path, f"no {named!r} index or column{hint}")
 
 
 def _check_rows(path: Path, time: np.ndarray) -> np.ndarray:
@@ -129,8 +147,8 @@ def _no_columns(names: tuple[str, ...], refusal: Callable[[str], str | None]) ->
 
 
 # pyarrow ----------------------------------------------------------------------------------
-def _pyarrow_scan(path: Path) -> Scan:
-    return _pyarrow_load(path, _no_columns)[0]
+def _pyarrow_scan(path: Path, time_column: str | None = None) -> Scan:
+    return _pyarrow_load(path, _no_columns, time_column)[0]
 
 
 def _arrow_kind(column_type: pa.DataType) -> str:
@@ -158,7 +176,9 @@ def _pyarrow_read(path: str, columns: Sequence[str]) -> np.ndarray:
     return _arrow_matrix(pq.ParquetFile(path).read(columns=list(columns), use_threads=False))
 
 
-def _pyarrow_load(path: Path, pick: Picker) -> tuple[Scan, np.ndarray]:
+def _pyarrow_load(
+    path: Path, pick: Picker, time_column: str | None = None
+) -> tuple[Scan, np.ndarray]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -166,7 +186,7 @@ def _pyarrow_load(path: Path, pick: Picker) -> tuple[Scan, np.ndarray]:
     arrow_schema = parquet.schema_arrow
     names = tuple(arrow_schema.names)
     _check_names(path, names)
-    time_name = _time_column(path, names)
+    time_name = _time_column(path, names, time_column)
     time_type = arrow_schema.field(time_name).type
     if not pa.types.is_timestamp(time_type):
         raise ExportError(path, f"'{time_name}' holds {time_type}, not timestamps")
@@ -203,8 +223,8 @@ def _arrow_matrix(table: pa.Table) -> np.ndarray:
 
 
 # polars -----------------------------------------------------------------------------------
-def _polars_scan(path: Path) -> Scan:
-    return _polars_load(path, _no_columns)[0]
+def _polars_scan(path: Path, time_column: str | None = None) -> Scan:
+    return _polars_load(path, _no_columns, time_column)[0]
 
 
 def _polars_kind(column_type: pl.DataType) -> str:
@@ -232,7 +252,9 @@ def _polars_read(path: str, columns: Sequence[str]) -> np.ndarray:
     return _polars_matrix(frame)
 
 
-def _polars_load(path: Path, pick: Picker) -> tuple[Scan, np.ndarray]:
+def _polars_load(
+    path: Path, pick: Picker, time_column: str | None = None
+) -> tuple[Scan, np.ndarray]:
     import polars as pl
 
     lazy = pl.scan_parquet(path, parallel="none")
@@ -244,7 +266,7 @@ def _polars_load(path: Path, pick: Picker) -> tuple[Scan, np.ndarray]:
         _check_names(path, _footer_names(path))
         raise
     names = tuple(polars_schema)
-    time_name = _time_column(path, names)
+    time_name = _time_column(path, names, time_column)
     time_type = polars_schema[time_name]
     if not isinstance(time_type, pl.Datetime):
         raise ExportError(path, f"'{time_name}' holds {time_type}, not timestamps")

@@ -8,13 +8,15 @@ With ``cache=``, what the open learns from each footer is kept in a small per-fi
 
 Before any data are read, the timestamps are checked for sanity: they must lie in a
 plausible window (:data:`EARLIEST_TIME` to now + :data:`FUTURE_TOLERANCE_DAYS`), fit the
-date in the file's name (within :data:`NAME_DATE_SLACK_HOURS`), and lie within
+date in the file's name as a local or a UTC date (within :data:`NAME_DATE_SLACK_HOURS`;
+``attrs["file_naming"]`` says which convention the files follow), and lie within
 ``max_gap_days`` (default :data:`MAX_GAP_DAYS`) of the rest of the history. A file that
 does not is refused with a one-line :class:`~bessx.errors.ExportError`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import itertools
 import operator
@@ -35,14 +37,24 @@ from dask.base import tokenize
 
 from bessx import schema
 from bessx.config import ColumnPatterns
-from bessx.errors import CONTROL, BessxError, ExportError, reason
+from bessx.errors import CONTROL, BessxError, ConfigError, ExportError, reason
 from bessx.io.archive import open_history
+from bessx.io.conventions import (
+    POWER_SIGNS,
+    POWER_UNITS,
+    POWER_VARIABLES,
+    check_power_convention,
+    convention_attrs,
+    is_native,
+    power_in_kw,
+)
 from bessx.io.engines import Engine, Scan, UnreadableData, get_engine
 from bessx.io.index import ExportIndex, IndexSettings, ScanRecord, as_index
 from bessx.topology import (
     Topology,
     TopologyLike,
     check_topology,
+    dc_input_count,
     find_resplit,
     infer_topology,
     read_topology,
@@ -68,6 +80,8 @@ MAX_GAP_DAYS: Final = 730.0
 #: on either side: a daily export may close with the next day's midnight sample.
 NAME_DATE_SLACK_HOURS: Final = 1
 #: A date ``YYYYMMDD`` in a file name (``20230501.parquet``, ``bess_20230501_a.parquet``).
+#: The dates a file's name may give: its rows' local date or their UTC date.
+NAMING_CONVENTIONS: Final = ("local", "UTC")
 NAME_DATE_PATTERN: Final = re.compile(r"(?<!\d)((?:19|20)\d{2}(?:0[1-9]|1[0-2])\d{2})(?!\d)")
 #: Attributes of the ``duplicates_dropped`` coordinate.
 DUPLICATES_ATTRS: Final = {
@@ -84,6 +98,11 @@ BAD_FILE_POLICIES: Final = ("raise", "skip")
 
 class ExportWarning(UserWarning):
     """Something in the exports was repaired or filled in; the data can still be analysed."""
+
+
+class ExportNote(ExportWarning):
+    """Something about the exports as a whole that a result depends on, said once per run
+    (such as a plant without meter columns); not a problem with any file."""
 
 
 class SkippedFileWarning(ExportWarning):
@@ -110,6 +129,10 @@ class ColumnMap:
     dc_power: dict[tuple[str, int], str]
     soc: dict[str, str]
     plant: dict[str, str]
+    #: plant variables whose pattern matches several columns, and those columns
+    ambiguous: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: DC input power columns whose DC input the plant's arrays do not have (not read)
+    unplaced: tuple[str, ...] = ()
 
 
 @dataclass
@@ -125,6 +148,15 @@ class ExportFile:
     #: rows dropped at each kept timestamp (None: none)
     dropped: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    #: the date in the file's name is its ``"local"`` or its ``"UTC"`` date (None: no date)
+    naming: str | None = None
+    #: the files of a group that overlap in time (:mod:`bessx.io.groups`); () for one file
+    members: tuple[ExportFile, ...] = ()
+
+    @property
+    def files(self) -> tuple[ExportFile, ...]:
+        """The files this export is made of: its members, or itself."""
+        return self.members or (self,)
 
 
 # Discovering files ------------------------------------------------------------------------
@@ -174,18 +206,37 @@ def export_paths(paths: PathsLike) -> list[Path]:
 
 # Columns ---------------------------------------------------------------------------------
 @lru_cache(maxsize=64)
-def _column_map(names: tuple[str, ...], patterns: ColumnPatterns) -> ColumnMap:
-    """Match column names against the export patterns; cached per distinct schema."""
+def _column_map(
+    names: tuple[str, ...], patterns: ColumnPatterns, n_dc: int = len(schema.DC_INPUTS)
+) -> ColumnMap:
+    """Match column names against the export patterns; cached per distinct schema.
+
+    DC input power columns of a DC input beyond ``n_dc`` (the plant arrays' DC inputs) are
+    kept aside as ``unplaced``: they are not read, and the open reports them once.
+    """
     dc_power: dict[tuple[str, int], str] = {}
     soc: dict[str, str] = {}
+    unplaced: list[str] = []
     dc_pattern, soc_pattern = patterns.pattern("dc_power"), patterns.pattern("soc")
     for name in names:
         if match := dc_pattern.match(name):
-            dc_power[(match["inverter"], int(match["dc_input"]))] = name
+            dc_input = int(match["dc_input"])
+            if 1 <= dc_input <= n_dc:
+                dc_power[(match["inverter"], dc_input)] = name
+            else:
+                unplaced.append(name)
         elif match := soc_pattern.match(name):
             soc[match["enclosure_id"]] = name
-    plant = {var: col for col, var in schema.PLANT_COLUMNS.items() if col in names}
-    return ColumnMap(dc_power, soc, plant)
+    plant: dict[str, str] = {}
+    ambiguous: dict[str, tuple[str, ...]] = {}
+    for var in schema.PLANT_COLUMNS.values():
+        pattern = patterns.pattern(var)
+        found = tuple(name for name in names if pattern.match(name))
+        if len(found) == 1:
+            plant[var] = found[0]
+        elif found:
+            ambiguous[var] = found
+    return ColumnMap(dc_power, soc, plant, ambiguous, tuple(unplaced))
 
 
 # Timestamps --------------------------------------------------------------------------------
@@ -303,25 +354,66 @@ def name_date(path: Path) -> np.datetime64 | None:
         return None
 
 
-def _check_name_date(path: Path, local_wall: np.ndarray) -> None:
-    """Refuse a file named after a local date whose rows lie on another date.
+def _check_name_date(path: Path, local_wall: np.ndarray, utc: np.ndarray) -> str | None:
+    """Refuse a file named after a date whose rows lie on another date; say how it is named.
 
-    The rows' local wall times must lie from the named date's midnight to the next
-    midnight, each widened by :data:`NAME_DATE_SLACK_HOURS`.
+    The date in a name is a hint: the rows must lie on that date in local wall time or in
+    UTC (a historian that writes one file per UTC day), from the date's midnight to the
+    next, each widened by :data:`NAME_DATE_SLACK_HOURS`. The same file is then accepted in
+    every season, whatever the plant's UTC offset. Rows days away from the name (a clock or
+    copy error) are refused.
+
+    Returns
+    -------
+    str or None
+        ``"local"`` or ``"UTC"``: the convention whose day the rows fit more closely (the
+        local one on a tie); None for a name without a date.
     """
     date = name_date(path)
     if date is None:
-        return
+        return None
     slack = np.timedelta64(NAME_DATE_SLACK_HOURS, "h")
-    start, end = date - slack, date + np.timedelta64(1, "D") + slack
-    first, last = local_wall.min(), local_wall.max()
-    if first < start or last > end:
-        raise ExportError(
-            path,
-            f"its rows run from {_minute(first)} to {_minute(last)} local time, which does not "
-            f"fit the date {str(date)[:10]} in its name (allowed: {_minute(start)} to "
-            f"{_minute(end)})",
-        )
+    day = np.timedelta64(1, "D")
+    start, end = date - slack, date + day + slack
+    misfit = {}
+    for convention, times in (("local", local_wall), ("UTC", utc)):
+        first = times.min().astype("datetime64[ns]")
+        last = times.max().astype("datetime64[ns]")
+        if start <= first and last <= end:
+            misfit[convention] = abs(first - date) + abs(last - (date + day))
+    if misfit:
+        return min(misfit, key=lambda convention: misfit[convention])
+    raise ExportError(
+        path,
+        f"its rows run from {_minute(local_wall.min())} to {_minute(local_wall.max())} local "
+        f"time ({_minute(utc.min())} to {_minute(utc.max())} UTC), which does not fit the "
+        f"date {str(date)[:10]} in its name, as a local or as a UTC date (allowed: "
+        f"{_minute(start)} to {_minute(end)})",
+    )
+
+
+def file_naming(conventions: Iterable[str | None]) -> str | None:
+    """How a history's files are named, in one line (None: no file has a date in its name).
+
+    Examples
+    --------
+    >>> file_naming(["UTC", "UTC", None])
+    'files are named by their UTC date'
+    >>> file_naming(["local", "UTC", "UTC"])
+    'files are named by their local date (1) or by their UTC date (2)'
+    """
+    counts = {kind: 0 for kind in NAMING_CONVENTIONS}
+    for convention in conventions:
+        if convention is not None:
+            counts[convention] += 1
+    found = [kind for kind in NAMING_CONVENTIONS if counts[kind]]
+    if not found:
+        return None
+    if len(found) == 1:
+        return f"files are named by their {found[0]} date"
+    return " or ".join(f"by their {kind} date ({counts[kind]})" for kind in found).join(
+        ("files are named ", "")
+    )
 
 
 def _local_wall(scan: Scan, utc: np.ndarray, timezone: str) -> np.ndarray:
@@ -343,23 +435,41 @@ def scan_export(
     engine: Engine,
     patterns: ColumnPatterns | None = None,
     index: ExportIndex | None = None,
+    n_dc: int = len(schema.DC_INPUTS),
 ) -> ExportFile:
     """Parse one export's footer and timestamps; raise a one-line error if it is unusable.
 
     With an ``index``, an unchanged file's footer is not parsed: its record is used, and a
     new or changed file's record is kept for the next time (see :mod:`bessx.io.index`).
     """
-    scan = _scan(path, engine) if index is None else _indexed_scan(path, engine, index)
-    return export_from_scan(path, scan, timezone, patterns)
+    time_column = None if patterns is None else patterns.time
+    if index is None:
+        scan = _scan(path, engine, time_column)
+    else:
+        scan = _indexed_scan(path, engine, index, time_column)
+    return export_from_scan(path, scan, timezone, patterns, n_dc)
 
 
 def export_from_scan(
-    path: Path, scan: Scan, timezone: str, patterns: ColumnPatterns | None = None
+    path: Path,
+    scan: Scan,
+    timezone: str,
+    patterns: ColumnPatterns | None = None,
+    n_dc: int = len(schema.DC_INPUTS),
 ) -> ExportFile:
-    """Check what a footer parse found and put the rows in time order (see :func:`scan_export`)."""
-    columns = _column_map(scan.names, patterns or ColumnPatterns())
+    """Check what a footer parse found and put the rows in time order (see :func:`scan_export`).
+
+    ``n_dc`` is the number of DC inputs of the plant's arrays (:func:`dc_input_count`).
+    """
+    columns = _column_map(scan.names, patterns or ColumnPatterns(), n_dc)
     if not columns.dc_power:
         raise ExportError(path, "no DC input power columns ('BESS1 DC Input Power (kW) [...]')")
+    for var, found in columns.ambiguous.items():
+        raise ExportError(
+            path,
+            f"the [columns] {var} pattern matches {len(found)} columns "
+            f"({_short_list([repr(name) for name in found], 3)}): make it match one",
+        )
     for name in (*columns.dc_power.values(), *columns.soc.values(), *columns.plant.values()):
         if (refusal := scan.refusal(name)) is not None:
             raise ExportError(path, f"column '{name}' is not numeric ({refusal})")
@@ -368,17 +478,17 @@ def export_from_scan(
         utc = _utc_times(scan, timezone)
     except BessxError as error:
         raise ExportError(path, str(error)) from None
-    _check_name_date(path, _local_wall(scan, utc, timezone))
-    export = ExportFile(path, columns, utc, None)
+    naming = _check_name_date(path, _local_wall(scan, utc, timezone), utc)
+    export = ExportFile(path, columns, utc, None, naming=naming)
     _sort_rows(export)
     return export
 
 
-def _scan(path: Path, engine: Engine) -> Scan:
+def _scan(path: Path, engine: Engine, time_column: str | None = None) -> Scan:
     try:
         if path.stat().st_size == 0:
             raise ExportError(path, "empty file (0 bytes)")
-        return engine.scan(path)
+        return engine.scan_with(path, time_column)
     except ExportError:
         raise
     except UnreadableData as error:
@@ -393,16 +503,18 @@ def _scan(path: Path, engine: Engine) -> Scan:
         raise ExportError(path, f"not a readable parquet file ({reason(error)})") from None
 
 
-def _indexed_scan(path: Path, engine: Engine, index: ExportIndex) -> Scan:
+def _indexed_scan(
+    path: Path, engine: Engine, index: ExportIndex, time_column: str | None = None
+) -> Scan:
     """The record of ``path`` in ``index``, else a footer parse (then recorded)."""
-    settings = IndexSettings(engine.name)
+    settings = IndexSettings(engine.name, time_column)
     try:
         record = index.get(path, settings)
     except OSError:  # gone or unreadable: the parse below says so in the reader's words
         record = None
     if record is not None:
         return record.scan()
-    scan = _scan(path, engine)
+    scan = _scan(path, engine, time_column)
     index.put(path, settings, ScanRecord.of(scan))
     return scan
 
@@ -455,6 +567,10 @@ class ReadPlan:
     plant_variables: tuple[str, ...]
     shape: tuple[int, int, int]  # inverters, dc inputs, enclosure slots
     variables: tuple[str, ...]
+    power_sign: str = POWER_SIGNS[0]
+    power_unit: str = POWER_UNITS[0]
+    #: for files that overlap in time, the group: its members are read and joined
+    group: ExportFile | None = None
 
 
 def check_repeats(
@@ -476,6 +592,48 @@ def check_repeats(
         )
 
 
+def _read_file(
+    engine: str,
+    path: str,
+    columns: Sequence[str],
+    rows: np.ndarray | None,
+    repeats: tuple[np.ndarray, np.ndarray] | None,
+) -> np.ndarray:
+    """One file's ``columns`` ``(column, row)`` in time order, repeats checked and dropped."""
+    try:
+        values = get_engine(engine).read(path, columns).T
+    except CONTROL:
+        raise
+    except BaseException as error:  # the file changed or its data pages are broken (a panic)
+        raise ExportError(path, f"cannot read its data ({reason(error)})") from None
+    if repeats is not None:
+        check_repeats(path, values, repeats, columns)
+    if rows is not None:
+        values = values[:, rows]
+    return values
+
+
+def _read_group(engine: str, group: ExportFile, columns: Sequence[str]) -> np.ndarray:
+    """The members of a group read and joined on its timestamps (:mod:`bessx.io.groups`)."""
+    from bessx.io.groups import join_members
+
+    wanted = set(columns)
+    parts = []
+    for member in group.members:
+        names = [
+            name
+            for name in (
+                *member.columns.dc_power.values(),
+                *member.columns.soc.values(),
+                *member.columns.plant.values(),
+            )
+            if name in wanted
+        ]
+        values = _read_file(engine, str(member.path), names, member.rows, member.repeats)
+        parts.append((member, names, values))
+    return join_members(group, columns, parts)
+
+
 def read_block(plan: ReadPlan) -> dict[str, np.ndarray]:
     """Read one export's needed columns and lay them out as the Dataset's arrays.
 
@@ -484,20 +642,25 @@ def read_block(plan: ReadPlan) -> dict[str, np.ndarray]:
     an error.
     """
     columns = (*plan.dc_columns, *plan.soc_columns, *plan.plant_columns)
-    try:
-        values = get_engine(plan.engine).read(plan.path, columns).T
-    except CONTROL:
-        raise
-    except BaseException as error:  # the file changed or its data pages are broken (a panic)
-        raise ExportError(plan.path, f"cannot read its data ({reason(error)})") from None
-    if plan.repeats is not None:
-        check_repeats(plan.path, values, plan.repeats, columns)
-    if plan.rows is not None:
-        values = values[:, plan.rows]
+    if plan.group is not None:
+        values = _read_group(plan.engine, plan.group, columns)
+    else:
+        values = _read_file(plan.engine, plan.path, columns, plan.rows, plan.repeats)
+    n_dc_cols, n_soc_cols = len(plan.dc_columns), len(plan.soc_columns)
+    if not is_native(plan.power_sign, plan.power_unit):
+        power_rows = [
+            *range(n_dc_cols),
+            *(
+                n_dc_cols + n_soc_cols + i
+                for i, var in enumerate(plan.plant_variables)
+                if var in POWER_VARIABLES
+            ),
+        ]
+        values = np.array(values)  # never the engine's buffer
+        values[power_rows] = power_in_kw(values[power_rows], plan.power_sign, plan.power_unit)
     n_inv, n_dc, n_slots = plan.shape
     time_len = values.shape[1]
     out: dict[str, np.ndarray] = {}
-    n_dc_cols, n_soc_cols = len(plan.dc_columns), len(plan.soc_columns)
     if "dc_power" in plan.variables:
         dc_power = np.full((time_len, n_inv * n_dc), np.nan)
         dc_power[:, plan.dc_positions] = values[:n_dc_cols].T
@@ -527,6 +690,8 @@ def open_exports(
     max_gap_days: float = MAX_GAP_DAYS,
     bad_files: str = "raise",
     cache: str | os.PathLike | ExportIndex | None = None,
+    power_sign: str = POWER_SIGNS[0],
+    power_unit: str = POWER_UNITS[0],
 ) -> xr.Dataset:
     """Open a folder of daily parquet exports as one labelled, lazy Dataset.
 
@@ -571,6 +736,14 @@ def open_exports(
         read. A changed file is parsed again; every setting of the open applies anew (see
         :mod:`bessx.io.index`). None (the default): nothing is kept. Keep it out of the
         data folder; ``bessx run``'s cache folder will do. Ignored for a history archive.
+    power_sign
+        How the exports sign power: ``"discharge_positive"`` (default) or
+        ``"charge_positive"`` (see :mod:`bessx.io.conventions`).
+    power_unit
+        The unit of the exports' power: ``"kW"`` (default), ``"W"`` or ``"MW"``. DC input
+        power, plant power and setpoint are converted to kW, discharging positive, as they
+        are read; ``attrs`` record the exports' convention (``export_power_sign``,
+        ``export_power_unit``).
 
     Returns
     -------
@@ -615,6 +788,7 @@ def open_exports(
         raise ValueError(f"chunks must be 'file' or None, not {chunks!r}")
     if interval is not None and not 0.1 <= interval <= 86_400:
         raise ValueError(f"interval must be from 0.1 to 86400 s (one day), not {interval!r}")
+    check_power_convention(power_sign, power_unit)
     variables = tuple(v for v in schema.VARIABLES if v in variables)
     parquet = get_engine(engine)
     files = export_paths(paths)
@@ -626,10 +800,11 @@ def open_exports(
         raise ValueError(f"bad_files must be one of {BAD_FILE_POLICIES}, not {bad_files!r}")
     skip = bad_files == "skip"
     index = as_index(cache)
+    n_dc = dc_input_count(None if topology is None else read_topology(topology))
 
     def scan(path: Path) -> ExportFile | ExportError:
         try:
-            return scan_export(path, timezone, parquet, patterns, index)
+            return scan_export(path, timezone, parquet, patterns, index, n_dc)
         except ExportError as error:
             if not skip:
                 raise
@@ -640,21 +815,28 @@ def open_exports(
         scanned = list(pool.map(scan, files))
     if index is not None:  # the entries of these files' earlier states
         opened = [item.path for item in scanned if isinstance(item, ExportFile)]
-        index.prune(opened, IndexSettings(parquet.name), others=False)
+        index.prune(opened, IndexSettings(parquet.name, patterns.time), others=False)
     skipped = [item for item in scanned if isinstance(item, ExportError)]
-    exports = sorted(
-        (item for item in scanned if isinstance(item, ExportFile)),
-        key=lambda export: export.time[0],
-    )
+    from bessx.io.groups import group_overlapping
+
+    exports = group_overlapping([item for item in scanned if isinstance(item, ExportFile)])
     folder = paths if isinstance(paths, str | os.PathLike) else files[0].parent
     exports, checked, refused = check_history(
         exports, topology, max_gap_days, skip=skip, source=folder, total=len(files), skipped=skipped
     )
     topo, source, absent, metered = checked
     skipped += refused
+    check_patterns_found(exports, patterns)
     inverters = sort_inverters({inv for inv, _ in metered} | set(topo.inverters))
     enclosure_id, n_enclosures = topo.arrays(inverters)
-    plans = [_plan(export, inverters, topo, variables, parquet) for export in exports]
+    plans = [
+        dataclasses.replace(
+            _plan(export, inverters, topo, variables, parquet),
+            power_sign=power_sign,
+            power_unit=power_unit,
+        )
+        for export in exports
+    ]
     time = np.concatenate([export.time for export in exports])
     dropped = np.concatenate(
         [
@@ -681,10 +863,20 @@ def open_exports(
             ExportWarning,
             stacklevel=2,
         )
-    _note_missing(exports, inverters, topo, variables, absent)
+    unplaced = unplaced_columns(
+        (name for export in exports for name in export.columns.unplaced), topo.n_dc_inputs
+    )
+    if unplaced is not None:
+        warnings.warn(unplaced, ExportWarning, stacklevel=2)
+    for note in _note_missing(exports, inverters, topo, variables, absent):
+        warnings.warn(note, ExportNote, stacklevel=2)
     for export in exports:
-        for note in export.notes:
-            warnings.warn(f"{export.path}: {note}", ExportWarning, stacklevel=2)
+        for file in export.files:
+            for note in file.notes:
+                warnings.warn(f"{file.path}: {note}", ExportWarning, stacklevel=2)
+        if export.members:  # a note of the group as a whole
+            for note in export.notes:
+                warnings.warn(f"{export.path}: {note}", ExportWarning, stacklevel=2)
 
     arrays = _dask_arrays(plans, variables)
     if chunks is None:
@@ -703,7 +895,7 @@ def open_exports(
         ),
         schema.DC_INPUT: (
             schema.DC_INPUT,
-            np.array(schema.DC_INPUTS),
+            np.arange(1, topo.n_dc_inputs + 1),
             schema.COORD_ATTRS[schema.DC_INPUT],
         ),
         schema.ENCLOSURE: (
@@ -726,12 +918,30 @@ def open_exports(
         "Conventions": schema.CF_CONVENTIONS,
         "timezone": timezone,
         "interval_seconds": interval,
-        "source_files": len(exports),
+        "source_files": sum(len(export.files) for export in exports),
         "source_samples": len(time),
         "history": f"{pd.Timestamp.now('UTC'):%Y-%m-%dT%H:%M:%SZ} bessx.open_exports: "
-        f"read {len(exports)} export file(s)",
+        f"read {sum(len(export.files) for export in exports)} export file(s)",
+        **export_attrs(exports),
+        **convention_attrs(power_sign, power_unit),
     }
     return xr.Dataset(data_vars, coords, attrs)
+
+
+def export_attrs(exports: Sequence[ExportFile]) -> dict[str, str]:
+    """What a history's attrs say about how its exports were written: ``file_naming``
+    (:func:`file_naming`, absent when no name holds a date) and ``file_grouping``
+    (:func:`bessx.io.groups.file_grouping`, absent for one file per period)."""
+    from bessx.io.groups import file_grouping
+
+    attrs = {}
+    naming = file_naming(file.naming for export in exports for file in export.files)
+    if naming is not None:
+        attrs["file_naming"] = naming
+    grouping = file_grouping(exports)
+    if grouping is not None:
+        attrs["file_grouping"] = grouping
+    return attrs
 
 
 def check_history(
@@ -795,6 +1005,36 @@ def _check_together(
     return topo, source, absent, metered
 
 
+def unplaced_columns(columns: Iterable[str], n_dc: int) -> str | None:
+    """The one warning of a run about DC input power ``columns`` the topology does not know
+    (their DC input is beyond the plant arrays' ``n_dc``), or None when there are none."""
+    names = sorted(set(columns))
+    if not names:
+        return None
+    return (
+        f"{len(names)} DC input power column(s) of a DC input the topology does not have "
+        f"(it has DC inputs 1 to {n_dc}): {_short_list([repr(name) for name in names], 3)}; "
+        "not read, their energy is not in the results: give a topology that lists their "
+        "enclosures"
+    )
+
+
+def check_patterns_found(exports: Sequence[ExportFile], patterns: ColumnPatterns) -> None:
+    """Refuse a plant-column pattern that was given but matches no column of any export.
+
+    Raises
+    ------
+    ConfigError
+        Naming the key and the pattern (a configuration error: exit 2).
+    """
+    for var in schema.PLANT_COLUMNS.values():
+        given = getattr(patterns, var)
+        if given is not None and not any(var in export.columns.plant for export in exports):
+            raise ConfigError(
+                f"[columns] {var} = {given.pattern!r} matches no column of any export"
+            )
+
+
 def _first_with_bad_names(exports: list[ExportFile], folder: str) -> str:
     """The first export (in time order) whose own battery-system names cannot be split."""
     for export in exports:
@@ -835,7 +1075,7 @@ def _plan(
     engine: Engine,
 ) -> ReadPlan:
     columns = export.columns
-    n_dc, n_slots = len(schema.DC_INPUTS), topo.max_slots
+    n_dc, n_slots = topo.n_dc_inputs, topo.max_slots
     inverter_index = {name: i for i, name in enumerate(inverters)}
     dc_items = []
     if "dc_power" in variables:
@@ -858,6 +1098,7 @@ def _plan(
                 soc_items.append((flat, columns.soc[enclosure_id]))
     plant_items = [(var, columns.plant[var]) for var in columns.plant if var in variables]
     return ReadPlan(
+        group=export if export.members else None,
         path=str(export.path),
         engine=engine.name,
         rows=export.rows,
@@ -879,7 +1120,14 @@ def _dask_arrays(plans: list[ReadPlan], variables: tuple[str, ...]) -> dict[str,
     import dask.array as da  # here: a run from the summaries never builds a graph
     from dask.highlevelgraph import HighLevelGraph
 
-    token = tokenize([(p.path, p.dc_columns, p.soc_columns, p.n_rows) for p in plans], variables)
+    token = tokenize(
+        [
+            (p.path, p.dc_columns, p.soc_columns, p.n_rows, p.power_sign, p.power_unit)
+            + (() if p.group is None else tuple(str(m.path) for m in p.group.members))
+            for p in plans
+        ],
+        variables,
+    )
     read_name = f"read-exports-{token}"
     read_layer: dict[Key, Any] = {
         (read_name, i): (read_block, plan) for i, plan in enumerate(plans)
@@ -967,9 +1215,17 @@ def _note_missing(
     topo: Topology,
     variables: tuple[str, ...],
     absent: set[str],
-) -> None:
-    """Note columns missing in a file; enclosures no file has are reported once, elsewhere."""
-    expected_dc = {(inv, dc) for inv in inverters for dc in schema.DC_INPUTS}
+) -> list[str]:
+    """Note columns missing in a file; enclosures no file has are reported once, elsewhere.
+
+    Plant columns that no export has are not a gap in some files but a plant without a
+    meter in its exports: they are returned as one note for the run (an
+    :class:`ExportNote`), not noted per file.
+    """
+    # the DC inputs with enclosures: an inverter with one DC input has no second to miss
+    expected_dc = set(zip(topo.table["inverter"], topo.table["dc_input"], strict=True))
+    plant_wanted = [v for v in schema.PLANT_COLUMNS.values() if v in variables]
+    nowhere = [v for v in plant_wanted if not any(v in e.columns.plant for e in exports)]
     for export in exports:
         problems = []
         if "dc_power" in variables:
@@ -983,14 +1239,20 @@ def _note_missing(
                 names = sort_enclosures(missing_soc)
                 problems.append(f"no state of charge for {_short_list(names)}")
         plant_missing = [
-            v
-            for v in schema.PLANT_COLUMNS.values()
-            if v in variables and v not in export.columns.plant
+            v for v in plant_wanted if v not in export.columns.plant and v not in nowhere
         ]
         if plant_missing:
             problems.append(f"no plant column for {', '.join(plant_missing)}")
         if problems:
             export.notes.append(f"{'; '.join(problems)} (filled with NaN)")
+    if not nowhere:
+        return []
+    if "plant_power" in nowhere:
+        return [
+            "no plant meter columns: conversion efficiency not computed "
+            f"(no plant column for {', '.join(nowhere)} in any export)"
+        ]
+    return [f"no plant column for {', '.join(nowhere)} in any export (NaN)"]
 
 
 def _short_list(names: list[str], limit: int = 4) -> str:

@@ -15,8 +15,8 @@ A record holds what the footer says, not what the open concluded from it: the ti
 the column patterns, the topology, the variables and every check are applied again on each
 open, so no setting of an open can reuse a wrong entry, and one entry serves them all.
 Besides the file itself (see :mod:`bessx.cache` for the key: path, size, modification time
-and a content fingerprint) an entry depends only on the parquet engine that parsed it and
-the bessx version.
+and a content fingerprint) an entry depends only on the parquet engine that parsed it, the
+timestamp column it was read from and the bessx version.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ class IndexSettings:
 
     #: the parquet engine that parsed the footer (``"polars"`` or ``"pyarrow"``)
     engine: str
+    #: the timestamp column named by ``[columns] time`` (None: the default candidates)
+    time_column: str | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -22,6 +22,13 @@ history the reduce cannot join exactly (:class:`NotOnePass`: a day split over fi
 that do not share one sampling interval, ...) is computed the classic way instead (same
 results, two footer parses per file).
 
+The unit of work is a group of files: the files whose names hold the same date (a day
+exported as several files, per block of inverters or per family of signals,
+:mod:`bessx.io.groups`) are read and joined on their timestamps by one task
+(:func:`summarise_group`) and kept as one cache entry keyed by every member; any other file
+is a group of its own. Files that overlap in time without sharing a name date are joined by
+the reader on the classic path.
+
 Each module has one job; in reading order:
 
 ``summary``
@@ -55,11 +62,18 @@ from bessx import schema
 from bessx.energy import ALLOCATIONS
 from bessx.errors import CONTROL, ExportError, reason
 from bessx.health import _window_days, check_min_swing
+from bessx.io.conventions import POWER_SIGNS, POWER_UNITS, check_power_convention
 from bessx.io.engines import get_engine
-from bessx.io.exports import BAD_FILE_POLICIES, MAX_GAP_DAYS, ColumnPatterns, export_paths
+from bessx.io.exports import (
+    BAD_FILE_POLICIES,
+    MAX_GAP_DAYS,
+    ColumnPatterns,
+    export_paths,
+    name_date,
+)
 from bessx.onepass.parallel import map_files
 from bessx.onepass.reduce import NotOnePass, Results, combine
-from bessx.onepass.summarise import summarise_export
+from bessx.onepass.summarise import summarise_export, summarise_group
 from bessx.onepass.summary import (
     _TOPOLOGY_COLUMNS,
     DailySummary,
@@ -85,6 +99,7 @@ __all__ = [
     "from_exports",
     "health_from_exports",
     "summarise_export",
+    "summarise_group",
 ]
 
 
@@ -110,6 +125,8 @@ def from_exports(
     cache: Any | None = None,
     availability: bool = False,
     planned: Any = (),
+    power_sign: str = POWER_SIGNS[0],
+    power_unit: str = POWER_UNITS[0],
 ) -> Results:
     """The daily energy, the quality flags and the battery health's per-day partials of a
     folder of exports, reading each file once.
@@ -138,6 +155,8 @@ def from_exports(
         Its planned outages (see :func:`bessx.availability.planned_outages`); an outage
         naming an inverter the exports do not have raises
         :class:`~bessx.availability.PlannedOutageError`.
+    power_sign, power_unit : str
+        As for :func:`bessx.open_exports`.
 
     Returns
     -------
@@ -170,6 +189,7 @@ def from_exports(
         from bessx.availability import planned_outages
 
         outages = planned_outages(planned, timezone or schema.DEFAULT_TIMEZONE)
+    check_power_convention(power_sign, power_unit)
     files = export_paths(paths)
     topo = read_topology(topology) if topology is not None else None
     settings = Settings(
@@ -193,28 +213,33 @@ def from_exports(
         daily=daily,
         health=HealthSettings(check_min_swing(min_swing)) if health else None,
         availability=outages,
+        power_sign=power_sign,
+        power_unit=power_unit,
     )
     if bad_files not in BAD_FILE_POLICIES:
         raise ValueError(f"bad_files must be one of {BAD_FILE_POLICIES}, not {bad_files!r}")
     skip = bad_files == "skip"
-    found = {path: cache.get(path, settings) for path in files} if cache is not None else {}
-    missing = [path for path in files if found.get(path) is None]
-    computed = map_files(_summarise_or_refuse, missing, settings)
-    skipped = [item for item in computed if isinstance(item, ExportError)]
+    groups = _groups_by_name_date(files)
+    found: dict[tuple[Path, ...], Summary | None] = {}
+    if cache is not None:
+        found = {group: _cache_get(cache, group, settings) for group in groups}
+    missing = [group for group in groups if found.get(group) is None]
+    computed = map_files(_summarise_or_refuse, [(group, skip) for group in missing], settings)
+    skipped = [error for _, errors in computed for error in errors]
     if skipped and not skip:
         raise skipped[0]  # the first bad file in order, whichever task failed first
-    for path, summary in zip(missing, computed, strict=True):
-        if isinstance(summary, Summary):
-            found[path] = summary
-            if cache is not None:
-                cache.put(path, settings, summary)
+    for group, (summary, errors) in zip(missing, computed, strict=True):
+        if summary is not None:
+            found[group] = summary
+            if cache is not None and not errors:  # a group left incomplete is not kept
+                _cache_put(cache, group, settings, summary)
     if cache is not None:
-        cache.prune(files, settings)
-    usable = [path for path in files if isinstance(found.get(path), Summary)]
+        _cache_prune(cache, groups, settings)
+    usable = [group for group in groups if isinstance(found.get(group), Summary)]
     named = str(paths) if isinstance(paths, str | os.PathLike) else str(files[0].parent)
     try:
         results = combine(
-            [found[path] for path in usable],
+            [summary for group in usable if (summary := found[group]) is not None],
             settings,
             topology=topology,
             allocation=allocation,
@@ -249,6 +274,8 @@ def daily_from_exports(
     bad_files: str = "raise",
     soc: bool = True,
     cache: Any | None = None,
+    power_sign: str = POWER_SIGNS[0],
+    power_unit: str = POWER_UNITS[0],
 ) -> tuple[xr.Dataset, xr.Dataset]:
     """Daily energy and quality flags of a folder of exports, reading each file once.
 
@@ -260,7 +287,8 @@ def daily_from_exports(
     ----------
     paths
         A folder, glob pattern or list of exports, as for :func:`bessx.open_exports`.
-    timezone, topology, interval, engine, columns, max_gap_days, bad_files
+    timezone, topology, interval, engine, columns, max_gap_days, bad_files, power_sign
+    power_unit
         As for :func:`bessx.open_exports`.
     allocation, max_gap, dc_power_limit_kw, exclude, quality
         As for :func:`bessx.daily_energy` and :func:`bessx.quality`.
@@ -293,6 +321,8 @@ def daily_from_exports(
         bad_files=bad_files,
         soc=soc,
         cache=cache,
+        power_sign=power_sign,
+        power_unit=power_unit,
     )
     assert results.daily is not None and results.flags is not None  # asked for: daily=True
     return results.daily, results.flags
@@ -313,6 +343,8 @@ def health_from_exports(
     max_gap_days: float = MAX_GAP_DAYS,
     bad_files: str = "raise",
     cache: Any | None = None,
+    power_sign: str = POWER_SIGNS[0],
+    power_unit: str = POWER_UNITS[0],
 ) -> xr.Dataset:
     """Battery health of a folder of exports, reading each file once.
 
@@ -328,7 +360,8 @@ def health_from_exports(
         A folder, glob pattern or list of exports, as for :func:`bessx.open_exports`.
     window, min_swing, max_gap, dc_power_limit_kw
         As for :func:`bessx.health`.
-    timezone, topology, interval, engine, columns, max_gap_days, bad_files
+    timezone, topology, interval, engine, columns, max_gap_days, bad_files, power_sign
+    power_unit
         As for :func:`bessx.open_exports`.
     cache : bessx.cache.SummaryCache, optional
         Keeps each file's summary between runs: a re-run reads only new or changed files.
@@ -369,25 +402,82 @@ def health_from_exports(
         health=True,
         min_swing=min_swing,
         cache=cache,
+        power_sign=power_sign,
+        power_unit=power_unit,
     )
     assert results.health is not None  # asked for: health=True
     return health_from_daily(results.health, window=window)
 
 
-def _summarise_or_refuse(path: Path, settings: Settings) -> Summary | ExportError:
-    """:func:`summarise_export`, with a file's error returned rather than raised: the one
-    boundary of an export, where anything raised while reading or summarising it (an OS
-    error, an engine's error or panic) becomes an :class:`ExportError` naming it."""
+def _summarise_or_refuse(
+    item: tuple[tuple[Path, ...], bool], settings: Settings
+) -> tuple[Summary | None, list[ExportError]]:
+    """:func:`summarise_group` of ``item = (group, skip)``, with the files' errors returned
+    rather than raised; with ``skip``, a bad file of a group is left out and the others
+    summarised."""
+    group, skip = item
+    errors: list[ExportError] = []
+    members = list(group)
+    while members:
+        try:
+            return _summarise_bounded(members, settings), errors
+        except ExportError as error:
+            errors.append(error)
+            if not skip or error.path not in map(str, members):
+                return None, errors
+            members = [path for path in members if str(path) != error.path]
+    return None, errors
+
+
+def _groups_by_name_date(files: Sequence[Path]) -> list[tuple[Path, ...]]:
+    """The units of work: files whose names hold the same date (a day split into several
+    files: :mod:`bessx.io.groups`), each other file alone; in the order of ``files``.
+
+    The date in a name is the cheap hint the one pass has before any footer is parsed;
+    files that overlap in time without sharing a name date are joined by the reader
+    instead (:func:`combine` then raises :class:`NotOnePass`).
+    """
+    by_date: dict[Any, list[Path]] = {}
+    for path in files:
+        date = name_date(path)
+        by_date.setdefault(path if date is None else date, []).append(path)
+    return [tuple(members) for members in by_date.values()]
+
+
+def _cache_get(cache: Any, group: tuple[Path, ...], settings: Settings) -> Summary | None:
+    if len(group) == 1:
+        return cache.get(group[0], settings)
+    return cache.get_group(group, settings)
+
+
+def _cache_put(cache: Any, group: tuple[Path, ...], settings: Settings, summary: Summary) -> None:
+    if len(group) == 1:
+        cache.put(group[0], settings, summary)
+    else:
+        cache.put_group(group, settings, summary)
+
+
+def _cache_prune(cache: Any, groups: Sequence[tuple[Path, ...]], settings: Settings) -> None:
+    files = [group[0] for group in groups if len(group) == 1]
+    cache.prune(files, settings, groups=[group for group in groups if len(group) > 1])
+
+
+def _summarise_bounded(members: Sequence[Path], settings: Settings) -> Summary:
+    """:func:`summarise_group` inside the one boundary of an export: anything raised while
+    reading or summarising it (an OS error, an engine's error or panic) becomes an
+    :class:`ExportError` naming the file (the file the OS names, else the group's first)."""
     try:
-        return summarise_export(path, settings)
-    except ExportError as error:
-        return error
+        return summarise_group(members, settings)
+    except ExportError:
+        raise
     except CONTROL:
         raise
     except OSError as error:
-        return ExportError(path, f"cannot read it ({reason(error)})")
+        named = str(error.filename) if error.filename is not None else ""
+        path = next((p for p in members if str(p) == named), members[0])
+        raise ExportError(path, f"cannot read it ({reason(error)})") from None
     except BaseException as error:
-        return ExportError(path, f"cannot be summarised ({reason(error)})")
+        raise ExportError(members[0], f"cannot be summarised ({reason(error)})") from None
 
 
 def _classic(
@@ -420,6 +510,8 @@ def _classic(
         max_gap_days=max_gap_days,
         bad_files=bad_files,
         cache=cache,
+        power_sign=settings.power_sign,
+        power_unit=settings.power_unit,
     )
     options = {
         "max_gap": settings.max_gap,

@@ -43,11 +43,16 @@ class _Layout:
     def shape(self) -> tuple[int, int, int]:
         return self.enclosure_id.shape
 
+    @property
+    def dc_inputs(self) -> range:
+        """The DC input numbers of the arrays: 1 to the topology's largest."""
+        return range(1, self.shape[1] + 1)
+
     def dc_positions(self, keys: Sequence[tuple[str, int]]) -> np.ndarray:
         """Flat (inverter, dc_input) position of each power column."""
         memo = ("dc", tuple(keys))
         if memo not in self._found:
-            index = pd.MultiIndex.from_product([self.inverters, list(schema.DC_INPUTS)])
+            index = pd.MultiIndex.from_product([self.inverters, list(self.dc_inputs)])
             self._found[memo] = index.get_indexer(pd.MultiIndex.from_tuples(list(keys)))
         return self._found[memo]
 
@@ -82,7 +87,7 @@ class _Layout:
                 schema.COORD_ATTRS[schema.INVERTER],
             ),
             schema.DC_INPUT: xr.Variable(
-                schema.DC_INPUT, np.array(schema.DC_INPUTS), schema.COORD_ATTRS[schema.DC_INPUT]
+                schema.DC_INPUT, np.array(self.dc_inputs), schema.COORD_ATTRS[schema.DC_INPUT]
             ),
             schema.ENCLOSURE: xr.Variable(
                 schema.ENCLOSURE,

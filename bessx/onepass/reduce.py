@@ -31,14 +31,19 @@ from bessx.energy import ALLOCATIONS, energy_dataset, local_days
 from bessx.errors import ExportError
 from bessx.health import partials_array, plant_threshold
 from bessx.health_kernels import PARTIALS, DayParts, add_sample, finish_parts, power_terms
+from bessx.io.conventions import convention_attrs
 from bessx.io.exports import (
     MAX_GAP_DAYS,
     ColumnMap,
     ExportFile,
+    ExportNote,
     ExportWarning,
     SkippedFileWarning,
     _note_missing,
     check_history,
+    check_patterns_found,
+    export_attrs,
+    unplaced_columns,
 )
 from bessx.onepass.layout import _Layout
 from bessx.onepass.summary import Settings, Summary
@@ -58,7 +63,28 @@ def _proxy(summary: Summary) -> ExportFile:
         {name: "" for name in summary.plant},
     )
     time = np.array([summary.first, summary.last], dtype="datetime64[ns]")
-    return ExportFile(Path(summary.path), columns, time, None, notes=list(summary.notes))
+    return ExportFile(
+        Path(summary.path), columns, time, None, notes=list(summary.notes), naming=summary.naming
+    )
+
+
+def _with_members(exports: list[ExportFile], summaries: Sequence[Summary]) -> list[ExportFile]:
+    """The stand-ins, each group's with stand-ins of its members (for the attrs)."""
+    members = {summary.path: summary for summary in summaries}
+    out = []
+    for export in exports:
+        summary = members[str(export.path)]
+        if summary.members:
+            files = tuple(
+                ExportFile(Path(path), export.columns, export.time, None, naming=export.naming)
+                for path in summary.members
+            )
+            export = ExportFile(
+                export.path, export.columns, export.time, None, naming=export.naming,
+                members=files,
+            )  # fmt: skip
+        out.append(export)
+    return out
 
 
 def _median_step(summaries: Sequence[Summary]) -> float:
@@ -124,6 +150,9 @@ def combine(
         a :class:`~bessx.io.exports.SkippedFileWarning`).
     """
     summaries = sorted(summaries, key=lambda summary: summary.first)
+    for before, after in itertools.pairwise(summaries):
+        if after.first <= before.last:  # files the reader joins by their times
+            raise NotOnePass(f"{Path(after.path).name} overlaps {Path(before.path).name}")
     exports, checked, refused = check_history(
         [_proxy(summary) for summary in summaries],
         topology,
@@ -134,6 +163,7 @@ def combine(
         skipped=skipped,
     )
     topo, source, absent, metered = checked
+    check_patterns_found(exports, settings.patterns)
     kept = {str(export.path) for export in exports}
     summaries = [summary for summary in summaries if summary.path in kept]
     skipped = [*skipped, *refused]
@@ -158,7 +188,7 @@ def combine(
         if settings.health is not None and not layout.holds(summary.health):
             raise NotOnePass(f"{Path(summary.path).name}: its columns give another plant layout")
 
-    _note_missing(exports, inverters, topo, settings.variables, absent)
+    run_notes = _note_missing(exports, inverters, topo, settings.variables, absent)
     for left_out in skipped:
         warnings.warn(SkippedFileWarning(left_out.path, left_out.problem), stacklevel=3)
     if absent:
@@ -168,9 +198,19 @@ def combine(
             ExportWarning,
             stacklevel=3,
         )
+    unplaced = unplaced_columns(
+        (name for summary in summaries for name in summary.unplaced), layout.shape[1]
+    )
+    if unplaced is not None:
+        warnings.warn(unplaced, ExportWarning, stacklevel=3)
+    for note in run_notes:
+        warnings.warn(note, ExportNote, stacklevel=3)
     for export in exports:
         for note in export.notes:
             warnings.warn(f"{export.path}: {note}", ExportWarning, stacklevel=3)
+    for summary in summaries:
+        for path, note in summary.member_notes:
+            warnings.warn(f"{path}: {note}", ExportWarning, stacklevel=3)
 
     first_and_last = np.array([summaries[0].first, summaries[-1].last], dtype="datetime64[ns]")
     _, dates, day_seconds = local_days(first_and_last, settings.timezone)
@@ -179,11 +219,13 @@ def combine(
         "Conventions": schema.CF_CONVENTIONS,
         "timezone": settings.timezone,
         "interval_seconds": interval,
-        "source_files": len(summaries),
+        "source_files": sum(len(summary.members) or 1 for summary in summaries),
         "source_samples": sum(summary.rows for summary in summaries),
         "history": f"{pd.Timestamp.now('UTC'):%Y-%m-%dT%H:%M:%SZ} bessx."
         f"{'daily' if settings.daily else 'health'}_from_exports: "
-        f"read {len(summaries)} export file(s)",
+        f"read {sum(len(summary.members) or 1 for summary in summaries)} export file(s)",
+        **export_attrs(_with_members(exports, summaries)),
+        **convention_attrs(settings.power_sign, settings.power_unit),
     }
     daily = flags = health = None
     if settings.daily:

@@ -14,7 +14,7 @@ their columns.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from bessx.energy import daily_soc_throughput, held_per_day, hold_seconds, local
 from bessx.errors import CONTROL, BessxError, ExportError, reason
 from bessx.health import plant_threshold
 from bessx.health_kernels import day_parts, running_power_sums
+from bessx.io.conventions import is_native, power_in_kw
 from bessx.io.engines import UnreadableData, get_engine
 from bessx.io.exports import (
     ColumnMap,
@@ -35,6 +36,7 @@ from bessx.io.exports import (
     check_repeats,
     export_from_scan,
 )
+from bessx.io.groups import join_members, merge_members
 from bessx.onepass.availability import enclosures_per_column, summarise_availability
 from bessx.onepass.layout import _Layout
 from bessx.onepass.summary import (
@@ -59,7 +61,7 @@ from bessx.topology import Topology, infer_topology, sort_inverters
 
 def _pick(patterns: ColumnPatterns, path: Path, settings: Settings) -> Callable[..., list[str]]:
     def pick(names: tuple[str, ...], refusal: Callable[[str], str | None]) -> list[str]:
-        needed = _needed(_column_map(names, patterns), settings)
+        needed = _needed(_column_map(names, patterns, settings.n_dc_inputs), settings)
         for name in needed:
             if (why := refusal(name)) is not None:
                 raise ExportError(path, f"column '{name}' is not numeric ({why})")
@@ -85,7 +87,8 @@ def _load(path: Path, settings: Settings) -> tuple[ExportFile, np.ndarray]:
     try:
         if path.stat().st_size == 0:
             raise ExportError(path, "empty file (0 bytes)")
-        scan, matrix = engine.load(path, _pick(settings.patterns, path, settings))
+        pick = _pick(settings.patterns, path, settings)
+        scan, matrix = engine.load_with(path, pick, settings.patterns.time)
     except ExportError:
         raise
     except UnreadableData as error:
@@ -97,13 +100,29 @@ def _load(path: Path, settings: Settings) -> tuple[ExportFile, np.ndarray]:
         raise
     except BaseException as error:  # each engine has its own errors (and panics) for a broken file
         raise ExportError(path, f"not a readable parquet file ({reason(error)})") from None
-    export = export_from_scan(path, scan, settings.timezone, settings.patterns)
+    export = export_from_scan(
+        path, scan, settings.timezone, settings.patterns, settings.n_dc_inputs
+    )
     values = matrix.T
     if export.repeats is not None:
         check_repeats(path, values, export.repeats, _needed(export.columns, settings))
     if export.rows is not None:
         values = values[:, export.rows]
+    if not is_native(settings.power_sign, settings.power_unit):
+        values = _power_in_kw(values, export.columns, settings)
     return export, values
+
+
+def _power_in_kw(values: np.ndarray, columns: ColumnMap, settings: Settings) -> np.ndarray:
+    """The power rows of ``values`` (column, row; as :func:`_needed` orders them) in kW,
+    discharging positive (:mod:`bessx.io.conventions`)."""
+    n_dc = len(columns.dc_power)
+    power_rows = list(range(n_dc))
+    if "plant_power" in settings.variables and "plant_power" in columns.plant:
+        power_rows.append(len(values) - 1)  # the plant meter's power is read last
+    values = np.array(values)  # never the engine's buffer
+    values[power_rows] = power_in_kw(values[power_rows], settings.power_sign, settings.power_unit)
+    return values
 
 
 @lru_cache(maxsize=16)
@@ -175,6 +194,38 @@ def summarise_export(path: str | Path, settings: Settings) -> Summary:
     """
     path = Path(path)
     export, values = _load(path, settings)
+    return _summarise(path, export, values, settings)
+
+
+def summarise_group(paths: Sequence[str | Path], settings: Settings) -> Summary:
+    """Read files that overlap in time once each, join them on their timestamps and reduce
+    them as one export (:mod:`bessx.io.groups`); one path is :func:`summarise_export`.
+
+    Raises
+    ------
+    ExportError
+        A file that cannot be used, or two files that differ in a column they share.
+    """
+    if len(paths) == 1:
+        return summarise_export(paths[0], settings)
+    loaded = sorted(
+        (_load(Path(path), settings) for path in paths),
+        key=lambda item: (item[0].time[0], str(item[0].path)),
+    )
+    group = merge_members([export for export, _ in loaded])
+    needed = _needed(group.columns, settings)
+    parts = [(export, _needed(export.columns, settings), values) for export, values in loaded]
+    joined = join_members(group, needed, parts)
+    summary = _summarise(group.path, group, joined, settings)
+    summary.members = tuple(str(export.path) for export in group.members)
+    summary.member_notes = [
+        (str(export.path), note) for export in group.members for note in export.notes
+    ]
+    return summary
+
+
+def _summarise(path: Path, export: ExportFile, values: np.ndarray, settings: Settings) -> Summary:
+    """:func:`summarise_export` of an export and its needed columns, read."""
     time = export.time
     n_dc = len(export.columns.dc_power)
     n_soc = len(export.columns.soc) if "soc" in settings.variables else 0
@@ -228,6 +279,8 @@ def summarise_export(path: str | Path, settings: Settings) -> Summary:
         daily=daily,
         health=health,
         notes=notes,
+        naming=export.naming,
+        unplaced=export.columns.unplaced,
     )
 
 
@@ -428,7 +481,7 @@ def _health_layout(
             return None
     layout = _Layout.of(topo, sort_inverters({inv for inv, _ in dc_keys} | set(topo.inverters)))
     keys = pd.MultiIndex.from_tuples(dc_keys) if dc_keys else pd.MultiIndex.from_tuples([("", 0)])
-    wanted = pd.MultiIndex.from_product([layout.inverters, list(schema.DC_INPUTS)])
+    wanted = pd.MultiIndex.from_product([layout.inverters, list(layout.dc_inputs)])
     power_source = keys.get_indexer(wanted) if dc_keys else np.full(len(wanted), -1)
     ids = layout.enclosure_id.reshape(len(wanted), -1)
     found = (

@@ -17,6 +17,7 @@ import numpy as np
 from bessx import schema
 from bessx.availability_kernels import PlannedOutage
 from bessx.health_kernels import PARTIALS, DayParts
+from bessx.io.conventions import POWER_SIGNS, POWER_UNITS
 from bessx.io.exports import ColumnPatterns
 from bessx.plausibility import Limits
 from bessx.quality import QualitySettings
@@ -62,6 +63,9 @@ class Settings:
     #: the planned outages of the availability, when the summaries keep its per-day sums
     #: too (None: no availability; needs ``daily``)
     availability: tuple[PlannedOutage, ...] | None = None
+    #: how the exports sign power and its unit (:mod:`bessx.io.conventions`)
+    power_sign: str = POWER_SIGNS[0]
+    power_unit: str = POWER_UNITS[0]
 
     def __post_init__(self) -> None:
         if not (self.daily or self.health):
@@ -73,6 +77,13 @@ class Settings:
         soc = ("soc",) if self.soc or self.health else ()
         plant = ("plant_power",) if self.health else ()
         return ("dc_power", *soc, *plant)
+
+    @property
+    def n_dc_inputs(self) -> int:
+        """DC inputs per inverter in the plant's arrays (as
+        :func:`bessx.topology.dc_input_count` gives them for the topology)."""
+        listed = max((dc_input for _, dc_input, _, _ in self.topology or ()), default=0)
+        return max(len(schema.DC_INPUTS), listed)
 
     @property
     def dc_input_of(self) -> tuple[tuple[str, int], ...] | None:
@@ -136,3 +147,11 @@ class Summary:
     daily: DailySummary | None  # None unless ``settings.daily``
     health: HealthSummary | None  # None unless ``settings.health`` (and a topology)
     notes: list[str] = field(default_factory=list)
+    #: the date in the file's name is its ``"local"`` or ``"UTC"`` date (None: no date)
+    naming: str | None = None
+    #: DC input power columns of a DC input the topology does not have (not read)
+    unplaced: tuple[str, ...] = ()
+    #: the files of a group that overlap in time (``path`` is the first); () for one file
+    members: tuple[str, ...] = ()
+    #: the notes of a group's files, each with its file
+    member_notes: list[tuple[str, str]] = field(default_factory=list)
