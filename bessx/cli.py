@@ -4,7 +4,8 @@
     daily energy per enclosure and the tables, heatmaps and summary built on it, written to
     an output folder (:func:`bessx.pipeline.run`, :func:`bessx.pipeline.write_outputs`);
 ``bessx demo``
-    writes the synthetic plant (with its faults) and runs ``run`` on it;
+    writes the synthetic plant (with its faults) and its site file (the plant's timezone)
+    and runs ``run`` on it;
 ``bessx info DATA``
     a fast inventory of the exports (:func:`bessx.inventory.inventory`).
 
@@ -17,7 +18,7 @@ Exit codes (:mod:`bessx.cli_parser`): :data:`~bessx.cli_parser.EXIT_OK` (0) succ
 (:class:`~bessx.errors.BessxError`, a missing data folder), an output could not be written,
 the output folder is in use by another run, or an unexpected error;
 :data:`~bessx.cli_parser.EXIT_USAGE` (2) a usage or configuration error (bad flag value, bad
-site file, a missing topology file, an output folder in the data folder);
+site file, no timezone, a missing topology file, an output folder in the data folder);
 :data:`~bessx.cli_parser.EXIT_INTERRUPTED` (130) Ctrl-C. Errors are one line on stderr,
 ``bessx: error: <file>: <problem>``; ``--debug`` shows the traceback instead.
 """
@@ -50,7 +51,7 @@ from bessx.cli_parser import (
     UsageError,
     build_parser,
 )
-from bessx.config import Config, load_config, merge
+from bessx.config import Config, load_config, merge, require_timezone
 from bessx.errors import TERMINATING, BessxError, ConfigError, first_line, one_line, terminate
 from bessx.pipeline import HEATMAP_DPI, LOWEST_N, OUTPUT_FILES, Results, output_names
 
@@ -78,6 +79,9 @@ _DEMO_FILES: Final = (
     "health_truth_enclosures.csv",
 )
 _DEMO_GENERATOR: Final = "bessx.synthetic.write_plant"
+#: The demo's site file, in its --out folder: the exports, the plant's timezone, the results.
+DEMO_SITE_FILE: Final = "site.toml"
+_DEMO_SITE_MARK: Final = "# The site file of `bessx demo`"
 _DEBUG_HINT: Final = "rerun with --debug to see the traceback"
 
 
@@ -293,6 +297,7 @@ def _run(
     """
     from bessx.io import freshness
 
+    require_timezone(config.timezone)  # before anything is read or written
     names = output_names(config.outputs, config)
     inputs = [path for path in (config.topology, config_path) if path is not None]
     token = freshness.settings_token(config, names, config_path)
@@ -474,7 +479,9 @@ def _demo_command(args: argparse.Namespace) -> int:
         raise UsageError(f"{out}: --out is a file, not a folder")
     exports = out / DEMO_FOLDERS["exports"]
     results = out / DEMO_FOLDERS["results"]
+    site = out / DEMO_SITE_FILE
     _check_demo_exports(exports)
+    _check_demo_site(site)
     console.status(
         f"writing the synthetic plant ({args.inverters} inverters, {args.days} day(s) from "
         f"{DEMO_START}, seed {args.seed}) to {exports}"
@@ -489,16 +496,47 @@ def _demo_command(args: argparse.Namespace) -> int:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
-    _run(Config(data=exports, out=results), console, workers=args.workers)
+    _write_demo_site(site)
+    _run(load_config(site), console, workers=args.workers, config_path=site)
     console.result(f"Injected faults (see {exports / 'faults.json'}):")
     for fault in plant.faults:
         days = date_ranges(fault.dates)
         console.result(f"  {fault.kind:<15} {days}: {fault.detail}")
     console.result(
-        f"Next: read {results / 'summary.md'}, or try `bessx info {exports}` and "
-        f"`bessx run {exports} --allocation soc --out {out / 'results-soc'}`."
+        f"Next: read {results / 'summary.md'}, or try `bessx info --config {site}` and "
+        f"`bessx run --config {site} --allocation soc --out {out / 'results-soc'}`."
     )
     return EXIT_OK
+
+
+def _write_demo_site(site: Path) -> None:
+    """The demo's site file: what ``bessx run --config`` needs to analyse the demo again,
+    the synthetic plant's timezone first (the exports' naive times are its local times)."""
+    from bessx.synthetic import TIMEZONE
+
+    site.write_text(
+        f"{_DEMO_SITE_MARK}: the synthetic plant, as the demo analysed it (rewritten by\n"
+        f"# each demo). Analyse it again with `bessx run --config {site}`.\n"
+        f"data = {json.dumps(DEMO_FOLDERS['exports'])}\n"
+        f"timezone = {json.dumps(TIMEZONE)}\n"
+        f"out = {json.dumps(DEMO_FOLDERS['results'])}\n",
+        encoding="utf-8",
+    )
+
+
+def _check_demo_site(site: Path) -> None:
+    """Only a site file the demo wrote itself may be replaced."""
+    if not site.exists() and not site.is_symlink():
+        return
+    try:
+        ours = site.is_file() and site.read_text(encoding="utf-8").startswith(_DEMO_SITE_MARK)
+    except (OSError, UnicodeDecodeError):
+        ours = False
+    if not ours:
+        raise UsageError(
+            f"{site}: exists and was not written by bessx demo; it is left alone: "
+            "choose another --out"
+        )
 
 
 def _check_demo_exports(exports: Path) -> None:

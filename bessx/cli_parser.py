@@ -92,8 +92,8 @@ enclosures that underperform their peers, a heatmap and a summary."""
 _MAIN_EPILOG = """\
 examples:
   bessx demo                              # try it on the synthetic plant
-  bessx info exports/                     # what is in the exports?
-  bessx run exports/ --out results/       # analyse them
+  bessx info exports/ --timezone Europe/Berlin     # what is in the exports?
+  bessx run exports/ --timezone Europe/Berlin --out results/     # analyse them
   bessx run --config site.toml            # with a site file (see docs/site.example.toml)
   bessx run --help                        # all the options of a command
 
@@ -102,8 +102,8 @@ exit codes:
   1    the data could not be read or analysed (a broken or missing file, missing columns,
        a missing data folder), an output could not be written, --out is in use by another
        run (without --wait), or an unexpected error
-  2    usage or configuration error (a bad flag value, a bad site file, a missing topology
-       file, --out = the data)
+  2    usage or configuration error (a bad flag value, a bad site file, no --timezone, a
+       missing topology file, --out = the data)
   130  interrupted (Ctrl-C)
   143  terminated (SIGTERM); 129 for SIGHUP
 """
@@ -129,6 +129,11 @@ def _outputs_help(width: int = 88, column: int = 27) -> str:
 _RUN_EPILOG = f"""\
 DATA is a folder of daily parquet exports (all *.parquet in it), a glob pattern in quotes
 ("exports/2024-*.parquet") or one file; it may instead come from the site file's `data`.
+
+timezone (required):
+  the plant's IANA timezone cuts the local days (and places naive timestamps in time):
+  --timezone Europe/Berlin, or timezone = "Europe/Berlin" in the site file. There is no
+  default: without it the run stops (exit 2) before reading anything.
 
 configuration:
   --config reads a TOML site file (every key is documented in docs/site.example.toml);
@@ -158,12 +163,12 @@ parallelism:
   (its workers must see DATA under the same absolute path).
 
 examples:
-  bessx run exports/
+  bessx run exports/ --timezone Europe/Berlin
   bessx run exports/ --out results/ --allocation soc --timezone Australia/Brisbane
-  bessx run "exports/2024-*.parquet" --topology site/topology.csv --max-gap 5
+  bessx run "exports/2024-*.parquet" --timezone UTC --topology topology.csv --max-gap 5
   bessx run --config site.toml --allocation equal      # the flag wins over the file
-  bessx run exports/ --workers 4 --quiet
-  bessx run exports/ --scheduler tcp://10.0.0.5:8786
+  bessx run --config site.toml --workers 4 --quiet
+  bessx run --config site.toml --scheduler tcp://10.0.0.5:8786
 
 exit codes: 0 success, 1 the data could not be analysed or --out is in use, 2 usage or
 configuration error, 130 interrupted, 143 or 129 terminated (SIGTERM, SIGHUP).
@@ -175,16 +180,20 @@ input, a weak enclosure, a stretch of NaN, missing rows, a duplicate row), and a
 
   <out>/{DEMO_FOLDERS["exports"]}/   one parquet file per local day, topology.csv, faults.json
   <out>/{DEMO_FOLDERS["results"]}/   the outputs of `bessx run` (see bessx run --help)
+  <out>/site.toml  the demo's site file: data = "{DEMO_FOLDERS["exports"]}", the plant's timezone
+                   (Australia/Sydney), out = "{DEMO_FOLDERS["results"]}"; the demo runs from it
 
 Running it again writes new exports and replaces the outputs (an existing {DEMO_FOLDERS["exports"]}
-folder that the demo did not write is refused). The default plant ({DEMO_INVERTERS} inverters
-x {DEMO_DAYS} days from {DEMO_START}, about 55 MB) takes about ten seconds.
+folder or site.toml that the demo did not write is refused). The default plant
+({DEMO_INVERTERS} inverters x {DEMO_DAYS} days from {DEMO_START}, about 55 MB) takes about ten
+seconds.
 
 examples:
   bessx demo
   bessx demo --out small-demo --days 3 --inverters 8
   bessx demo --seed 7 --workers 2
-  bessx info bessx-demo/{DEMO_FOLDERS["exports"]}          # then look at the exports
+  bessx info --config bessx-demo/site.toml      # then look at the exports
+  bessx run --config bessx-demo/site.toml --allocation soc --out bessx-demo/results-soc
 
 exit codes: 0 success, 1 the analysis failed, 2 usage error.
 """
@@ -196,8 +205,11 @@ inverters and enclosures per DC input, the recognised and ignored columns, and t
 problems found (repaired duplicates, missing columns, ...). A file that cannot be used
 is an error, as in `bessx run`.
 
+The plant's timezone is required, as for `bessx run` (--timezone, or timezone in the site
+file): the local days, the gaps' local times and the file naming all depend on it.
+
 examples:
-  bessx info exports/
+  bessx info exports/ --timezone Europe/Berlin
   bessx info "exports/2024-*.parquet" --timezone Australia/Brisbane
   bessx info --config site.toml
 
@@ -346,7 +358,9 @@ def _add_reading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timezone",
         metavar="TZ",
-        help="IANA timezone of the exports' local times (default: Australia/Sydney)",
+        help="the plant's IANA timezone, e.g. Europe/Berlin: naive timestamps are its local "
+        "times, local days start at its midnight (required here or as timezone in the site "
+        "file; no default)",
     )
     parser.add_argument(
         "--topology",

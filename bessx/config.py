@@ -3,7 +3,7 @@
 A site file names where the exports are, the plant's timezone and how to analyse them::
 
     data = "exports"            # relative paths are taken from the file's folder
-    timezone = "Australia/Sydney"
+    timezone = "Australia/Sydney"   # required: the plant's zone (no default)
     allocation = "soc"
     max_gap = 3.0
     outputs = ["csv", "netcdf", "heatmap"]
@@ -252,6 +252,48 @@ _PLANT_DOCS: Final = {
 
 def _groups(template: re.Pattern[str]) -> str:
     return ", ".join(f"(?P<{name}>...)" for name in sorted(template.groupindex))
+
+
+#: Why a run without the plant's timezone stops, and how to give it: the one line of the
+#: :class:`~bessx.errors.ConfigError` that :func:`require_timezone` raises.
+NO_TIMEZONE: Final = (
+    "no timezone: bessx needs the plant's IANA timezone to cut local days; pass --timezone "
+    'Europe/Berlin (your plant\'s zone), or set timezone = "Europe/Berlin" at the top of the '
+    'site file, or timezone="Europe/Berlin" in Python'
+)
+
+
+def require_timezone(timezone: str | None) -> str:
+    """The plant's timezone, which every analysis of local days needs: there is no default.
+
+    Parameters
+    ----------
+    timezone
+        The IANA name given (``--timezone``, the site file's ``timezone``, or the
+        ``timezone=`` keyword of a library function), or None when none was.
+
+    Returns
+    -------
+    str
+        ``timezone`` itself.
+
+    Raises
+    ------
+    ConfigError
+        No timezone (None or an empty name), with :data:`NO_TIMEZONE`: how to give it.
+
+    Examples
+    --------
+    >>> require_timezone("Europe/Berlin")
+    'Europe/Berlin'
+    >>> require_timezone(None)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    bessx.errors.ConfigError: no timezone: bessx needs the plant's IANA timezone ...
+    """
+    if timezone is None or (isinstance(timezone, str) and not timezone.strip()):
+        raise ConfigError(NO_TIMEZONE)
+    return timezone
 
 
 # The settings -------------------------------------------------------------------------------
@@ -748,8 +790,9 @@ SITE_SETTINGS: Final[dict[str, Setting]] = {
     "timezone": Setting(
         'an IANA timezone name such as "Australia/Sydney"',
         _timezone,
-        schema.DEFAULT_TIMEZONE,
-        "timezone of the plant's local timestamps and calendar days",
+        None,
+        "timezone of the plant's local timestamps and calendar days; required: there is "
+        "no default zone",
     ),
     "interval": Setting(
         f"a number of seconds from {INTERVAL_RANGE[0]} to {INTERVAL_RANGE[1]:,.0f} (one day)",
@@ -831,7 +874,8 @@ class Config(_Checked):
     data
         Folder, glob or file of the parquet exports; ``None``: given on the command line.
     timezone
-        IANA timezone of the plant's local timestamps and calendar days.
+        IANA timezone of the plant's local timestamps and calendar days; ``None``: not
+        given, and a run stops (:func:`require_timezone`): there is no default zone.
     interval
         Nominal sampling interval [s]; ``None``: the median time step.
     topology
@@ -877,7 +921,7 @@ class Config(_Checked):
     _settings: ClassVar = SETTINGS
 
     data: Path | None = SITE_SETTINGS["data"].default
-    timezone: str = SITE_SETTINGS["timezone"].default
+    timezone: str | None = SITE_SETTINGS["timezone"].default
     interval: float | None = SITE_SETTINGS["interval"].default
     topology: Path | None = SITE_SETTINGS["topology"].default
     allocation: str = SITE_SETTINGS["allocation"].default
@@ -1031,9 +1075,10 @@ def merge(config: Config, **overrides: Any) -> Config:
 
     Examples
     --------
-    >>> merged = merge(Config(), max_gap=5, timezone=None, outliers={"threshold": 0.1})
+    >>> site = Config(timezone="Europe/Berlin")
+    >>> merged = merge(site, max_gap=5, timezone=None, outliers={"threshold": 0.1})
     >>> merged.max_gap, merged.timezone, merged.outliers.threshold
-    (5.0, 'Australia/Sydney', 0.1)
+    (5.0, 'Europe/Berlin', 0.1)
     """
     given: dict[str, Any] = {}
     for key, value in overrides.items():

@@ -10,7 +10,7 @@ call these two::
     from bessx.config import load_config
     from bessx.pipeline import output_names, run, write_outputs
 
-    config = load_config("site.toml")
+    config = load_config("site.toml")  # its timezone = "..." is required
     results = run(config)
     write_outputs(results, config.out, output_names(config.outputs))
 
@@ -117,15 +117,19 @@ def find_exports(config: Config) -> list[Path]:
 
 
 def check_config(config: Config) -> None:
-    """Check what a configuration names before any data are read: the topology file.
+    """Check what a configuration names before any data are read: the plant's timezone and
+    the topology file.
 
     Raises
     ------
     ConfigError
-        The topology file is missing or not a valid topology.
+        No timezone (:data:`bessx.config.NO_TIMEZONE`: there is no default zone), or the
+        topology file is missing or not a valid topology.
     """
+    from bessx.config import require_timezone
     from bessx.topology import read_topology
 
+    require_timezone(config.timezone)
     if config.topology is None:
         return
     if not Path(config.topology).is_file():
@@ -152,9 +156,10 @@ def run(
     Parameters
     ----------
     config
-        What to read and how (``data``, ``timezone``, ``topology``, ``allocation``, ...).
-        With ``skip_bad_files``, an export that cannot be used is left out, named with its
-        reason in the warnings, whether it is found at open or when its data are read.
+        What to read and how (``data``, ``timezone``, ``topology``, ``allocation``, ...);
+        without a ``timezone`` the run stops at once (:func:`check_config`). With
+        ``skip_bad_files``, an export that cannot be used is left out, named with its reason
+        in the warnings, whether it is found at open or when its data are read.
     client
         A ``distributed.Client`` to compute with; by default the active dask scheduler.
     progress

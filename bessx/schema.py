@@ -44,7 +44,6 @@ MAX_DC_INPUTS: Final = 16
 
 # Sign convention of the exports: positive power discharges the battery.
 CF_CONVENTIONS: Final = "CF-1.10"
-DEFAULT_TIMEZONE: Final = "Australia/Sydney"
 
 # Export columns -------------------------------------------------------------------------
 TIMESTAMP_COLUMN: Final = "Timestamp"

@@ -36,7 +36,7 @@ import xarray as xr
 from dask.base import tokenize
 
 from bessx import schema
-from bessx.config import ColumnPatterns
+from bessx.config import ColumnPatterns, require_timezone
 from bessx.errors import CONTROL, BessxError, ConfigError, ExportError, reason
 from bessx.io.archive import open_history
 from bessx.io.conventions import (
@@ -701,9 +701,10 @@ def open_exports(
         A folder (all ``*.parquet`` in it), a glob pattern, or a list of files, in any order;
         or a history archive written by :func:`bessx.to_netcdf` (``.nc``).
     timezone
-        IANA timezone of the plant's naive local timestamps (default
-        ``"Australia/Sydney"``); tz-aware timestamps are converted. Kept in
-        ``attrs["timezone"]``. For a history archive, by default the archive's.
+        IANA timezone of the plant, such as ``"Europe/Berlin"``: naive timestamps are local
+        times of it, tz-aware ones are converted, and local days are cut at its midnights.
+        Kept in ``attrs["timezone"]``. Required for exports (there is no default zone); for
+        a history archive, by default the archive's.
     topology
         Site topology (CSV path, DataFrame or mapping, see :func:`bessx.topology.read_topology`).
         By default it is inferred from the battery-system columns.
@@ -755,6 +756,9 @@ def open_exports(
 
     Raises
     ------
+    ConfigError
+        No ``timezone`` for exports (:data:`bessx.config.NO_TIMEZONE`), before any file is
+        read.
     ExportError
         A file that cannot be used, named in a one-line message: unreadable, without
         timestamps or DC power columns, a needed column that is not numeric, timestamps
@@ -794,7 +798,7 @@ def open_exports(
     files = export_paths(paths)
     if len(files) == 1 and files[0].suffix == ".nc":
         return _open_archive(files[0], timezone, topology, interval, chunks, variables)
-    timezone = timezone or schema.DEFAULT_TIMEZONE
+    timezone = require_timezone(timezone)
     patterns = columns or ColumnPatterns()
     if bad_files not in BAD_FILE_POLICIES:
         raise ValueError(f"bad_files must be one of {BAD_FILE_POLICIES}, not {bad_files!r}")

@@ -59,6 +59,7 @@ import pandas as pd
 import xarray as xr
 
 from bessx import schema
+from bessx.config import require_timezone
 from bessx.energy import ALLOCATIONS
 from bessx.errors import CONTROL, ExportError, reason
 from bessx.health import _window_days, check_min_swing
@@ -169,6 +170,7 @@ def from_exports(
         come from :func:`bessx.open_exports` instead (the same results, two footer parses
         per file).
     """
+    timezone = require_timezone(timezone)
     if allocation not in ALLOCATIONS:
         raise ValueError(
             f"unknown allocation {allocation!r}; choose one of {', '.join(map(repr, ALLOCATIONS))}"
@@ -188,12 +190,12 @@ def from_exports(
     if availability:
         from bessx.availability import planned_outages
 
-        outages = planned_outages(planned, timezone or schema.DEFAULT_TIMEZONE)
+        outages = planned_outages(planned, timezone)
     check_power_convention(power_sign, power_unit)
     files = export_paths(paths)
     topo = read_topology(topology) if topology is not None else None
     settings = Settings(
-        timezone=timezone or schema.DEFAULT_TIMEZONE,
+        timezone=timezone,
         engine=get_engine(engine).name,
         patterns=columns or ColumnPatterns(),
         interval=None if interval is None else float(interval),
@@ -304,6 +306,11 @@ def daily_from_exports(
     daily, flags : xarray.Dataset
         In memory. The file tasks run under the active dask scheduler (a
         ``distributed.Client`` when one is active: the files are read on its workers).
+
+    Raises
+    ------
+    bessx.errors.ConfigError
+        No ``timezone`` (:data:`bessx.config.NO_TIMEZONE`): there is no default zone.
     """
     results = from_exports(
         paths,
@@ -371,6 +378,11 @@ def health_from_exports(
     xarray.Dataset
         As :func:`bessx.health` returns, in memory.
 
+    Raises
+    ------
+    bessx.errors.ConfigError
+        No ``timezone`` (:data:`bessx.config.NO_TIMEZONE`): there is no default zone.
+
     Examples
     --------
     >>> import tempfile
@@ -379,7 +391,9 @@ def health_from_exports(
     >>> import warnings
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("ignore")  # the synthetic plant's repaired rows
-    ...     result = health_from_exports(plant.folder, window="2D")
+    ...     result = health_from_exports(
+    ...         plant.folder, window="2D", timezone=synthetic.TIMEZONE
+    ...     )
     >>> result["usable_capacity"].dims
     ('window', 'inverter', 'dc_input')
     """

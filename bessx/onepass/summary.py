@@ -40,7 +40,8 @@ class HealthSettings:
 class Settings:
     """Everything a file's summary depends on, besides the file (part of the cache key)."""
 
-    timezone: str = schema.DEFAULT_TIMEZONE
+    #: the plant's IANA timezone (required: there is no default zone)
+    timezone: str
     engine: str = "auto"
     patterns: ColumnPatterns = field(default_factory=ColumnPatterns)
     #: the nominal interval [s] if given, else None (each file uses its own median step)

@@ -51,6 +51,7 @@ from bessx.synthetic.constants import (
     SAMPLE_SECONDS,
     SOC_OFFSET_PCT,
     SOC_STEP_PCT,
+    TIMEZONE,
     WEAK_FRACTION,
 )
 from bessx.synthetic.days import TIMESTAMP_LAYOUTS, day_frame
@@ -86,6 +87,7 @@ __all__ = [
     "SOC_OFFSET_PCT",
     "SOC_STEP_PCT",
     "TIMESTAMP_LAYOUTS",
+    "TIMEZONE",
     "WEAK_FRACTION",
     "Fault",
     "HealthTruth",

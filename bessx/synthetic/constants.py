@@ -11,6 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
+#: The synthetic plant's IANA timezone: its exports hold naive local times of this zone, and
+#: every analysis of them passes it (``timezone=TIMEZONE``, ``--timezone``).
+TIMEZONE: Final = "Australia/Sydney"
 #: Time between two samples of an export [s].
 SAMPLE_SECONDS: Final = 36
 #: Inverters of the full plant.

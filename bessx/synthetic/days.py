@@ -47,12 +47,13 @@ import numpy as np
 import pandas as pd
 
 from bessx.errors import ConfigError
-from bessx.schema import DEFAULT_TIMEZONE, TIMESTAMP_COLUMN
+from bessx.schema import TIMESTAMP_COLUMN
 from bessx.synthetic.constants import (
     CONVERSION_EFFICIENCY,
     ENCLOSURE_CAPACITY_KWH,
     ENCLOSURE_POWER_KW,
     SOC_STEP_PCT,
+    TIMEZONE,
     WEAK_FRACTION,
 )
 from bessx.synthetic.faults import (
@@ -366,7 +367,7 @@ def _assemble(
     """Wide frame from (column, row) blocks, without copying column by column."""
     if tz_aware:
         utc = pd.DatetimeIndex(utc_ns.astype("datetime64[ns]")).tz_localize("UTC")
-        index = utc.tz_convert(DEFAULT_TIMEZONE).rename(TIMESTAMP_COLUMN)
+        index = utc.tz_convert(TIMEZONE).rename(TIMESTAMP_COLUMN)
     else:
         index = local.rename(TIMESTAMP_COLUMN)
     floats64 = floats.astype(np.float64)

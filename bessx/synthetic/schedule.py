@@ -26,13 +26,13 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from bessx.schema import DEFAULT_TIMEZONE
 from bessx.synthetic.constants import (
     CYCLE_SOC_SWING,
     ENCLOSURE_CAPACITY_KWH,
     ENCLOSURE_POWER_KW,
     ROUND_TRIP_EFFICIENCY,
     SAMPLE_SECONDS,
+    TIMEZONE,
 )
 
 _HOURS_PER_SAMPLE: Final = SAMPLE_SECONDS / 3600.0
@@ -53,14 +53,14 @@ def _as_date(value: str | dt.date | pd.Timestamp) -> dt.date:
 
 def _utc_sample_times(day: dt.date) -> np.ndarray:
     """Sample times [ns since epoch, UTC] from local midnight to the next, exclusive."""
-    first = pd.Timestamp(day).tz_localize(DEFAULT_TIMEZONE).as_unit("ns").value
-    stop = pd.Timestamp(day + dt.timedelta(days=1)).tz_localize(DEFAULT_TIMEZONE)
+    first = pd.Timestamp(day).tz_localize(TIMEZONE).as_unit("ns").value
+    stop = pd.Timestamp(day + dt.timedelta(days=1)).tz_localize(TIMEZONE)
     return np.arange(first, stop.as_unit("ns").value, SAMPLE_SECONDS * 1_000_000_000)
 
 
 def _local_naive(utc_ns: np.ndarray) -> pd.DatetimeIndex:
     utc = pd.DatetimeIndex(utc_ns.astype("datetime64[ns]")).tz_localize("UTC")
-    return utc.tz_convert(DEFAULT_TIMEZONE).tz_localize(None).as_unit("ns")
+    return utc.tz_convert(TIMEZONE).tz_localize(None).as_unit("ns")
 
 
 def _wall_clock_hours(day: dt.date, local: pd.DatetimeIndex) -> np.ndarray:

@@ -20,8 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bessx.errors import ConfigError
-from bessx.schema import DEFAULT_TIMEZONE
-from bessx.synthetic.constants import MAX_INVERTERS, SAMPLE_SECONDS
+from bessx.synthetic.constants import MAX_INVERTERS, SAMPLE_SECONDS, TIMEZONE
 from bessx.synthetic.days import TIMESTAMP_LAYOUTS, _day_frame_and_truth
 from bessx.synthetic.faults import Fault, _fault_kinds, plan_faults
 from bessx.synthetic.layout import _check_inverter_count, plant_topology
@@ -156,7 +155,7 @@ def write_plant(
         "days": int(days),
         "inverters": int(inverters),
         "seed": int(seed),
-        "timezone": DEFAULT_TIMEZONE,
+        "timezone": TIMEZONE,
         "sample_seconds": SAMPLE_SECONDS,
         "faults": [asdict(fault) for fault in planned],
     }

@@ -17,7 +17,7 @@ import xarray as xr
 
 from bessx import accessor as _accessor  # noqa: F401  (registers Dataset.bess)
 from bessx import schema
-from bessx.synthetic import inverter_names
+from bessx.synthetic import TIMEZONE, inverter_names
 
 __all__ = [
     "CountingScheduler",
@@ -125,7 +125,7 @@ def make_daily(
             "n_enclosures": (dims[1:3], n_enclosures),
         },
         attrs={
-            "timezone": schema.DEFAULT_TIMEZONE,
+            "timezone": TIMEZONE,
             "allocation": allocation,
             "interval_seconds": 36.0,
         },
@@ -139,7 +139,7 @@ def make_dataset(
     *,
     n_enclosures: int | np.ndarray = 2,
     inverters: Sequence[str] | None = None,
-    timezone: str = schema.DEFAULT_TIMEZONE,
+    timezone: str = TIMEZONE,
     interval_seconds: float | None = None,
     chunks: int | tuple[int, ...] | None = None,
 ) -> xr.Dataset:
@@ -159,7 +159,8 @@ def make_dataset(
     inverters : sequence of str, optional
         Inverter names; default :func:`inverter_names`.
     timezone : str
-        Plant timezone, stored in ``attrs["timezone"]``.
+        Plant timezone, stored in ``attrs["timezone"]``; default the synthetic plant's,
+        :data:`bessx.synthetic.TIMEZONE` (the exports' readers have no default zone).
     interval_seconds : float, optional
         Nominal sampling interval [s]; default the median step (36 s for one sample).
     chunks : int or tuple of int, optional

@@ -17,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from bessx import schema
+from bessx.synthetic import TIMEZONE
 from bessx.testing import make_dataset
 
 __all__ = [
@@ -145,7 +146,7 @@ def plant_datasets(
         soc,
         n_enclosures=n_enclosures,
         interval_seconds=interval,
-        timezone=schema.DEFAULT_TIMEZONE,
+        timezone=TIMEZONE,
         chunks=chunks,
     )
 
