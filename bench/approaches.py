@@ -122,7 +122,9 @@ def _bessx_pipeline(folder: Path, engine: str = "auto", cache: Path | None = Non
     with warnings.catch_warnings():
         # the synthetic plant carries a duplicate row on purpose: the reader says so
         warnings.simplefilter("ignore", ExportWarning)
-        ds = open_exports(folder, variables=["dc_power"], engine=engine, cache=cache)
+        ds = open_exports(
+            folder, variables=["dc_power"], engine=engine, cache=cache, timezone=TIMEZONE
+        )
     opened, cpu_opened = time.perf_counter(), time.process_time()
     frame = to_frame(daily_energy(ds))
     phases = {
@@ -171,7 +173,7 @@ def bessx_onepass(folder: Path) -> Outcome:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        daily, _ = daily_from_exports(folder, soc=False)
+        daily, _ = daily_from_exports(folder, soc=False, timezone=TIMEZONE)
     return Outcome(to_frame(daily))
 
 
@@ -185,7 +187,7 @@ def bessx_onepass_soc(folder: Path) -> Outcome:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        daily, _ = daily_from_exports(folder, soc=True)
+        daily, _ = daily_from_exports(folder, soc=True, timezone=TIMEZONE)
     return Outcome(to_frame(daily))
 
 
@@ -200,7 +202,7 @@ def bessx_onepass_health(folder: Path) -> Outcome:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        results = from_exports(folder, soc=True, health=True)
+        results = from_exports(folder, soc=True, health=True, timezone=TIMEZONE)
     assert results.daily is not None and results.health is not None
     health_from_daily(results.health)
     return Outcome(to_frame(results.daily))
@@ -216,7 +218,7 @@ def bessx_onepass_availability(folder: Path) -> Outcome:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        results = from_exports(folder, soc=True, availability=True)
+        results = from_exports(folder, soc=True, availability=True, timezone=TIMEZONE)
     assert results.daily is not None and results.availability is not None
     return Outcome(to_frame(results.daily))
 
@@ -232,7 +234,7 @@ def bessx_run_availability(folder: Path) -> Outcome:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        results = from_exports(folder, soc=True, health=True, availability=True)
+        results = from_exports(folder, soc=True, health=True, availability=True, timezone=TIMEZONE)
     assert results.daily is not None and results.health is not None
     assert results.availability is not None
     health_from_daily(results.health)
@@ -248,7 +250,7 @@ def bessx_health(folder: Path) -> Outcome:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        return Outcome(health_from_exports(folder).sizes)
+        return Outcome(health_from_exports(folder, timezone=TIMEZONE).sizes)
 
 
 def bessx_health_dataset(folder: Path) -> Outcome:
@@ -259,7 +261,7 @@ def bessx_health_dataset(folder: Path) -> Outcome:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        ds = open_exports(folder, variables=["dc_power", "soc", "plant_power"])
+        ds = open_exports(folder, variables=["dc_power", "soc", "plant_power"], timezone=TIMEZONE)
     return Outcome(health(ds).compute().sizes)
 
 
@@ -271,7 +273,7 @@ def bessx_read(folder: Path) -> Outcome:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        ds = open_exports(folder, variables=["dc_power"])
+        ds = open_exports(folder, variables=["dc_power"], timezone=TIMEZONE)
     return Outcome(ds["dc_power"].values.shape)
 
 

@@ -110,7 +110,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     folder = ensure_plant(args.files, FULL_WIDTH) if args.data_dir is None else args.data_dir
     files = sorted(folder.glob("*.parquet"))[: args.files]
-    settings: dict[str, Any] = {"soc": args.soc or args.health}
+    from bessx.synthetic import TIMEZONE  # the benchmark plant's
+
+    settings: dict[str, Any] = {"timezone": TIMEZONE, "soc": args.soc or args.health}
     if args.health:
         from bessx.onepass import HealthSettings
 

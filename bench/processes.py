@@ -5,9 +5,10 @@ here is one fresh process, timed from the parent: wall seconds, CPU seconds (use
 of the process and every child it waited for, from :func:`os.wait4`) and its peak RSS
 (``ru_maxrss`` of the same call).
 
-``bessx run`` writes the CSV output only (a site file with ``outputs = ["csv"]``), into an
-output folder of its own per repetition, with its defaults otherwise: whatever it keeps in
-the output folder between runs (a cache) counts as it would for a user.
+``bessx run`` writes the CSV output only (a site file with ``outputs = ["csv"]`` and the
+plant's ``timezone``), into an output folder of its own per repetition, with its defaults
+otherwise: whatever it keeps in the output folder between runs (a cache) counts as it would
+for a user.
 
 * **cold**: a fresh output folder;
 * **warm**: the same command again at once, the data folder unchanged (nothing new);
@@ -28,8 +29,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-#: The site file of the ``bessx run`` commands: the daily energy CSV only.
-SITE_FILE: Final = 'outputs = ["csv"]\n'
+#: The site file of the ``bessx run`` commands: the daily energy CSV only, and the benchmark
+#: plant's timezone (the synthetic plant's, :data:`bessx.synthetic.TIMEZONE`; required).
+SITE_FILE: Final = 'timezone = "Australia/Sydney"\noutputs = ["csv"]\n'
 CSV_NAME: Final = "daily_energy.csv"
 _BENCH_PARENT: Final = Path(__file__).resolve().parent.parent
 

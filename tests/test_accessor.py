@@ -21,7 +21,7 @@ def history(tmp_path_factory):
     folder = tmp_path_factory.mktemp("plant")
     synthetic.write_plant(folder, start="2022-10-01", days=4, inverters=8, seed=1)
     with pytest.warns(bessx.ExportWarning, match="duplicate"):
-        return bessx.open_exports(folder)
+        return bessx.open_exports(folder, timezone=synthetic.TIMEZONE)
 
 
 @pytest.fixture(scope="module")

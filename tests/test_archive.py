@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from bessx import schema
+from bessx import schema, synthetic
 from bessx.errors import BessxError
 from bessx.io.archive import (
     COMPRESSION,
@@ -238,7 +238,7 @@ def test_history_subset_of_variables(tmp_path):
 
 def test_history_from_parquet_exports_round_trips(tmp_path):
     write_exports(tmp_path)
-    history = open_exports(tmp_path)
+    history = open_exports(tmp_path, timezone=synthetic.TIMEZONE)
     assert history.dc_power.chunks[0] == (DAY_SAMPLES,) * 3
     path = to_netcdf(history, tmp_path / "history.nc")
     reopened = open_history(path)

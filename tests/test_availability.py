@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bessx
+from bessx import synthetic
 from bessx.availability import (
     PlannedOutageError,
     aggregate,
@@ -286,9 +287,11 @@ def test_synthetic_plant_one_pass(tmp_path: Path) -> None:
     from bessx.synthetic import write_plant
 
     write_plant(tmp_path, "2023-03-30", 4, inverters=2, seed=3)  # across the end of DST
-    history = quietly(bessx.open_exports, tmp_path, variables=["dc_power"])
+    history = quietly(
+        bessx.open_exports, tmp_path, variables=["dc_power"], timezone=synthetic.TIMEZONE
+    )
     expected = availability(history).compute()
-    results = quietly(from_exports, tmp_path, availability=True)
+    results = quietly(from_exports, tmp_path, availability=True, timezone=synthetic.TIMEZONE)
     xr.testing.assert_identical(results.availability, expected)
 
 

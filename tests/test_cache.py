@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 import xarray as xr
 
-from bessx import ExportWarning
+from bessx import ExportWarning, synthetic
 from bessx.cache import SummaryCache
 from bessx.errors import CacheWarning
 from bessx.onepass import daily_from_exports
@@ -37,10 +37,15 @@ def folder(source, tmp_path) -> Path:
     return exports
 
 
-def analyse(folder: Path, cache: SummaryCache | None = None, **options) -> tuple:
+def analyse(
+    folder: Path,
+    cache: SummaryCache | None = None,
+    timezone: str = synthetic.TIMEZONE,
+    **options,
+) -> tuple:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        daily, flags = daily_from_exports(folder, cache=cache, **options)
+        daily, flags = daily_from_exports(folder, cache=cache, timezone=timezone, **options)
     return daily.assign_attrs(history=""), flags.assign_attrs(history="")
 
 
@@ -171,7 +176,7 @@ def run_cli(*args) -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        assert main(["run", *map(str, args), "--quiet"]) == 0
+        assert main(["run", "--timezone", synthetic.TIMEZONE, *map(str, args), "--quiet"]) == 0
 
 
 def test_bessx_run_rereads_only_what_changed(folder, source, tmp_path, loads):
@@ -194,7 +199,18 @@ def test_bessx_run_rereads_only_what_changed(folder, source, tmp_path, loads):
 def test_the_cache_is_never_in_the_data_folder(folder, tmp_path, capsys):
     from bessx.cli import main
 
-    code = main(["run", str(folder), "--out", str(tmp_path / "out"), "--cache", str(folder / "c")])
+    code = main(
+        [
+            "run",
+            str(folder),
+            "--timezone",
+            synthetic.TIMEZONE,
+            "--out",
+            str(tmp_path / "out"),
+            "--cache",
+            str(folder / "c"),
+        ]
+    )
     assert code == 2
     assert "may not be in the data folder" in capsys.readouterr().err
     assert not (folder / "c").exists()
@@ -367,6 +383,8 @@ def test_bessx_run_with_an_unwritable_cache_equals_no_cache(folder, tmp_path, ca
             [
                 "run",
                 str(folder),
+                "--timezone",
+                synthetic.TIMEZONE,
                 "--out",
                 str(tmp_path / "out"),
                 "--quiet",
@@ -376,7 +394,18 @@ def test_bessx_run_with_an_unwritable_cache_equals_no_cache(folder, tmp_path, ca
         )
         assert code == 0
         assert (
-            main(["run", str(folder), "--out", str(tmp_path / "fresh"), "--quiet", "--no-cache"])
+            main(
+                [
+                    "run",
+                    str(folder),
+                    "--timezone",
+                    synthetic.TIMEZONE,
+                    "--out",
+                    str(tmp_path / "fresh"),
+                    "--quiet",
+                    "--no-cache",
+                ]
+            )
             == 0
         )
     err = capsys.readouterr().err

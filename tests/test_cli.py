@@ -28,7 +28,7 @@ import matplotlib.image as mpimg
 import matplotlib.pyplot as plt
 
 import bessx as bessx_package
-from bessx import __version__
+from bessx import __version__, synthetic
 from bessx.availability import availability
 from bessx.cli import EXIT_DATA, EXIT_USAGE, HEATMAP_DPI, OUTPUT_FILES, main
 from bessx.energy import daily_energy
@@ -166,7 +166,7 @@ def api(plant) -> dict:
     """The library's answers on the same folder, with the warnings it gives."""
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
-        history = open_exports(plant.folder)
+        history = open_exports(plant.folder, timezone=synthetic.TIMEZONE)
     daily = daily_energy(history).compute()
     return {
         "history": history,
@@ -179,7 +179,7 @@ def api(plant) -> dict:
 @pytest.fixture(scope="module")
 def run(work: Path, plant) -> tuple[subprocess.CompletedProcess[str], Path]:
     out = work / "results"
-    return bessx("run", plant.folder, "--out", out, cwd=work), out
+    return bessx("run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", out, cwd=work), out
 
 
 # bessx run: the outputs ------------------------------------------------------------------------
@@ -357,7 +357,7 @@ def test_summary_lists_plant_wide_gaps_once_then_the_worst_dc_input_days():
 
 # bessx info and demo ---------------------------------------------------------------------------
 def test_info_inventories_without_computing(work, plant):
-    result = bessx("info", plant.folder, cwd=work)
+    result = bessx("info", plant.folder, "--timezone", synthetic.TIMEZONE, cwd=work)
     assert result.returncode == 0, result.stderr
     text = result.stdout
     columns = len(pq.read_schema(plant.files[0]).names)
@@ -411,13 +411,15 @@ def broken(work: Path, plant) -> Path:
 
 
 def test_corrupt_file_exits_1_naming_it(work, broken):
-    result = bessx("run", broken, "--out", work / "never", cwd=work)
+    result = bessx(
+        "run", broken, "--timezone", synthetic.TIMEZONE, "--out", work / "never", cwd=work
+    )
     assert_one_line_error(result, EXIT_DATA, "20221004.parquet", "not a readable parquet")
     assert not (work / "never").exists()
 
 
 def test_missing_folder_exits_1(work):
-    result = bessx("run", work / "no-such-folder", cwd=work)
+    result = bessx("run", work / "no-such-folder", "--timezone", synthetic.TIMEZONE, cwd=work)
     assert_one_line_error(result, EXIT_DATA, "no-such-folder")
     assert not (work / "bessx-out").exists()
 
@@ -440,13 +442,15 @@ def test_bad_config_key_exits_2(work, plant):
     ],
 )
 def test_bad_flag_value_exits_2(work, plant, flags, message):
-    result = bessx("run", plant.folder, *flags, cwd=work)
+    result = bessx("run", plant.folder, "--timezone", synthetic.TIMEZONE, *flags, cwd=work)
     assert_one_line_error(result, EXIT_USAGE, message)
 
 
 def test_out_equal_to_data_exits_2(work, plant):
     before = digest(plant.folder)
-    result = bessx("run", plant.folder, "--out", plant.folder, cwd=work)
+    result = bessx(
+        "run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", plant.folder, cwd=work
+    )
     assert_one_line_error(result, EXIT_USAGE, "data folder")
     assert digest(plant.folder) == before
 
@@ -457,7 +461,9 @@ def test_out_inside_the_data_folder_exits_2(work, plant, cache):
     --out."""
     before = digest(plant.folder)
     out = plant.folder / "results"
-    result = bessx("run", plant.folder, "--out", out, *cache, cwd=work)
+    result = bessx(
+        "run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", out, *cache, cwd=work
+    )
     assert_one_line_error(
         result, EXIT_USAGE, f"{out}: --out is inside the data folder {plant.folder.resolve()}"
     )
@@ -474,7 +480,9 @@ def test_usage_errors_in_process(capsys):
 
 
 def test_debug_shows_the_traceback(work):
-    result = bessx("run", work / "no-such-folder", "--debug", cwd=work)
+    result = bessx(
+        "run", work / "no-such-folder", "--timezone", synthetic.TIMEZONE, "--debug", cwd=work
+    )
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "ExportError" in result.stderr
 
@@ -505,7 +513,9 @@ def previous_results(work: Path, run, tmp_path: Path) -> Path:
 
 def test_failure_at_open_leaves_earlier_results_untouched(work, broken, previous_results):
     before = digest(previous_results)
-    result = bessx("run", broken, "--out", previous_results, cwd=work)
+    result = bessx(
+        "run", broken, "--timezone", synthetic.TIMEZONE, "--out", previous_results, cwd=work
+    )
     assert result.returncode == EXIT_DATA
     assert digest(previous_results) == before
     assert leftovers(previous_results, previous_results.parent) == []
@@ -520,7 +530,9 @@ def test_failure_mid_computation_leaves_earlier_results_untouched(
         (data / path.name).write_bytes(path.read_bytes())
     corrupt_data_page(data / plant.files[1].name)  # the footer reads, the data do not
     before = digest(previous_results)
-    result = bessx("run", data, "--out", previous_results, cwd=work)
+    result = bessx(
+        "run", data, "--timezone", synthetic.TIMEZONE, "--out", previous_results, cwd=work
+    )
     assert_one_line_error(result, EXIT_DATA, f"{plant.files[1].name}: cannot read its data")
     assert digest(previous_results) == before
     assert leftovers(previous_results, previous_results.parent) == []
@@ -558,14 +570,23 @@ def test_flags_override_the_site_file(work, plant):
     site = work / "site.toml"
     site.write_text(
         f'data = "{plant.folder.name}"\nallocation = "soc"\nout = "from-file"\n'
-        'outputs = ["netcdf"]\n'
+        f'outputs = ["netcdf"]\ntimezone = "{synthetic.TIMEZONE}"\n'
     )
     from_file = bessx("run", "--config", site, cwd=work)
     assert from_file.returncode == 0, from_file.stderr
     assert shown(work / "from-file") == ["daily_energy.nc"]
     assert open_daily(work / "from-file" / "daily_energy.nc").attrs["allocation"] == "soc"
 
-    flagged = bessx("run", "--config", site, "--allocation", "equal", "--out", "flag", cwd=work)
+    flagged = bessx(
+        "run",
+        "--config",
+        site,
+        "--allocation",
+        "equal",
+        "--out",
+        "flag",
+        cwd=work,
+    )
     assert flagged.returncode == 0, flagged.stderr
     assert open_daily(work / "flag" / "daily_energy.nc").attrs["allocation"] == "equal"
 
@@ -575,7 +596,17 @@ def test_flags_override_the_site_file(work, plant):
 def test_local_cluster_gives_the_threaded_numbers(work, plant, run):
     _, threaded = run
     out = work / "cluster"
-    result = bessx("run", plant.folder, "--out", out, "--workers", 2, cwd=work)
+    result = bessx(
+        "run",
+        plant.folder,
+        "--timezone",
+        synthetic.TIMEZONE,
+        "--out",
+        out,
+        "--workers",
+        2,
+        cwd=work,
+    )
     assert result.returncode == 0, result.stderr
     assert (out / "daily_energy.csv").read_bytes() == (threaded / "daily_energy.csv").read_bytes()
 

@@ -30,6 +30,7 @@ from test_cli import (
     shown,
 )
 
+from bessx import synthetic
 from bessx.cli import EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE
 from bessx.synthetic import write_plant
 
@@ -102,7 +103,9 @@ def wait_for(marker: Path, process: subprocess.Popen[str], seconds: float = 120)
 
 def previous_run(work: Path, plant, name: str) -> tuple[Path, dict[str, str]]:
     out = work / name
-    result = bessx("run", plant.folder, "--out", out, "--quiet", cwd=work)
+    result = bessx(
+        "run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", out, "--quiet", cwd=work
+    )
     assert result.returncode == 0, result.stderr
     return out, digest(out)
 
@@ -115,7 +118,9 @@ def test_a_second_run_into_the_same_folder_fails_fast_or_waits(work, plant, scri
     try:
         wait_for(marker, holder)
         started = time.monotonic()
-        second = bessx("run", plant.folder, "--out", out, cwd=work)
+        second = bessx(
+            "run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", out, cwd=work
+        )
         assert time.monotonic() - started < 60
         assert_one_line_error(
             second,
@@ -125,7 +130,18 @@ def test_a_second_run_into_the_same_folder_fails_fast_or_waits(work, plant, scri
         assert shown(out) == []
 
         waiter = subprocess.Popen(
-            [sys.executable, "-m", "bessx", "run", plant.folder, "--out", out, "--wait"],
+            [
+                sys.executable,
+                "-m",
+                "bessx",
+                "run",
+                plant.folder,
+                "--out",
+                out,
+                "--wait",
+                "--timezone",
+                synthetic.TIMEZONE,
+            ],
             cwd=work,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -159,8 +175,8 @@ def test_sigkill_mid_run_then_a_clean_rerun(work, plant, scripts, module, functi
     old = {name: (out / name).read_bytes() for name in ALL_OUTPUTS}
     marker = work / f"killed-{function}.paused"
     run = start(
-        scripts["driver"], module, function, marker, "run", plant.folder, "--out", out,
-        "--force", cwd=work,
+        scripts["driver"], module, function, marker, "run", plant.folder,
+        "--timezone", synthetic.TIMEZONE, "--out", out, "--force", cwd=work,
     )  # fmt: skip
     wait_for(marker, run)
     run.kill()
@@ -172,7 +188,7 @@ def test_sigkill_mid_run_then_a_clean_rerun(work, plant, scripts, module, functi
     outputs = sorted(path.name for path in current.iterdir() if not path.name.startswith("."))
     assert outputs == ALL_OUTPUTS  # and the record of what they were made from, if finished
 
-    again = bessx("run", plant.folder, "--out", out, cwd=work)
+    again = bessx("run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", out, cwd=work)
     assert again.returncode == 0, again.stderr
     assert shown(out) == ALL_OUTPUTS
     assert leftovers(out) == []
@@ -192,7 +208,17 @@ def test_sigint_at_any_point_is_one_line_and_exit_130(work, plant, scripts, modu
     out = work / f"interrupted-{function}"
     marker = work / f"interrupted-{function}.paused"
     run = start(
-        scripts["driver"], module, function, marker, "run", plant.folder, "--out", out, cwd=work
+        scripts["driver"],
+        module,
+        function,
+        marker,
+        "run",
+        plant.folder,
+        "--timezone",
+        synthetic.TIMEZONE,
+        "--out",
+        out,
+        cwd=work,
     )
     wait_for(marker, run)
     run.send_signal(signal.SIGINT)
@@ -220,14 +246,25 @@ def bad_folder(work: Path, plant) -> Path:
 @pytest.fixture(scope="module")
 def good_run(work: Path, plant) -> Path:
     out = work / "good"
-    result = bessx("run", plant.folder, "--out", out, "--quiet", cwd=work)
+    result = bessx(
+        "run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", out, "--quiet", cwd=work
+    )
     assert result.returncode == 0, result.stderr
     return out
 
 
 def test_skip_bad_files_gives_the_good_files_exact_energies(work, bad_folder, good_run):
     out = work / "skipped"
-    result = bessx("run", bad_folder, "--out", out, "--skip-bad-files", cwd=work)
+    result = bessx(
+        "run",
+        bad_folder,
+        "--timezone",
+        synthetic.TIMEZONE,
+        "--out",
+        out,
+        "--skip-bad-files",
+        cwd=work,
+    )
     assert result.returncode == 0, result.stderr
     lines = error_lines(result)
     assert lines == []
@@ -250,7 +287,9 @@ def test_skip_bad_files_gives_the_good_files_exact_energies(work, bad_folder, go
 
 
 def test_info_skips_bad_files_and_lists_them_as_problems(work, bad_folder, plant):
-    result = bessx("info", bad_folder, "--skip-bad-files", cwd=work)
+    result = bessx(
+        "info", bad_folder, "--timezone", synthetic.TIMEZONE, "--skip-bad-files", cwd=work
+    )
     assert result.returncode == 0, result.stderr
     assert f"{len(plant.files)} parquet export(s)" in result.stdout
     assert "20221004.parquet: skipped: not a readable parquet file" in result.stdout
@@ -258,13 +297,18 @@ def test_info_skips_bad_files_and_lists_them_as_problems(work, bad_folder, plant
 
 
 def test_without_skip_the_first_bad_file_stops_the_run(work, bad_folder):
-    result = bessx("run", bad_folder, "--out", work / "not-skipped", cwd=work)
+    result = bessx(
+        "run", bad_folder, "--timezone", synthetic.TIMEZONE, "--out", work / "not-skipped", cwd=work
+    )
     assert_one_line_error(result, EXIT_DATA, "20221004.parquet", "not a readable parquet")
 
 
 def test_skip_bad_files_from_the_site_file(work, bad_folder, good_run):
     site = work / "skip.toml"
-    site.write_text(f'data = "{bad_folder.name}"\nout = "skip-site"\nskip_bad_files = true\n')
+    site.write_text(
+        f'data = "{bad_folder.name}"\nout = "skip-site"\nskip_bad_files = true\n'
+        f'timezone = "{synthetic.TIMEZONE}"\n'
+    )
     result = bessx("run", "--config", site, "--quiet", cwd=work)
     assert result.returncode == 0, result.stderr
     daily = (work / "skip-site" / "daily_energy.csv").read_bytes()
@@ -280,10 +324,28 @@ def test_a_file_whose_data_cannot_be_read_is_skipped_too(work, plant):
         if path != plant.files[1]:
             (rest / path.name).write_bytes(path.read_bytes())
     corrupt_data_page(data / plant.files[1].name)  # found only when the data are read
-    skipped = bessx("run", data, "--out", work / "bitrot-out", "--skip-bad-files", cwd=work)
+    skipped = bessx(
+        "run",
+        data,
+        "--timezone",
+        synthetic.TIMEZONE,
+        "--out",
+        work / "bitrot-out",
+        "--skip-bad-files",
+        cwd=work,
+    )
     assert skipped.returncode == 0, skipped.stderr
     assert f"{plant.files[1].name}: skipped: cannot read its data" in skipped.stderr
-    reference = bessx("run", rest, "--out", work / "bitrot-ref", "--quiet", cwd=work)
+    reference = bessx(
+        "run",
+        rest,
+        "--timezone",
+        synthetic.TIMEZONE,
+        "--out",
+        work / "bitrot-ref",
+        "--quiet",
+        cwd=work,
+    )
     assert reference.returncode == 0, reference.stderr
     assert (work / "bitrot-out" / "daily_energy.csv").read_bytes() == (
         work / "bitrot-ref" / "daily_energy.csv"
@@ -294,7 +356,16 @@ def test_nothing_left_is_an_error(work):
     folder = work / "all-bad"
     folder.mkdir()
     (folder / "20221004.parquet").write_bytes(b"garbage")
-    result = bessx("run", folder, "--out", work / "all-bad-out", "--skip-bad-files", cwd=work)
+    result = bessx(
+        "run",
+        folder,
+        "--timezone",
+        synthetic.TIMEZONE,
+        "--out",
+        work / "all-bad-out",
+        "--skip-bad-files",
+        cwd=work,
+    )
     assert_one_line_error(result, EXIT_DATA, "no usable export")
     assert not (work / "all-bad-out").exists()
 
@@ -302,7 +373,7 @@ def test_nothing_left_is_an_error(work):
 # Messages ------------------------------------------------------------------------------------
 def test_a_missing_topology_file_in_the_site_file_exits_2(work, plant):
     site = work / "topo.toml"
-    site.write_text('topology = "no-such-topology.csv"\n')
+    site.write_text(f'topology = "no-such-topology.csv"\ntimezone = "{synthetic.TIMEZONE}"\n')
     result = bessx("run", plant.folder, "--config", site, cwd=work)
     assert_one_line_error(result, EXIT_USAGE, "no-such-topology.csv: no such topology file")
 
@@ -310,7 +381,15 @@ def test_a_missing_topology_file_in_the_site_file_exits_2(work, plant):
 def test_empty_outputs_is_a_configuration_error(work, plant):
     site = work / "nothing.toml"
     site.write_text("outputs = []\n")
-    result = bessx("run", plant.folder, "--config", site, "--out", work / "nothing", cwd=work)
+    result = bessx(
+        "run",
+        plant.folder,
+        "--config",
+        site,
+        "--out",
+        work / "nothing",
+        cwd=work,
+    )
     assert_one_line_error(result, EXIT_USAGE, "'outputs' must be a non-empty list")
     assert not (work / "nothing").exists()
 
@@ -325,7 +404,9 @@ def test_battery_name_errors_name_the_file(work, plant):
     soc = next(column for column in frame.columns if column.startswith("System state of charge"))
     frame = frame.rename(columns={soc: "System state of charge (%) [Battery system Rack7]"})
     frame.to_parquet(odd)
-    result = bessx("run", folder, "--out", work / "bad-names-out", cwd=work)
+    result = bessx(
+        "run", folder, "--timezone", synthetic.TIMEZONE, "--out", work / "bad-names-out", cwd=work
+    )
     assert_one_line_error(result, EXIT_DATA, f"{odd}: battery system 'Rack7'")
 
 
@@ -333,7 +414,9 @@ def test_output_errors_name_the_folder_as_given(work, plant):
     out = work / "blocked"
     (out / ".bessx").mkdir(parents=True)
     (out / ".bessx" / "sets").write_text("in the way")  # the sets cannot be written
-    result = bessx("run", plant.folder, "--out", "blocked", cwd=work)
+    result = bessx(
+        "run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", "blocked", cwd=work
+    )
     assert_one_line_error(result, EXIT_DATA)
     assert error_lines(result)[0].startswith("bessx: error: blocked: ")
     assert ".bessx" not in error_lines(result)[0]

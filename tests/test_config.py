@@ -90,7 +90,7 @@ def test_empty_file_gives_the_defaults(tmp_path):
     config = load_config(write_site(tmp_path, ""))
     assert config == Config()
     assert config.data is None and config.topology is None and config.interval is None
-    assert config.timezone == "Australia/Sydney"
+    assert config.timezone is None  # no default zone: a run stops without one
     assert config.allocation == "equal"
     assert config.max_gap == 3.0
     assert config.out == Path("bessx-out")

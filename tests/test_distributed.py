@@ -29,7 +29,7 @@ def test_cluster_results_are_bit_identical_to_threads(tmp_path_factory, client, 
     folder = tmp_path_factory.mktemp(f"plant-{engine}-{allocation}")
     synthetic.write_plant(folder, start="2023-04-01", days=3, inverters=6, seed=3)
     with pytest.warns(bessx.ExportWarning):
-        ds = bessx.open_exports(folder, engine=engine)
+        ds = bessx.open_exports(folder, engine=engine, timezone=synthetic.TIMEZONE)
     daily = ds.bess.daily_energy(allocation=allocation)
     with distributed.get_task_stream(client) as tasks:
         on_cluster = daily.compute()
@@ -45,12 +45,12 @@ def test_one_pass_reads_the_files_on_the_workers(tmp_path_factory, client):
     folder = tmp_path_factory.mktemp("plant-onepass")
     synthetic.write_plant(folder, start="2023-04-01", days=3, inverters=6, seed=5)
     with pytest.warns(bessx.ExportWarning), distributed.get_task_stream(client) as tasks:
-        daily, flags = daily_from_exports(folder, allocation="soc")
+        daily, flags = daily_from_exports(folder, allocation="soc", timezone=synthetic.TIMEZONE)
     names = {
         task["key"][0] if isinstance(task["key"], tuple) else task["key"] for task in tasks.data
     }
     assert any("summarise" in str(name) for name in names), names
     with pytest.warns(bessx.ExportWarning), dask.config.set(scheduler="threads"):
-        local = daily_from_exports(folder, allocation="soc")
+        local = daily_from_exports(folder, allocation="soc", timezone=synthetic.TIMEZONE)
     xr.testing.assert_identical(daily.assign_attrs(history=""), local[0].assign_attrs(history=""))
     xr.testing.assert_identical(flags.assign_attrs(history=""), local[1].assign_attrs(history=""))

@@ -58,7 +58,7 @@ def write(frame: pd.DataFrame, path) -> None:
 
 # The Dataset -----------------------------------------------------------------------------
 def test_layout_units_and_attrs(plant):
-    ds = bessx.open_exports(plant.folder)
+    ds = bessx.open_exports(plant.folder, timezone=synthetic.TIMEZONE)
     assert dict(ds.sizes) == {
         "time": 2400 + 2300 + 2400,
         "inverter": 4,
@@ -85,7 +85,7 @@ def test_layout_units_and_attrs(plant):
 
 
 def test_values_match_a_plain_pandas_read(plant, frame, engine):
-    ds = bessx.open_exports(plant.folder, engine=engine)
+    ds = bessx.open_exports(plant.folder, engine=engine, timezone=synthetic.TIMEZONE)
     assert (ds.time.values == utc(frame.index)).all()
     for inverter in ds.inverter.values[[0, -1]]:
         for dc_input in (1, 2):
@@ -97,7 +97,7 @@ def test_values_match_a_plain_pandas_read(plant, frame, engine):
 
 
 def test_topology_inferred_from_battery_system_columns(plant):
-    ds = bessx.open_exports(plant.folder)
+    ds = bessx.open_exports(plant.folder, timezone=synthetic.TIMEZONE)
     table = plant.topology
     for inverter, dc_input, enclosure_id in table[list(table.columns[:3])].itertuples(index=False):
         ids = ds.enclosure_id.sel(inverter=inverter, dc_input=dc_input).values
@@ -139,7 +139,7 @@ def calls(engine, monkeypatch):
 
 
 def test_one_chunk_per_file_and_lazy(plant, engine, calls):
-    ds = bessx.open_exports(plant.folder, engine=engine)
+    ds = bessx.open_exports(plant.folder, engine=engine, timezone=synthetic.TIMEZONE)
     assert len(calls["scan"]) == 3, "one footer parse per file at open"
     assert calls["read"] == [], "no data is read at open"
     assert ds.dc_power.chunks[0] == (2400, 2300, 2400)
@@ -150,7 +150,9 @@ def test_one_chunk_per_file_and_lazy(plant, engine, calls):
 
 
 def test_projection_reads_only_needed_columns(plant, engine, calls):
-    ds = bessx.open_exports(plant.folder, variables=["dc_power"], engine=engine)
+    ds = bessx.open_exports(
+        plant.folder, variables=["dc_power"], engine=engine, timezone=synthetic.TIMEZONE
+    )
     ds.dc_power.compute()
     n_dc = ds.sizes["inverter"] * 2
     assert [len(columns) for columns in calls["read"]] == [n_dc] * 3
@@ -168,7 +170,9 @@ def test_pyarrow_engine_projects_at_the_file_level(plant, monkeypatch):
         return original(self, columns=columns, **kwargs)
 
     monkeypatch.setattr(pq.ParquetFile, "read", spy)
-    ds = bessx.open_exports(plant.folder, engine="pyarrow", variables=["dc_power", "soc"])
+    ds = bessx.open_exports(
+        plant.folder, engine="pyarrow", variables=["dc_power", "soc"], timezone=synthetic.TIMEZONE
+    )
     assert reads == [("Timestamp",)] * 3
     ds.compute()
     n_columns = ds.sizes["inverter"] * 2 + int(ds.n_enclosures.sum())
@@ -176,16 +180,20 @@ def test_pyarrow_engine_projects_at_the_file_level(plant, monkeypatch):
 
 
 def test_engines_agree(plant):
-    pyarrow = bessx.open_exports(plant.folder, engine="pyarrow").compute()
-    polars = bessx.open_exports(plant.folder, engine="polars").compute()
+    pyarrow = bessx.open_exports(
+        plant.folder, engine="pyarrow", timezone=synthetic.TIMEZONE
+    ).compute()
+    polars = bessx.open_exports(
+        plant.folder, engine="polars", timezone=synthetic.TIMEZONE
+    ).compute()
     xr.testing.assert_identical(pyarrow.drop_attrs(), polars.drop_attrs())
     with pytest.raises(ValueError, match="unknown engine"):
-        bessx.open_exports(plant.folder, engine="fastparquet")
+        bessx.open_exports(plant.folder, engine="fastparquet", timezone=synthetic.TIMEZONE)
 
 
 def test_eager_read_equals_lazy_read(plant):
-    lazy = bessx.open_exports(plant.folder)
-    eager = bessx.open_exports(plant.folder, chunks=None)
+    lazy = bessx.open_exports(plant.folder, timezone=synthetic.TIMEZONE)
+    eager = bessx.open_exports(plant.folder, chunks=None, timezone=synthetic.TIMEZONE)
     assert eager.dc_power.chunks is None
     xr.testing.assert_identical(lazy.compute().drop_attrs(), eager.drop_attrs())
 
@@ -198,7 +206,7 @@ def test_eager_read_equals_lazy_read(plant):
 )
 def test_dst_days_have_exact_sample_counts(tmp_path, start, rows, engine):
     plant = synthetic.write_plant(tmp_path, start=start, days=3, inverters=2, faults=False)
-    ds = bessx.open_exports(plant.folder, engine=engine)
+    ds = bessx.open_exports(plant.folder, engine=engine, timezone=synthetic.TIMEZONE)
     assert ds.dc_power.chunks[0] == tuple(rows)
     steps = np.diff(ds.time.values).astype("m8[s]").astype(int)
     assert (steps == 36).all(), "UTC samples are evenly spaced across the DST change"
@@ -210,7 +218,7 @@ def test_autumn_repeat_resolved_from_row_order(tmp_path):
     plant = synthetic.write_plant(tmp_path, start="2023-04-02", days=1, inverters=1, faults=False)
     naive = pd.read_parquet(plant.files[0]).index
     assert naive.duplicated().sum() == 100, "the repeated hour has 100 naive duplicates"
-    ds = bessx.open_exports(plant.folder)
+    ds = bessx.open_exports(plant.folder, timezone=synthetic.TIMEZONE)
     assert ds.sizes["time"] == 2500
     assert (np.diff(ds.time.values) == np.timedelta64(36, "s")).all()
 
@@ -227,10 +235,13 @@ def test_timestamp_column_and_tz_aware_input_give_the_same_dataset(tmp_path, pla
     aware = synthetic.write_plant(
         tmp_path / "aware", start="2022-10-01", days=3, inverters=4, faults=False, tz_aware=True
     )
-    expected = bessx.open_exports(plant.folder).compute().drop_attrs()
+    expected = bessx.open_exports(plant.folder, timezone=synthetic.TIMEZONE).compute().drop_attrs()
     for other in (column, aware):
         xr.testing.assert_identical(
-            bessx.open_exports(other.folder, engine=engine).compute().drop_attrs(), expected
+            bessx.open_exports(other.folder, engine=engine, timezone=synthetic.TIMEZONE)
+            .compute()
+            .drop_attrs(),
+            expected,
         )
 
 
@@ -238,9 +249,11 @@ def test_shuffled_rows_and_files_in_any_order(tmp_path, plant, frame):
     for path in plant.files:
         day = pd.read_parquet(path)
         write(day.sample(frac=1.0, random_state=1), tmp_path / path.name)
-    expected = bessx.open_exports(plant.folder).compute().drop_attrs()
+    expected = bessx.open_exports(plant.folder, timezone=synthetic.TIMEZONE).compute().drop_attrs()
     with pytest.warns(ExportWarning, match="sorted"):
-        shuffled = bessx.open_exports(sorted(tmp_path.glob("*.parquet"), reverse=True))
+        shuffled = bessx.open_exports(
+            sorted(tmp_path.glob("*.parquet"), reverse=True), timezone=synthetic.TIMEZONE
+        )
     xr.testing.assert_identical(shuffled.compute().drop_attrs(), expected)
 
 
@@ -249,8 +262,8 @@ def test_same_data_split_differently_gives_the_same_dataset(tmp_path, plant, fra
     halves = frame.groupby(np.arange(len(frame)) // 1000)
     for number, (_, part) in enumerate(halves):
         write(part, tmp_path / f"part{number:02d}.parquet")
-    expected = bessx.open_exports(plant.folder).compute().drop_attrs()
-    split = bessx.open_exports(str(tmp_path / "part*.parquet"))
+    expected = bessx.open_exports(plant.folder, timezone=synthetic.TIMEZONE).compute().drop_attrs()
+    split = bessx.open_exports(str(tmp_path / "part*.parquet"), timezone=synthetic.TIMEZONE)
     assert len(split.dc_power.chunks[0]) == len(halves)
     xr.testing.assert_identical(split.compute().drop_attrs(), expected)
 
@@ -259,7 +272,7 @@ def test_missing_rows_and_missing_days(tmp_path, plant, frame):
     day = pd.read_parquet(plant.files[0])
     write(day.drop(day.index[100:150]), tmp_path / plant.files[0].name)
     write(pd.read_parquet(plant.files[2]), tmp_path / plant.files[2].name)
-    ds = bessx.open_exports(tmp_path)
+    ds = bessx.open_exports(tmp_path, timezone=synthetic.TIMEZONE)
     assert ds.sizes["time"] == 2400 - 50 + 2400
     gaps = np.diff(ds.time.values).astype("m8[s]").astype(int)
     # 50 rows removed on the first day; the spring day (23 h) missing between the others
@@ -278,16 +291,18 @@ def test_exact_duplicate_rows_are_dropped_and_reported(tmp_path, plant, engine):
     with pytest.warns(
         ExportWarning, match=r"3 duplicate row\(s\) dropped if equal to the row kept"
     ):
-        ds = bessx.open_exports(tmp_path, engine=engine)
+        ds = bessx.open_exports(tmp_path, engine=engine, timezone=synthetic.TIMEZONE)
     expected = np.zeros(ds.sizes["time"], np.uint16)
     expected[[5, 8]] = [2, 1]
     np.testing.assert_array_equal(ds.duplicates_dropped.values, expected)
-    single = bessx.open_exports(plant.files[0])
+    single = bessx.open_exports(plant.files[0], timezone=synthetic.TIMEZONE)
     xr.testing.assert_identical(
         ds.compute().drop_attrs().drop_vars("duplicates_dropped"),
         single.compute().drop_attrs().drop_vars("duplicates_dropped"),
     )
-    archived = bessx.open_exports(to_netcdf(ds, tmp_path / "history.nc"))
+    archived = bessx.open_exports(
+        to_netcdf(ds, tmp_path / "history.nc"), timezone=synthetic.TIMEZONE
+    )
     xr.testing.assert_identical(archived.duplicates_dropped, ds.duplicates_dropped)
 
 
@@ -303,7 +318,9 @@ def test_duplicate_timestamps_with_different_values_are_an_error(tmp_path, plant
     changed[column] += 1.0
     write(pd.concat([day, changed]), tmp_path / "a.parquet")
     with pytest.warns(ExportWarning, match="duplicate") as notes:
-        ds = bessx.open_exports(tmp_path, variables=[variable], engine=engine)
+        ds = bessx.open_exports(
+            tmp_path, variables=[variable], engine=engine, timezone=synthetic.TIMEZONE
+        )
     # the note says what happens next, and does not claim the rows are identical
     (note,) = (str(w.message) for w in notes if "duplicate row" in str(w.message))
     assert "dropped if equal to the row kept" in note
@@ -318,13 +335,20 @@ def test_duplicate_timestamps_with_different_values_are_an_error(tmp_path, plant
     # a difference in a column that is not read does not matter
     other = [name for name in ("dc_power", "soc", "plant_power") if name != variable]
     with pytest.warns(ExportWarning, match="duplicate"):
-        bessx.open_exports(tmp_path, variables=other, engine=engine).compute()
+        bessx.open_exports(
+            tmp_path, variables=other, engine=engine, timezone=synthetic.TIMEZONE
+        ).compute()
 
 
 def test_interval_override_and_inference(plant):
-    assert bessx.open_exports(plant.folder, interval=60).attrs["interval_seconds"] == 60.0
+    assert (
+        bessx.open_exports(plant.folder, interval=60, timezone=synthetic.TIMEZONE).attrs[
+            "interval_seconds"
+        ]
+        == 60.0
+    )
     with pytest.raises(ValueError, match="interval"):
-        bessx.open_exports(plant.folder, interval=0)
+        bessx.open_exports(plant.folder, interval=0, timezone=synthetic.TIMEZONE)
 
 
 # Columns and topology -----------------------------------------------------------------------
@@ -336,7 +360,7 @@ def test_inverter_missing_in_one_day_gives_nan_and_a_warning(tmp_path, plant, en
             day = day.drop(columns=[c for c in day.columns if absent in c or "1A1BAT" in c])
         write(day, tmp_path / path.name)
     with pytest.warns(ExportWarning, match=rf"{plant.files[1].name}: no power column for {absent}"):
-        ds = bessx.open_exports(tmp_path, engine=engine)
+        ds = bessx.open_exports(tmp_path, engine=engine, timezone=synthetic.TIMEZONE)
     power = ds.dc_power.sel(inverter=absent)
     chunks = np.cumsum((0, *ds.dc_power.chunks[0]))
     assert power[chunks[1] : chunks[2]].isnull().all()
@@ -352,7 +376,7 @@ def test_topology_file_overrides_inference(tmp_path, plant):
     table.loc[table.inverter == first, "enclosure_id"] = ids[0::2] + ids[1::2]
     path = tmp_path / "topology.csv"
     table.to_csv(path, index=False)
-    ds = bessx.open_exports(plant.folder, topology=path)
+    ds = bessx.open_exports(plant.folder, topology=path, timezone=synthetic.TIMEZONE)
     half = len(ids) // 2
     assert ds.enclosure_id.sel(inverter=first, dc_input=1).values[:half].tolist() == ids[0::2]
     assert ds.enclosure_id.sel(inverter=first, dc_input=2).values[:half].tolist() == ids[1::2]
@@ -362,7 +386,7 @@ def test_topology_file_overrides_inference(tmp_path, plant):
         }
         for inverter, rows in table.groupby("inverter")
     }
-    from_mapping = bessx.open_exports(plant.folder, topology=mapping)
+    from_mapping = bessx.open_exports(plant.folder, topology=mapping, timezone=synthetic.TIMEZONE)
     xr.testing.assert_identical(from_mapping.enclosure_id, ds.enclosure_id)
 
 
@@ -387,7 +411,7 @@ def test_topology_that_does_not_fit_the_exports_is_an_error(
     path = tmp_path / "topology.csv"
     table.to_csv(path, index=False)
     with pytest.raises(bessx.BessxError, match=f"topology.csv: .*{message}"):
-        bessx.open_exports(plant.folder, topology=path, engine=engine)
+        bessx.open_exports(plant.folder, topology=path, engine=engine, timezone=synthetic.TIMEZONE)
 
 
 def test_inverter_without_battery_system_columns_is_an_error(tmp_path, plant, engine):
@@ -397,7 +421,7 @@ def test_inverter_without_battery_system_columns_is_an_error(tmp_path, plant, en
         tmp_path / "a.parquet",
     )
     with pytest.raises(bessx.BessxError, match="DC input 1 of 1APCS2 is metered but has no encl"):
-        bessx.open_exports(tmp_path, engine=engine)
+        bessx.open_exports(tmp_path, engine=engine, timezone=synthetic.TIMEZONE)
 
 
 @pytest.mark.parametrize(
@@ -419,14 +443,14 @@ def test_inconsistent_topology_is_an_error(tmp_path, plant, table, message, engi
     path = tmp_path / "topology.csv"
     pd.DataFrame(table).to_csv(path, index=False)
     with pytest.raises(bessx.BessxError, match=f"topology.csv: .*{message}"):
-        bessx.open_exports(plant.folder, topology=path, engine=engine)
+        bessx.open_exports(plant.folder, topology=path, engine=engine, timezone=synthetic.TIMEZONE)
 
 
 def test_odd_number_of_battery_systems_needs_a_topology(tmp_path, plant, engine):
     day = pd.read_parquet(plant.files[0])
     write(day.drop(columns=[soc_column("1A1BAT1")]), tmp_path / "a.parquet")
     with pytest.raises(bessx.BessxError, match="cannot be split evenly"):
-        bessx.open_exports(tmp_path, engine=engine)
+        bessx.open_exports(tmp_path, engine=engine, timezone=synthetic.TIMEZONE)
 
 
 # Bad input ----------------------------------------------------------------------------------
@@ -466,7 +490,7 @@ def _bad_file(kind: str, folder, plant):
 def test_bad_file_is_a_one_line_error_naming_it(tmp_path, plant, kind, message, engine):
     path = _bad_file(kind, tmp_path, plant)
     with pytest.raises(ExportError, match=message) as raised:
-        bessx.open_exports(tmp_path, engine=engine)
+        bessx.open_exports(tmp_path, engine=engine, timezone=synthetic.TIMEZONE)
     text = str(raised.value)
     assert text.startswith(f"{path}: ")
     assert "\n" not in text
@@ -475,11 +499,11 @@ def test_bad_file_is_a_one_line_error_naming_it(tmp_path, plant, kind, message, 
 
 def test_empty_folder_and_missing_paths(tmp_path):
     with pytest.raises(ExportError, match=r"no \*\.parquet exports"):
-        bessx.open_exports(tmp_path)
+        bessx.open_exports(tmp_path, timezone=synthetic.TIMEZONE)
     with pytest.raises(ExportError, match="no such file"):
-        bessx.open_exports(tmp_path / "nothing-*.parquet")
+        bessx.open_exports(tmp_path / "nothing-*.parquet", timezone=synthetic.TIMEZONE)
     with pytest.raises(ExportError, match="no such file"):
-        bessx.open_exports([tmp_path / "20221001.parquet"])
+        bessx.open_exports([tmp_path / "20221001.parquet"], timezone=synthetic.TIMEZONE)
 
 
 def test_a_period_exported_twice_is_kept_once_if_equal_else_an_error(tmp_path, plant, engine):
@@ -487,14 +511,14 @@ def test_a_period_exported_twice_is_kept_once_if_equal_else_an_error(tmp_path, p
     write(day, tmp_path / "a.parquet")
     write(day.iloc[100:200], tmp_path / "b.parquet")
     with pytest.warns(ExportWarning, match=r"b.parquet: \d+ column\(s\) also in a.parquet"):
-        twice = bessx.open_exports(tmp_path, engine=engine)
-    once = bessx.open_exports(tmp_path / "a.parquet", engine=engine)
+        twice = bessx.open_exports(tmp_path, engine=engine, timezone=synthetic.TIMEZONE)
+    once = bessx.open_exports(tmp_path / "a.parquet", engine=engine, timezone=synthetic.TIMEZONE)
     xr.testing.assert_equal(twice, once)
     changed = day.iloc[100:200].copy()
     changed.iloc[50, changed.columns.get_loc(dc_column("1APCS1", 2))] += 1.0
     write(changed, tmp_path / "b.parquet")
     with pytest.warns(ExportWarning):
-        lazy = bessx.open_exports(tmp_path, engine=engine)
+        lazy = bessx.open_exports(tmp_path, engine=engine, timezone=synthetic.TIMEZONE)
     with pytest.raises(ExportError, match=r"b.parquet: overlaps a.parquet in time and differs"):
         lazy.compute()
 
@@ -503,7 +527,7 @@ def test_all_null_unnamed_column_is_ignored(plant):
     table = pq.read_table(plant.files[0])
     (unnamed,) = (name for name in table.column_names if name.startswith("Unnamed: "))
     assert table.column(unnamed).null_count == table.num_rows
-    ds = bessx.open_exports(plant.folder)
+    ds = bessx.open_exports(plant.folder, timezone=synthetic.TIMEZONE)
     assert "Unnamed" not in " ".join(map(str, ds.variables))
 
 
@@ -516,29 +540,29 @@ def test_column_patterns_override(tmp_path, plant):
     for path in plant.files:
         write(pd.read_parquet(path).rename(columns=renamed), tmp_path / path.name)
     with pytest.raises(ExportError, match="no DC input power columns"):
-        bessx.open_exports(tmp_path)
+        bessx.open_exports(tmp_path, timezone=synthetic.TIMEZONE)
     patterns = ColumnPatterns(
         dc_power=re.compile(r"^DC(?P<dc_input>[12]) power kW (?P<inverter>\w+)$")
     )
-    ds = bessx.open_exports(tmp_path, columns=patterns)
-    expected = bessx.open_exports(plant.folder).compute().drop_attrs()
+    ds = bessx.open_exports(tmp_path, columns=patterns, timezone=synthetic.TIMEZONE)
+    expected = bessx.open_exports(plant.folder, timezone=synthetic.TIMEZONE).compute().drop_attrs()
     xr.testing.assert_identical(ds.compute().drop_attrs(), expected)
 
 
 def test_history_archive_opens_like_the_exports(tmp_path, plant):
     from bessx.io.archive import to_netcdf
 
-    ds = bessx.open_exports(plant.folder)
+    ds = bessx.open_exports(plant.folder, timezone=synthetic.TIMEZONE)
     path = to_netcdf(ds, tmp_path / "history.nc")
-    again = bessx.open_exports(path)
+    again = bessx.open_exports(path, timezone=synthetic.TIMEZONE)
     assert again.dc_power.chunks is not None
     xr.testing.assert_equal(again.compute(), ds.compute())
-    only_power = bessx.open_exports(path, variables=["dc_power"])
+    only_power = bessx.open_exports(path, variables=["dc_power"], timezone=synthetic.TIMEZONE)
     assert list(only_power.data_vars) == ["dc_power"]
     other = bessx.open_exports(path, timezone="Australia/Brisbane", interval=60)
     assert (other.attrs["timezone"], other.attrs["interval_seconds"]) == ("Australia/Brisbane", 60)
     with pytest.raises(ValueError, match="keeps its topology"):
-        bessx.open_exports(path, topology=plant.topology)
+        bessx.open_exports(path, topology=plant.topology, timezone=synthetic.TIMEZONE)
 
 
 def test_broken_data_pages_are_named_at_compute(tmp_path, plant, engine):
@@ -547,7 +571,9 @@ def test_broken_data_pages_are_named_at_compute(tmp_path, plant, engine):
     data[4 : len(data) // 2] = bytes(len(data) // 2 - 4)
     path = tmp_path / plant.files[0].name
     path.write_bytes(bytes(data))
-    ds = bessx.open_exports(path, engine=engine, variables=["dc_power"])
+    ds = bessx.open_exports(
+        path, engine=engine, variables=["dc_power"], timezone=synthetic.TIMEZONE
+    )
     with pytest.raises(ExportError, match=rf"^{path}: cannot read its data \("):
         ds.dc_power.compute()
 
@@ -558,7 +584,9 @@ def test_duplicate_row_with_nan_where_the_kept_row_has_a_value(tmp_path, plant, 
     changed[dc_column(plant.topology.inverter[0], 1)] = np.nan
     write(pd.concat([day, changed]), tmp_path / "a.parquet")
     with pytest.warns(ExportWarning, match="duplicate"):
-        ds = bessx.open_exports(tmp_path, engine=engine, variables=["dc_power"])
+        ds = bessx.open_exports(
+            tmp_path, engine=engine, variables=["dc_power"], timezone=synthetic.TIMEZONE
+        )
     with pytest.raises(ExportError, match=r"a\.parquet: row 2400 repeats a timestamp with diff"):
         ds.compute()
 
@@ -566,8 +594,13 @@ def test_duplicate_row_with_nan_where_the_kept_row_has_a_value(tmp_path, plant, 
 def test_a_single_sample_needs_the_interval(tmp_path, plant, engine):
     write(pd.read_parquet(plant.files[0]).iloc[:1], tmp_path / "a.parquet")
     with pytest.raises(ExportError, match=r"a\.parquet: a single sample: .* \(give interval=\)"):
-        bessx.open_exports(tmp_path, engine=engine)
-    assert bessx.open_exports(tmp_path, interval=36, engine=engine).attrs["interval_seconds"] == 36
+        bessx.open_exports(tmp_path, engine=engine, timezone=synthetic.TIMEZONE)
+    assert (
+        bessx.open_exports(tmp_path, interval=36, engine=engine, timezone=synthetic.TIMEZONE).attrs[
+            "interval_seconds"
+        ]
+        == 36
+    )
 
 
 @pytest.fixture(scope="module")
@@ -587,8 +620,10 @@ def test_autumn_day_split_anywhere_gives_the_same_dataset(tmp_path, autumn, spli
     row = passes[1 if which == "second pass" else 0]
     write(day.iloc[:row], tmp_path / "a.parquet")
     write(day.iloc[row:], tmp_path / "b.parquet")
-    whole = bessx.open_exports(autumn.files[0]).compute().drop_attrs()
-    xr.testing.assert_identical(bessx.open_exports(tmp_path).compute().drop_attrs(), whole)
+    whole = bessx.open_exports(autumn.files[0], timezone=synthetic.TIMEZONE).compute().drop_attrs()
+    xr.testing.assert_identical(
+        bessx.open_exports(tmp_path, timezone=synthetic.TIMEZONE).compute().drop_attrs(), whole
+    )
 
 
 @pytest.mark.parametrize("problem", ["shuffled rows", "first pass missing"])
@@ -601,7 +636,7 @@ def test_unresolvable_autumn_hour_is_an_error(tmp_path, autumn, problem, engine)
         day = day.iloc[np.r_[0:200, 300 : len(day)]]
     write(day, tmp_path / "a.parquet")
     with pytest.raises(ExportError, match="daylight and standard time cannot be told apart"):
-        bessx.open_exports(tmp_path, engine=engine)
+        bessx.open_exports(tmp_path, engine=engine, timezone=synthetic.TIMEZONE)
 
 
 # The engines agree on every numeric type ------------------------------------------------------
@@ -684,7 +719,9 @@ def test_engines_convert_every_numeric_type_alike(tmp_path, plant, kind):
     _, path = _with_power_column(plant, tmp_path, array)
     inverter = plant.topology.inverter[0]
     read = {
-        engine: bessx.open_exports(path, engine=engine, variables=["dc_power"])
+        engine: bessx.open_exports(
+            path, engine=engine, variables=["dc_power"], timezone=synthetic.TIMEZONE
+        )
         .dc_power.sel(inverter=inverter, dc_input=1)
         .values
         for engine in ENGINES
@@ -701,7 +738,9 @@ def test_uint64_two_to_the_63_is_a_large_positive_float(tmp_path, plant, engine)
     rows = len(pd.read_parquet(plant.files[0], columns=[]))
     values = np.full(rows, 2**63, dtype=np.uint64)
     _, path = _with_power_column(plant, tmp_path, pa.array(values))
-    ds = bessx.open_exports(path, engine=engine, variables=["dc_power"])
+    ds = bessx.open_exports(
+        path, engine=engine, variables=["dc_power"], timezone=synthetic.TIMEZONE
+    )
     power = ds.dc_power.sel(inverter=plant.topology.inverter[0], dc_input=1).values
     assert (power == 9.223372036854776e18).all()
 
@@ -737,7 +776,7 @@ def test_engines_refuse_other_types_with_the_same_message(tmp_path, plant, kind,
     messages = set()
     for engine in ENGINES:
         with pytest.raises(ExportError) as raised:
-            bessx.open_exports(path, engine=engine)
+            bessx.open_exports(path, engine=engine, timezone=synthetic.TIMEZONE)
         messages.add(str(raised.value))
     assert messages == {f"{path}: column '{name}' is not numeric ({refusal})"}
 
@@ -755,7 +794,7 @@ def test_timestamps_outside_the_plausible_window_are_refused(tmp_path, plant, en
     odd = tmp_path / plant.files[1].name
     write(_shifted(plant.files[1], pd.DateOffset(years=years)), odd)
     with pytest.raises(ExportError, match="plausible window 2000-01-01 00:00 to ") as raised:
-        bessx.open_exports(tmp_path, engine=engine)
+        bessx.open_exports(tmp_path, engine=engine, timezone=synthetic.TIMEZONE)
     assert str(raised.value).startswith(f"{odd}: timestamps from ")
     assert "\n" not in str(raised.value)
 
@@ -774,7 +813,7 @@ def test_timestamps_beyond_the_nanosecond_range_are_refused_alike(tmp_path, plan
     messages = set()
     for engine in ENGINES:
         with pytest.raises(ExportError) as raised:
-            bessx.open_exports(path, engine=engine)
+            bessx.open_exports(path, engine=engine, timezone=synthetic.TIMEZONE)
         messages.add(str(raised.value))
     (message,) = messages
     assert f"from {year}-01-01 00:00 to {year}-01-01 23:59 lie outside the plausible" in message
@@ -785,7 +824,7 @@ def test_timestamps_must_fit_the_date_in_the_file_name(tmp_path, plant, engine):
     wrong = tmp_path / plant.files[0].name
     write(pd.read_parquet(plant.files[1]), wrong)
     with pytest.raises(ExportError) as raised:
-        bessx.open_exports(wrong, engine=engine)
+        bessx.open_exports(wrong, engine=engine, timezone=synthetic.TIMEZONE)
     assert str(raised.value) == (
         f"{wrong}: its rows run from 2022-10-02 00:00 to 2022-10-02 23:59 local time "
         "(2022-10-01 14:00 to 2022-10-02 12:59 UTC), which does not fit the date 2022-10-01 in "
@@ -797,7 +836,7 @@ def test_a_daily_file_may_close_with_the_next_midnight(tmp_path, plant, engine):
     first, second = (pd.read_parquet(path) for path in plant.files[:2])
     write(pd.concat([first, second.iloc[:1]]), tmp_path / plant.files[0].name)
     write(second.iloc[1:], tmp_path / "rest.parquet")  # no date in the name: not checked
-    ds = bessx.open_exports(tmp_path, engine=engine)
+    ds = bessx.open_exports(tmp_path, engine=engine, timezone=synthetic.TIMEZONE)
     assert ds.sizes["time"] == len(first) + len(second)
 
 
@@ -818,16 +857,16 @@ def test_an_export_far_from_the_rest_of_the_history_is_refused(tmp_path, plant, 
     stray = tmp_path / "stray.parquet"
     write(_shifted(plant.files[1], pd.DateOffset(years=-10)), stray)
     with pytest.raises(ExportError) as raised:
-        bessx.open_exports(tmp_path, engine=engine)
+        bessx.open_exports(tmp_path, engine=engine, timezone=synthetic.TIMEZONE)
     assert str(raised.value) == (
         f"{stray}: its timestamps (2012-10-01 14:00 UTC) lie 10.0 years from the rest of the "
         "history (3 file(s), nearest 20221001.parquet); exports more than 730 days apart are "
         "refused (a clock error? else give max_gap_days=)"
     )
-    ds = bessx.open_exports(tmp_path, engine=engine, max_gap_days=4000)
+    ds = bessx.open_exports(tmp_path, engine=engine, max_gap_days=4000, timezone=synthetic.TIMEZONE)
     assert ds.attrs["source_files"] == 4
     with pytest.raises(ValueError, match="max_gap_days must be positive"):
-        bessx.open_exports(tmp_path, max_gap_days=0)
+        bessx.open_exports(tmp_path, max_gap_days=0, timezone=synthetic.TIMEZONE)
 
 
 def test_two_exports_years_apart_keep_the_later_one(tmp_path, plant, engine):
@@ -836,13 +875,13 @@ def test_two_exports_years_apart_keep_the_later_one(tmp_path, plant, engine):
     write(_shifted(plant.files[0], pd.DateOffset(years=-3)), stray)
     write(pd.read_parquet(plant.files[2]), tmp_path / plant.files[2].name)
     with pytest.raises(ExportError, match=r"early\.parquet: its timestamps .* 3\.0 years from"):
-        bessx.open_exports(tmp_path, engine=engine)
+        bessx.open_exports(tmp_path, engine=engine, timezone=synthetic.TIMEZONE)
 
 
 def test_time_errors_come_before_any_data_is_read(tmp_path, plant, engine, calls):
     write(_shifted(plant.files[0], pd.DateOffset(years=-180)), tmp_path / "a.parquet")
     with pytest.raises(ExportError, match="plausible window"):
-        bessx.open_exports(tmp_path, engine=engine)
+        bessx.open_exports(tmp_path, engine=engine, timezone=synthetic.TIMEZONE)
     assert calls["read"] == []
 
 
@@ -867,14 +906,16 @@ def test_battery_systems_that_appear_in_one_export_are_an_error(tmp_path, plant,
     extra = {"1A2BAT5": "1A2BAT4", "1A2BAT6": "1A2BAT4"}
     paths = _with_soc_columns(plant, tmp_path, {1: extra})
     with pytest.raises(ExportError) as raised:
-        bessx.open_exports(tmp_path, engine=engine)
+        bessx.open_exports(tmp_path, engine=engine, timezone=synthetic.TIMEZONE)
     assert str(raised.value) == (
         f"{paths[1]}: battery systems 1A2BAT5, 1A2BAT6 appear here but not in 20221001.parquet; "
         "the inferred topology would re-split inverter 1APCS2 on every day: give --topology "
         "(topology= in Python)"
     )
     # a topology settles it; the extra columns are then not read
-    ds = bessx.open_exports(tmp_path, engine=engine, topology=plant.topology)
+    ds = bessx.open_exports(
+        tmp_path, engine=engine, topology=plant.topology, timezone=synthetic.TIMEZONE
+    )
     assert ds.n_enclosures.sel(inverter="1APCS2").values.tolist() == [2, 2]
 
 
@@ -882,7 +923,7 @@ def test_battery_systems_only_in_the_first_export_are_an_error(tmp_path, plant, 
     extra = {"1A2BAT5": "1A2BAT4", "1A2BAT6": "1A2BAT4"}
     paths = _with_soc_columns(plant, tmp_path, {0: extra})
     with pytest.raises(ExportError, match=r"appear here but not in 20221002\.parquet") as raised:
-        bessx.open_exports(tmp_path, engine=engine)
+        bessx.open_exports(tmp_path, engine=engine, timezone=synthetic.TIMEZONE)
     assert str(raised.value).startswith(f"{paths[0]}: battery systems 1A2BAT5, 1A2BAT6 ")
 
 
@@ -892,8 +933,8 @@ def test_battery_systems_missing_from_one_export_keep_the_split(tmp_path, plant,
     with pytest.warns(
         ExportWarning, match=r"20221002\.parquet: no state of charge for 1A1BAT5, 1A"
     ):
-        ds = bessx.open_exports(tmp_path, engine=engine)
-    expected = bessx.open_exports(plant.folder)
+        ds = bessx.open_exports(tmp_path, engine=engine, timezone=synthetic.TIMEZONE)
+    expected = bessx.open_exports(plant.folder, timezone=synthetic.TIMEZONE)
     xr.testing.assert_identical(ds.enclosure_id, expected.enclosure_id)
     chunks = np.cumsum((0, *ds.soc.chunks[0]))
     missing = ds.soc.sel(inverter="1APCS1", dc_input=2)[chunks[1] : chunks[2], 1:]
@@ -904,11 +945,11 @@ def test_as_many_exports_with_as_without_is_a_change(tmp_path, plant, engine):
     extra = {"1A2BAT5": "1A2BAT4", "1A2BAT6": "1A2BAT4"}
     paths = _with_soc_columns(plant, tmp_path, {1: extra})
     with pytest.raises(ExportError, match=r"20221002\.parquet: battery systems 1A2BAT5, 1A2BAT6"):
-        bessx.open_exports(paths[:2], engine=engine)
+        bessx.open_exports(paths[:2], engine=engine, timezone=synthetic.TIMEZONE)
     # present in most exports, they are the inverter's set: the file without them misses them
     _with_soc_columns(plant, tmp_path, {1: extra, 2: extra})
     with pytest.warns(ExportWarning, match=r"20221001\.parquet: no state of charge for 1A2BAT5"):
-        ds = bessx.open_exports(tmp_path, engine=engine)
+        ds = bessx.open_exports(tmp_path, engine=engine, timezone=synthetic.TIMEZONE)
     assert ds.n_enclosures.sel(inverter="1APCS2").values.tolist() == [3, 3]
 
 
@@ -918,7 +959,9 @@ def test_topology_enclosures_in_no_export_give_one_warning(tmp_path, plant, engi
     path = tmp_path / "topology.csv"
     table.to_csv(path, index=False)
     with pytest.warns(ExportWarning) as records:
-        ds = bessx.open_exports(plant.folder, engine=engine, topology=path)
+        ds = bessx.open_exports(
+            plant.folder, engine=engine, topology=path, timezone=synthetic.TIMEZONE
+        )
     messages = [str(record.message) for record in records]
     assert messages == [
         f"{path}: enclosure(s) 1A2BAT9 of the topology appear in no export "
@@ -931,7 +974,7 @@ def test_topology_enclosures_in_no_export_give_one_warning(tmp_path, plant, engi
 def test_topology_dc_input_whole_numbers_as_text_or_float(plant, dc_input, expected):
     table = plant.topology[["inverter", "dc_input", "enclosure_id"]].astype({"dc_input": object})
     table.loc[table.enclosure_id == "1A1BAT1", "dc_input"] = dc_input
-    ds = bessx.open_exports(plant.folder, topology=table)
+    ds = bessx.open_exports(plant.folder, topology=table, timezone=synthetic.TIMEZONE)
     assert "1A1BAT1" in ds.enclosure_id.sel(inverter="1APCS1", dc_input=expected).values
 
 
@@ -943,7 +986,7 @@ def test_topology_dc_input_other_than_a_whole_number_is_an_error_naming_the_row(
     row = int(np.flatnonzero(table.enclosure_id == "1A1BAT2")[0])
     table.loc[row, "dc_input"] = dc_input
     with pytest.raises(bessx.BessxError) as raised:
-        bessx.open_exports(plant.folder, topology=table, engine=engine)
+        bessx.open_exports(plant.folder, topology=table, engine=engine, timezone=synthetic.TIMEZONE)
     assert str(raised.value) == (
         f"topology: row {row} (enclosure 1A1BAT2): dc_input must be a whole number from 1 to "
         f"16, not {dc_input}"
@@ -961,5 +1004,5 @@ def test_no_warning_comes_before_an_error_at_open(tmp_path, plant, engine):
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         with pytest.raises(ExportError, match="a single sample"):
-            bessx.open_exports(tmp_path, engine=engine)
+            bessx.open_exports(tmp_path, engine=engine, timezone=synthetic.TIMEZONE)
     assert records == []

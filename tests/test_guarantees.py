@@ -14,6 +14,7 @@ import xarray as xr
 from test_availability import PLANNED, TIMEZONE, write_site
 
 import bessx
+from bessx import synthetic
 from bessx.availability import availability
 from bessx.cli import EXIT_USAGE, main
 from bessx.config import load_config
@@ -164,12 +165,13 @@ def test_ratio_interval_is_seeded_and_brackets_the_ratio() -> None:
 
 
 def test_usable_capacity_interval_on_the_health_partials(tmp_path: Path) -> None:
-    from bessx import synthetic
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         plant = synthetic.write_plant(tmp_path, "2023-03-01", 6, inverters=1)
-        history = bessx.open_exports(plant.folder, variables=["dc_power", "soc", "plant_power"])
+        history = bessx.open_exports(
+            plant.folder, variables=["dc_power", "soc", "plant_power"], timezone=synthetic.TIMEZONE
+        )
     partials = daily_health(history).compute()
     estimate = health_from_daily(partials, window="3D")
     interval = usable_capacity_interval(partials, window="3D")
@@ -226,7 +228,15 @@ def run(site: Path, text: str, out: str) -> int:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return main(["run", "--config", str(config), "--quiet", "--no-cache"])
+        return main(
+            [
+                "run",
+                "--config",
+                str(config),
+                "--quiet",
+                "--no-cache",
+            ]
+        )
 
 
 def test_run_without_guarantees_writes_none(site: Path) -> None:

@@ -31,7 +31,7 @@ def open_quietly(folder: Path) -> xr.Dataset:
     """The faulty plant has a duplicate row, which the reader reports."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bessx.ExportWarning)
-        return bessx.open_exports(folder)
+        return bessx.open_exports(folder, timezone=synthetic.TIMEZONE)
 
 
 class Estimated:
@@ -372,7 +372,18 @@ def test_run_writes_health_outputs(tmp_path: Path) -> None:
     plant = synthetic.write_plant(tmp_path / "exports", START, 8, inverters=2, seed=3)
     out = tmp_path / "results"
     result = subprocess.run(
-        [sys.executable, "-m", "bessx", "run", plant.folder, "--out", out, "--quiet"],
+        [
+            sys.executable,
+            "-m",
+            "bessx",
+            "run",
+            plant.folder,
+            "--out",
+            out,
+            "--quiet",
+            "--timezone",
+            synthetic.TIMEZONE,
+        ],
         cwd=Path(bessx.__file__).parents[1],
         capture_output=True,
         text=True,

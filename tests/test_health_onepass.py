@@ -14,7 +14,7 @@ import pytest
 import xarray as xr
 
 import bessx
-from bessx import ExportWarning
+from bessx import ExportWarning, synthetic
 from bessx.cache import SummaryCache
 from bessx.errors import CacheWarning
 from bessx.health import daily_health, health_from_daily
@@ -62,12 +62,14 @@ def quietly(function, *args, **kwargs):
 def dataset_partials(folder: Path, **options) -> xr.DataArray:
     """The Dataset path: open_exports with the plant meter, then daily_health."""
     engine = options.pop("engine", "auto")
-    history = quietly(bessx.open_exports, folder, variables=VARIABLES, engine=engine)
+    history = quietly(
+        bessx.open_exports, folder, variables=VARIABLES, engine=engine, timezone=synthetic.TIMEZONE
+    )
     return daily_health(history, **options).compute()
 
 
 def one_pass_partials(folder: Path, **options) -> xr.DataArray:
-    results = quietly(from_exports, folder, health=True, **options)
+    results = quietly(from_exports, folder, health=True, timezone=synthetic.TIMEZONE, **options)
     assert results.health is not None
     return results.health
 
@@ -98,10 +100,10 @@ def test_partials_and_health_equal_the_dataset_path(plant: Path) -> None:
     assert_same(one_pass_partials(plant, soc=False, daily=False), expected)
     assert_same(one_pass_partials(plant, allocation="soc"), expected)
     assert int(expected.sel(quantity="segments").sum()) > 0
-    history = quietly(bessx.open_exports, plant, variables=VARIABLES)
+    history = quietly(bessx.open_exports, plant, variables=VARIABLES, timezone=synthetic.TIMEZONE)
     for options in ({}, {"window": "2D", "min_swing": 30.0, "max_gap": 1.5}):
         assert_same(
-            quietly(health_from_exports, plant, **options),
+            quietly(health_from_exports, plant, timezone=synthetic.TIMEZONE, **options),
             bessx.health(history, **options).compute(),
         )
 
@@ -113,8 +115,8 @@ def test_both_engines_give_the_same_partials(plant: Path) -> None:
 
 def test_the_daily_results_do_not_change_with_the_health(plant: Path) -> None:
     for soc in (False, True):
-        alone = quietly(from_exports, plant, soc=soc)
-        both = quietly(from_exports, plant, soc=soc, health=True)
+        alone = quietly(from_exports, plant, soc=soc, timezone=synthetic.TIMEZONE)
+        both = quietly(from_exports, plant, soc=soc, health=True, timezone=synthetic.TIMEZONE)
         assert alone.health is None and both.health is not None
         assert_same(both.daily, alone.daily)
         assert_same(both.flags, alone.flags)
@@ -172,7 +174,7 @@ def test_exports_without_a_plant_meter(frames: dict[str, pd.DataFrame], tmp_path
     assert expected.sel(quantity="plant_discharged").notnull().all()  # 0: never active
     assert (expected.sel(quantity="plant_complete") == 0).all()
     assert_same(one_pass_partials(folder, daily=False, soc=False), expected)
-    health = quietly(health_from_exports, folder)
+    health = quietly(health_from_exports, folder, timezone=synthetic.TIMEZONE)
     assert health["conversion_efficiency"].isnull().all()
 
 
@@ -195,7 +197,7 @@ def test_implausible_samples_are_missing_in_the_health(
         options = {"dc_power_limit_kw": 2500.0}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExportWarning)
-            found = from_exports(folder, health=True, **options)
+            found = from_exports(folder, health=True, timezone=synthetic.TIMEZONE, **options)
         assert found.health is not None
         results[label] = found.health
         notes = [str(w.message) for w in caught if "plant meter" in str(w.message)]
@@ -215,16 +217,23 @@ def test_implausible_samples_are_missing_in_the_health(
 # The cache ------------------------------------------------------------------------------------
 def test_a_warm_run_equals_a_cold_one(plant: Path, tmp_path: Path) -> None:
     cache = SummaryCache(tmp_path / "cache")
-    cold = quietly(health_from_exports, plant, cache=cache)
+    cold = quietly(health_from_exports, plant, cache=cache, timezone=synthetic.TIMEZONE)
     assert (cache.hits, cache.misses) == (0, DAYS)
-    warm = quietly(health_from_exports, plant, cache=SummaryCache(tmp_path / "cache"))
+    warm = quietly(
+        health_from_exports,
+        plant,
+        cache=SummaryCache(tmp_path / "cache"),
+        timezone=synthetic.TIMEZONE,
+    )
     assert_same(warm, cold)
     again = SummaryCache(tmp_path / "cache")
-    quietly(health_from_exports, plant, cache=again, min_swing=30.0)  # another setting
+    quietly(
+        health_from_exports, plant, cache=again, min_swing=30.0, timezone=synthetic.TIMEZONE
+    )  # another setting
     assert (again.hits, again.misses) == (0, DAYS)
     both = SummaryCache(tmp_path / "cache")
-    first = quietly(from_exports, plant, health=True, cache=both)
-    second = quietly(from_exports, plant, health=True, cache=both)
+    first = quietly(from_exports, plant, health=True, cache=both, timezone=synthetic.TIMEZONE)
+    second = quietly(from_exports, plant, health=True, cache=both, timezone=synthetic.TIMEZONE)
     assert both.hits == DAYS
     for got, want in zip(second, first, strict=True):
         if want is None:  # a result not asked for
@@ -236,12 +245,14 @@ def test_a_warm_run_equals_a_cold_one(plant: Path, tmp_path: Path) -> None:
 
 def test_a_torn_entry_is_recomputed(plant: Path, tmp_path: Path) -> None:
     cache = SummaryCache(tmp_path / "cache")
-    cold = quietly(health_from_exports, plant, cache=cache)
+    cold = quietly(health_from_exports, plant, cache=cache, timezone=synthetic.TIMEZONE)
     entry = sorted((tmp_path / "cache").glob("*.summary"))[1]
     entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
     again = SummaryCache(tmp_path / "cache")
     with pytest.warns(CacheWarning, match="cache entry discarded"):
-        assert_same(quietly(health_from_exports, plant, cache=again), cold)
+        assert_same(
+            quietly(health_from_exports, plant, cache=again, timezone=synthetic.TIMEZONE), cold
+        )
     assert (again.hits, again.misses) == (DAYS - 1, 1)
 
 
@@ -256,7 +267,9 @@ def test_a_day_split_over_files_takes_the_classic_path(
         middle = len(frame) // 2
         frame.iloc[:middle].to_parquet(folder / f"part-{number:02d}a.parquet")
         frame.iloc[middle:].to_parquet(folder / f"part-{number:02d}b.parquet")
-    settings = Settings(daily=False, soc=False, health=HealthSettings())
+    settings = Settings(
+        daily=False, soc=False, health=HealthSettings(), timezone=synthetic.TIMEZONE
+    )
     summaries = [summarise_export(path, settings) for path in export_paths(folder)]
     with pytest.raises(NotOnePass, match="shares a local day"):
         combine(summaries, settings)
@@ -273,15 +286,15 @@ def test_a_file_with_another_layout_takes_the_classic_path(
         columns=[column for column in changed[name] if "1APCS2]" in column or "1A2BAT" in column]
     )
     folder = write_files(changed, tmp_path / "missing-inverter", [1] * DAYS)
-    settings = Settings(health=HealthSettings())
+    settings = Settings(health=HealthSettings(), timezone=synthetic.TIMEZONE)
     summaries = [summarise_export(path, settings) for path in export_paths(folder)]
     with pytest.raises(NotOnePass, match="another plant layout"):
         quietly(combine, summaries, settings)
     expected = dataset_partials(folder)
     assert np.isnan(expected.sel(quantity="discharged", inverter="1APCS2").isel(time=1)).all()
-    results = quietly(from_exports, folder, health=True)
+    results = quietly(from_exports, folder, health=True, timezone=synthetic.TIMEZONE)
     assert_same(results.health, expected)
-    assert_same(results.daily, quietly(from_exports, folder).daily)
+    assert_same(results.daily, quietly(from_exports, folder, timezone=synthetic.TIMEZONE).daily)
 
 
 def test_a_missing_soc_column_with_a_given_topology_is_joined_exactly(
@@ -299,10 +312,17 @@ def test_a_missing_soc_column_with_a_given_topology_is_joined_exactly(
             .itertuples(index=False, name=None)
         ),
         health=HealthSettings(),
+        timezone=synthetic.TIMEZONE,
     )
     summaries = [summarise_export(path, settings) for path in export_paths(folder)]
     results = quietly(combine, summaries, settings, topology=topology)  # no NotOnePass
-    history = quietly(bessx.open_exports, folder, variables=VARIABLES, topology=topology)
+    history = quietly(
+        bessx.open_exports,
+        folder,
+        variables=VARIABLES,
+        topology=topology,
+        timezone=synthetic.TIMEZONE,
+    )
     expected = daily_health(history).compute()
     assert np.isnan(expected.sel(quantity="soc_change").isel(time=1, inverter=0, dc_input=0)).all()
     assert_same(results.health, expected)
@@ -321,7 +341,11 @@ def test_bessx_run_reads_each_export_once_for_everything(
     def refuse(*args, **kwargs):
         raise AssertionError("the run opened the exports a second time")
 
-    expected = to_frame(bessx.health(quietly(bessx.open_exports, plant, variables=VARIABLES)))
+    expected = to_frame(
+        bessx.health(
+            quietly(bessx.open_exports, plant, variables=VARIABLES, timezone=synthetic.TIMEZONE)
+        )
+    )
     loads["n"] = 0
     monkeypatch.setattr(exports, "open_exports", refuse)
     out = tmp_path / "out"
@@ -334,10 +358,10 @@ def test_bessx_run_reads_each_export_once_for_everything(
 
 def test_health_from_exports_checks_its_arguments(plant: Path) -> None:
     with pytest.raises(ValueError, match="whole number of days"):
-        health_from_exports(plant, window="36h")
+        health_from_exports(plant, window="36h", timezone=synthetic.TIMEZONE)
     with pytest.raises(ValueError, match="min_swing"):
-        health_from_exports(plant, min_swing=0.0)
+        health_from_exports(plant, min_swing=0.0, timezone=synthetic.TIMEZONE)
     with pytest.raises(ValueError, match="max_gap"):
-        health_from_exports(plant, max_gap=0.5)
+        health_from_exports(plant, max_gap=0.5, timezone=synthetic.TIMEZONE)
     with pytest.raises(ValueError, match="the daily results, the health or both"):
-        Settings(daily=False)
+        Settings(daily=False, timezone=synthetic.TIMEZONE)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from test_cli import assert_one_line_error, bessx
 
+from bessx import synthetic
 from bessx.cli import EXIT_USAGE
 from bessx.config import Config, HealthTable, load_config, merge
 from bessx.errors import ConfigError
@@ -26,7 +27,7 @@ def test_the_site_file_sets_the_window(tmp_path: Path, value: str, window: str) 
 
 
 def test_the_default_window_is_30_days() -> None:
-    assert Config().health.window == "30D"
+    assert Config(timezone=synthetic.TIMEZONE).health.window == "30D"
 
 
 @pytest.mark.parametrize(
@@ -70,14 +71,22 @@ def test_health_window_from_the_flag_and_from_the_site_file(tmp_path: Path, plan
     site = tmp_path / "site.toml"
     site.write_text('timezone = "Australia/Sydney"\n[health]\nwindow = "1D"\n', encoding="utf-8")
     from_file = tmp_path / "from-file"
-    result = bessx("run", plant.folder, "--out", from_file, "--config", site, cwd=tmp_path)
+    result = bessx(
+        "run",
+        plant.folder,
+        "--out",
+        from_file,
+        "--config",
+        site,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert windows(from_file) == ["2023-03-01", "2023-03-02", "2023-03-03", "2023-03-04"]
 
 
 def test_a_bad_flag_exits_2_naming_it(tmp_path: Path, plant) -> None:
-    result = bessx("run", plant.folder, "--out", tmp_path / "out", "--health-window", "2h",
-                   cwd=tmp_path)  # fmt: skip
+    result = bessx("run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", tmp_path / "out",
+                   "--health-window", "2h", cwd=tmp_path)  # fmt: skip
     assert_one_line_error(
         result, EXIT_USAGE, '--health-window must be a whole number of days such as "30D"'
     )

@@ -17,7 +17,7 @@ import pytest
 import xarray as xr
 
 import bessx
-from bessx import ExportWarning
+from bessx import ExportWarning, synthetic
 from bessx.cache import SummaryCache
 from bessx.errors import CacheWarning
 from bessx.io import engines
@@ -70,10 +70,10 @@ def calls(monkeypatch) -> dict[str, int]:
     return count
 
 
-def open_quietly(folder, **options) -> xr.Dataset:
+def open_quietly(folder, timezone: str = synthetic.TIMEZONE, **options) -> xr.Dataset:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        return bessx.open_exports(folder, **options).assign_attrs(history="")
+        return bessx.open_exports(folder, timezone=timezone, **options).assign_attrs(history="")
 
 
 def entries(cache: Path) -> list[Path]:
@@ -126,10 +126,10 @@ def test_the_warnings_of_an_open_come_from_the_index_too(folder, tmp_path):
     """The notes (a repeated row dropped, ...) are decided anew from the record."""
     with warnings.catch_warnings(record=True) as fresh:
         warnings.simplefilter("always")
-        bessx.open_exports(folder, cache=tmp_path / "index")
+        bessx.open_exports(folder, cache=tmp_path / "index", timezone=synthetic.TIMEZONE)
     with warnings.catch_warnings(record=True) as warm:
         warnings.simplefilter("always")
-        bessx.open_exports(folder, cache=tmp_path / "index")
+        bessx.open_exports(folder, cache=tmp_path / "index", timezone=synthetic.TIMEZONE)
     assert [str(w.message) for w in warm] == [str(w.message) for w in fresh]
     assert any("duplicate row" in str(w.message) for w in warm)
 
@@ -309,7 +309,13 @@ def test_a_refused_column_is_refused_alike_from_the_index(folder, tmp_path, call
     def skipped() -> list[str]:
         with warnings.catch_warnings(record=True) as records:
             warnings.simplefilter("always")
-            bessx.open_exports(folder, engine=engine, bad_files="skip", cache=tmp_path / "i")
+            bessx.open_exports(
+                folder,
+                engine=engine,
+                bad_files="skip",
+                cache=tmp_path / "i",
+                timezone=synthetic.TIMEZONE,
+            )
         return [str(r.message) for r in records if r.category is SkippedFileWarning]
 
     cold = skipped()
@@ -351,7 +357,7 @@ def test_the_index_and_the_summaries_share_a_folder(folder, tmp_path):
     open_quietly(folder, cache=cache)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        daily_from_exports(folder, cache=cache)
+        daily_from_exports(folder, cache=cache, timezone=synthetic.TIMEZONE)
     assert len(list((tmp_path / "cache").glob("*.summary"))) == 4
     assert len(entries(tmp_path / "cache")) == 4
     open_quietly(folder, cache=cache)
@@ -369,10 +375,12 @@ def test_the_classic_path_of_a_run_opens_from_the_index(folder, tmp_path, calls,
     cache = SummaryCache(tmp_path / "cache")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        daily_from_exports(folder, cache=cache)
+        daily_from_exports(folder, cache=cache, timezone=synthetic.TIMEZONE)
         scans = calls["scan"]
         assert scans == 4
-        daily_from_exports(folder, cache=SummaryCache(tmp_path / "cache"))
+        daily_from_exports(
+            folder, cache=SummaryCache(tmp_path / "cache"), timezone=synthetic.TIMEZONE
+        )
     assert calls["scan"] == scans, "the re-run's open parsed no footer"
 
 
@@ -384,7 +392,10 @@ def test_bessx_run_with_health_parses_each_footer_once_and_a_warm_run_none(folde
     def run(*options) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExportWarning)
-            assert main(["run", str(folder), "--quiet", *options]) == 0
+            assert (
+                main(["run", str(folder), "--timezone", synthetic.TIMEZONE, "--quiet", *options])
+                == 0
+            )
 
     run("--out", str(tmp_path / "out"))
     assert calls == {"scan": 0, "read": 0, "load": 4}

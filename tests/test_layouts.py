@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bessx
+from bessx import synthetic
 from bessx.config import ColumnPatterns, load_config
 from bessx.errors import ConfigError, ExportError
 from bessx.io.engines import ENGINES
@@ -243,9 +244,9 @@ def test_a_bad_sign_or_unit_is_refused_with_the_choices(tmp_path):
     with pytest.raises(ConfigError, match=r"'power_unit' must be one of \"kW\", \"W\", \"MW\""):
         load_config(site)
     with pytest.raises(ValueError, match=r"power_unit must be one of 'kW', 'W', 'MW', not 'GW'"):
-        bessx.open_exports(tmp_path, power_unit="GW")
+        bessx.open_exports(tmp_path, power_unit="GW", timezone=synthetic.TIMEZONE)
     with pytest.raises(ValueError, match=r"power_sign must be one of"):
-        bessx.daily_from_exports(tmp_path, power_sign="negative")
+        bessx.daily_from_exports(tmp_path, power_sign="negative", timezone=synthetic.TIMEZONE)
 
 
 # Plant-level columns by pattern, another timestamp column, a plant without a meter ------
@@ -328,7 +329,18 @@ def test_a_topology_with_only_its_header_is_a_configuration_error(tmp_path, caps
     topology = tmp_path / "topology.csv"
     topology.write_text("inverter,dc_input,enclosure_id\n")
     out = tmp_path / "out"
-    code = main(["run", str(tmp_path / "exports"), "--topology", str(topology), "--out", str(out)])
+    code = main(
+        [
+            "run",
+            str(tmp_path / "exports"),
+            "--timezone",
+            synthetic.TIMEZONE,
+            "--topology",
+            str(topology),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == EXIT_USAGE
     error = capsys.readouterr().err.strip().splitlines()
     assert error == [
@@ -383,7 +395,18 @@ def test_any_number_of_dc_inputs_through_every_output(tmp_path, n_dc, n_enclosur
     expected = expected_energy(frame, "Europe/London")
     out = tmp_path / "out"
     topology_flag = ["--topology", str(tmp_path / "topology.csv"), "--timezone", "Europe/London"]
-    code = main(["run", str(tmp_path / "exports"), "--out", str(out), "--quiet", *topology_flag])
+    code = main(
+        [
+            "run",
+            str(tmp_path / "exports"),
+            "--timezone",
+            synthetic.TIMEZONE,
+            "--out",
+            str(out),
+            "--quiet",
+            *topology_flag,
+        ]
+    )
     assert code == 0
     table = pd.read_csv(out / "daily_energy.csv")
     per_input = table.groupby(["date", "inverter", "dc_input"])[["discharged_kwh"]].sum()
@@ -597,7 +620,19 @@ def test_info_and_summary_say_how_the_exports_are_written(tmp_path, capsys):
     assert rows["problems"] == "1"  # the DC input the topology does not have
     assert "BESS3 DC Input Power" in lines[-1]
 
-    assert main(["run", "--config", str(site), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--config",
+                str(site),
+                "--out",
+                str(tmp_path / "out"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert "- Exports: files are named by their UTC date; 4 files overlap in time" in summary
     assert "power in W, charge positive (converted to kW)" in summary

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from test_cli import _TESTED_ROOT, ALL_OUTPUTS, corrupt_data_page, leftovers, shown
 
+from bessx import synthetic
 from bessx.io.outputs import locked
 from bessx.synthetic import write_plant
 
@@ -74,11 +75,35 @@ def test_a_waiting_run_takes_the_lock_when_the_holder_fails_into_a_new_folder(
     out = tmp_path / "new" / "out"  # neither exists: the failing run made both
     gate, marker, go = tmp_path / "gate.py", tmp_path / "a.paused", tmp_path / "a.go"
     gate.write_text(GATE)
-    first = popen(gate, "bessx.pipeline", "run", marker, go, "run", bad, "--out", out, cwd=tmp_path)
+    first = popen(
+        gate,
+        "bessx.pipeline",
+        "run",
+        marker,
+        go,
+        "run",
+        bad,
+        "--timezone",
+        synthetic.TIMEZONE,
+        "--out",
+        out,
+        cwd=tmp_path,
+    )
     second = None
     try:
         wait_for(marker, first)  # the first run holds the lock, its outputs not yet begun
-        second = popen("-m", "bessx", "run", good, "--out", out, "--wait", cwd=tmp_path)
+        second = popen(
+            "-m",
+            "bessx",
+            "run",
+            good,
+            "--timezone",
+            synthetic.TIMEZONE,
+            "--out",
+            out,
+            "--wait",
+            cwd=tmp_path,
+        )
         assert second.stderr is not None
         line = second.stderr.readline()  # blocks until the second run says it waits
         assert line.startswith(f"bessx: waiting for another bessx run (pid {first.pid})")

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 import xarray as xr
 
-from bessx import ExportWarning
+from bessx import ExportWarning, synthetic
 from bessx.io.exports import export_paths
 from bessx.onepass import (
     NotOnePass,
@@ -41,6 +41,7 @@ def classic(files, **options):
         interval=options.pop("interval", None),
         exclude=tuple(options.pop("exclude", ())),
         quality=options.pop("quality", QualitySettings()),
+        timezone=synthetic.TIMEZONE,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
@@ -53,7 +54,9 @@ def classic(files, **options):
 def test_one_pass_equals_the_classic_path_bit_for_bit(plant, engine, allocation):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        daily, flags = daily_from_exports(plant.folder, allocation=allocation, engine=engine)
+        daily, flags = daily_from_exports(
+            plant.folder, allocation=allocation, engine=engine, timezone=synthetic.TIMEZONE
+        )
     expected_daily, expected_flags = classic(
         plant.files, engine=engine, allocation=allocation, max_gap_days=730.0
     )
@@ -69,7 +72,7 @@ def test_one_pass_with_exclusions_and_a_given_topology(plant):
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        daily, flags = daily_from_exports(plant.folder, **options)
+        daily, flags = daily_from_exports(plant.folder, timezone=synthetic.TIMEZONE, **options)
     expected_daily, expected_flags = classic(plant.files, max_gap_days=730.0, **options)
     xr.testing.assert_identical(without_history(daily), without_history(expected_daily))
     xr.testing.assert_identical(without_history(flags), without_history(expected_flags))
@@ -100,7 +103,7 @@ def test_each_file_is_parsed_once(plant, monkeypatch):
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        daily_from_exports(plant.folder, engine="polars")
+        daily_from_exports(plant.folder, engine="polars", timezone=synthetic.TIMEZONE)
     assert calls == {"scan": 0, "read": 0, "load": len(plant.files)}
 
 
@@ -116,14 +119,14 @@ def test_a_day_split_over_files_takes_the_classic_path(plant, tmp_path):
             frame.iloc[noon:].to_parquet(folder / "part-b.parquet")
         else:
             frame.to_parquet(folder / path.name)
-    settings = Settings()
+    settings = Settings(timezone=synthetic.TIMEZONE)
     summaries = [summarise_export(path, settings) for path in export_paths(folder)]
     with pytest.raises(NotOnePass, match="shares a local day"):
         combine(summaries, settings, max_gap_days=730.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        split_daily, _ = daily_from_exports(folder, max_gap_days=730.0)
-        daily, _ = daily_from_exports(plant.folder)
+        split_daily, _ = daily_from_exports(folder, max_gap_days=730.0, timezone=synthetic.TIMEZONE)
+        daily, _ = daily_from_exports(plant.folder, timezone=synthetic.TIMEZONE)
     energies = ["charged", "discharged", "coverage"]
     xr.testing.assert_equal(split_daily[energies], daily[energies])
 
@@ -133,10 +136,10 @@ def test_bad_files_give_the_readers_errors(plant, tmp_path):
     folder.mkdir()
     (folder / "20221001.parquet").write_bytes(b"")
     with pytest.raises(Exception, match="empty file"):
-        daily_from_exports(folder)
+        daily_from_exports(folder, timezone=synthetic.TIMEZONE)
     (folder / "20221001.parquet").write_bytes(b"not parquet at all")
     with pytest.raises(Exception, match="not a readable parquet file"):
-        daily_from_exports(folder)
+        daily_from_exports(folder, timezone=synthetic.TIMEZONE)
 
 
 def test_implausible_samples_match_missing_ones(plant, tmp_path):
@@ -152,7 +155,7 @@ def test_implausible_samples_match_missing_ones(plant, tmp_path):
             frame.to_parquet(folder / name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExportWarning)
-            results[label] = daily_from_exports(folder)[0]
+            results[label] = daily_from_exports(folder, timezone=synthetic.TIMEZONE)[0]
     energies = ["charged", "discharged", "coverage"]
     xr.testing.assert_equal(results["bad"][energies], results["missing"][energies])
     assert not pd.isna(results["bad"]["discharged"].sel(inverter="1APCS2").values).all()
@@ -161,8 +164,8 @@ def test_implausible_samples_match_missing_ones(plant, tmp_path):
 def test_without_soc_only_the_power_columns_are_read(plant):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        daily, flags = daily_from_exports(plant.folder, soc=False)
-        with_soc, _ = daily_from_exports(plant.folder)
+        daily, flags = daily_from_exports(plant.folder, soc=False, timezone=synthetic.TIMEZONE)
+        with_soc, _ = daily_from_exports(plant.folder, timezone=synthetic.TIMEZONE)
     _, expected_flags = classic(plant.files, allocation="equal", max_gap_days=730.0)
     energies = ["charged", "discharged", "coverage", "quality_flags"]
     # the history line holds the time to the second: two calls may straddle one
@@ -175,7 +178,7 @@ def test_without_soc_only_the_power_columns_are_read(plant):
     assert "soc_quality_flags" not in daily and "soc_samples" not in flags
     xr.testing.assert_identical(flags["samples"], expected_flags["samples"])
     with pytest.raises(ValueError, match="needs the state of charge"):
-        daily_from_exports(plant.folder, soc=False, allocation="soc")
+        daily_from_exports(plant.folder, soc=False, allocation="soc", timezone=synthetic.TIMEZONE)
 
 
 def test_the_file_tasks_run_under_a_configured_scheduler(plant):
@@ -191,8 +194,8 @@ def test_the_file_tasks_run_under_a_configured_scheduler(plant):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        default, _ = daily_from_exports(plant.folder)
+        default, _ = daily_from_exports(plant.folder, timezone=synthetic.TIMEZONE)
         with dask.config.set(scheduler=counting):
-            configured, _ = daily_from_exports(plant.folder)
+            configured, _ = daily_from_exports(plant.folder, timezone=synthetic.TIMEZONE)
     assert calls and calls[0] == len(plant.files)
     xr.testing.assert_identical(without_history(configured), without_history(default))

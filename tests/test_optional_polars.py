@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import bessx
+from bessx import synthetic
 from bessx.io.engines import get_engine
 from bessx.synthetic import write_plant
 
@@ -20,13 +21,21 @@ def test_importing_bessx_does_not_import_polars():
 
 def test_auto_engine_falls_back_to_pyarrow_without_polars(tmp_path, monkeypatch):
     plant = write_plant(tmp_path, "2023-04-01", days=2, inverters=2, faults=False)
-    with_polars = bessx.open_exports(plant.folder, engine="auto").bess.daily_energy().compute()
+    with_polars = (
+        bessx.open_exports(plant.folder, engine="auto", timezone=synthetic.TIMEZONE)
+        .bess.daily_energy()
+        .compute()
+    )
 
     monkeypatch.setitem(sys.modules, "polars", None)  # as if polars were not installed
     assert get_engine("auto").name == "pyarrow"
     with pytest.raises(ImportError):
         import polars  # noqa: F401
-    without = bessx.open_exports(plant.folder, engine="auto").bess.daily_energy().compute()
+    without = (
+        bessx.open_exports(plant.folder, engine="auto", timezone=synthetic.TIMEZONE)
+        .bess.daily_energy()
+        .compute()
+    )
 
     np.testing.assert_array_equal(without["discharged"], with_polars["discharged"])
     np.testing.assert_array_equal(without["charged"], with_polars["charged"])

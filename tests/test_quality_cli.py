@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 import xarray as xr
 
+from bessx import synthetic
 from bessx.cli import main
 from bessx.energy import daily_energy
 from bessx.io.exports import open_exports
@@ -54,7 +55,18 @@ def test_run_gives_the_energies_of_missing_samples(folders, tmp_path, allocation
     outs = {}
     for name, folder in folders.items():
         outs[name] = tmp_path / name
-        code = main(["run", str(folder), "--out", str(outs[name]), "--allocation", allocation])
+        code = main(
+            [
+                "run",
+                str(folder),
+                "--timezone",
+                synthetic.TIMEZONE,
+                "--out",
+                str(outs[name]),
+                "--allocation",
+                allocation,
+            ]
+        )
         assert code == 0
     stdout = capsys.readouterr().out
     assert "inf" not in stdout.replace("info", "")
@@ -84,7 +96,9 @@ def test_run_gives_the_energies_of_missing_samples(folders, tmp_path, allocation
 @pytest.mark.parametrize("allocation", ["equal", "soc"])
 def test_both_engines_exclude_the_same_samples(folders, engine, allocation):
     results = {
-        name: daily_energy(open_exports(folder, engine=engine), allocation=allocation).compute()
+        name: daily_energy(
+            open_exports(folder, engine=engine, timezone=synthetic.TIMEZONE), allocation=allocation
+        ).compute()
         for name, folder in folders.items()
     }
     energies = ["charged", "discharged", "coverage"]
@@ -100,7 +114,9 @@ def clean(tmp_path_factory) -> Path:
 
 
 def energies_of(folder: Path, engine: str, allocation: str = "equal") -> xr.Dataset:
-    daily = daily_energy(open_exports(folder, engine=engine), allocation=allocation).compute()
+    daily = daily_energy(
+        open_exports(folder, engine=engine, timezone=synthetic.TIMEZONE), allocation=allocation
+    ).compute()
     return daily[["charged", "discharged", "coverage"]]
 
 

@@ -18,7 +18,7 @@ import pytest
 import xarray as xr
 
 import bessx
-from bessx import ExportError, ExportWarning
+from bessx import ExportError, ExportWarning, synthetic
 from bessx.onepass import daily_from_exports, health_from_exports
 from bessx.synthetic import write_plant
 
@@ -74,14 +74,18 @@ def quietly(function, *args, **options):
 
 
 def dataset_daily(folder: Path, **options) -> xr.Dataset:
-    ds = quietly(bessx.open_exports, folder, **options)
+    ds = quietly(bessx.open_exports, folder, timezone=synthetic.TIMEZONE, **options)
     return quietly(lambda: ds.bess.daily_energy().compute())
 
 
 PATHS = {
-    "one pass": lambda folder, engine: quietly(daily_from_exports, folder, engine=engine),
+    "one pass": lambda folder, engine: quietly(
+        daily_from_exports, folder, engine=engine, timezone=synthetic.TIMEZONE
+    ),
     "dataset": lambda folder, engine: dataset_daily(folder, engine=engine),
-    "health": lambda folder, engine: quietly(health_from_exports, folder, engine=engine),
+    "health": lambda folder, engine: quietly(
+        health_from_exports, folder, engine=engine, timezone=synthetic.TIMEZONE
+    ),
 }
 
 
@@ -126,7 +130,7 @@ def test_a_file_cut_in_the_middle_is_skipped_and_listed(folder, tmp_path):
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_single_row_file_takes_the_interval_of_the_history(folder, engine):
     single_row(middle(folder))
-    one_pass, _ = quietly(daily_from_exports, folder, engine=engine)
+    one_pass, _ = quietly(daily_from_exports, folder, engine=engine, timezone=synthetic.TIMEZONE)
     xr.testing.assert_allclose(
         one_pass[["charged", "discharged"]],
         dataset_daily(folder, engine=engine)[["charged", "discharged"]],

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bessx import synthetic
 from bessx.cli import main
 from bessx.config import OUTPUTS, Config
 from bessx.document import date_ranges, from_markdown, to_markdown
@@ -44,11 +45,13 @@ def plant(tmp_path_factory):
 @pytest.fixture(scope="module")
 def done(plant, tmp_path_factory) -> tuple[Results, Path]:
     out = tmp_path_factory.mktemp("report-out")
-    config = Config(data=plant.folder, out=out)
+    config = Config(data=plant.folder, out=out, timezone=synthetic.TIMEZONE)
     # one-day health windows: three days give a capacity trend to draw
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)  # the injected duplicate row
-        trend = health(open_exports(plant.folder), window="1D").compute()
+        trend = health(
+            open_exports(plant.folder, timezone=synthetic.TIMEZONE), window="1D"
+        ).compute()
     results = dataclasses.replace(run(config), health=trend)
     write_outputs(results, out, output_names(config.outputs))
     return results, out
@@ -244,7 +247,7 @@ def test_parts_not_computed_are_left_out_with_one_line(done):
 def test_one_day_draws_no_trend_axes(tmp_path):
     plant = write_plant(tmp_path / "exports", "2023-01-10", 1, inverters=2, seed=4)
     out = tmp_path / "out"
-    config = Config(data=plant.folder, out=out)
+    config = Config(data=plant.folder, out=out, timezone=synthetic.TIMEZONE)
     write_outputs(run(config), out, output_names(config.outputs))
     document = parse((out / "report.html").read_text(encoding="utf-8"))
     names = [figure.get("id") for figure in document.iter(f"{NS}figure")]
@@ -297,7 +300,10 @@ def holey(tmp_path_factory) -> tuple[Path, Path]:
     write_plant(folder, "2022-10-01", 2, inverters=2, seed=5, faults=False)
     write_plant(folder, "2022-10-23", 2, inverters=2, seed=6, faults=False)
     out = root / "out"
-    assert main(["run", str(folder), "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(["run", str(folder), "--timezone", synthetic.TIMEZONE, "--out", str(out), "--quiet"])
+        == 0
+    )
     return folder, out
 
 
@@ -311,7 +317,7 @@ def test_a_hole_is_one_date_range_in_summary_report_and_info(holey, capsys):
     assert f"Days without any data: {hole}." in report
     assert f"without data: {hole}." in report
     capsys.readouterr()
-    assert main(["info", str(folder)]) == 0
+    assert main(["info", str(folder), "--timezone", synthetic.TIMEZONE]) == 0
     info = capsys.readouterr().out
     assert f"4 with data, 20 missing: {hole}\n" in info
 

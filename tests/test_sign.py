@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from bessx import ExportWarning
+from bessx import ExportWarning, synthetic
 from bessx.health import daily_health
 from bessx.onepass import from_exports
 from bessx.sign import SIGN_FLAG, SignWarning, sign_check, sign_message
@@ -48,7 +48,7 @@ def zero(folder: Path, which, files: slice = slice(None)) -> None:
 def checked(folder: Path) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        results = from_exports(folder, health=True)
+        results = from_exports(folder, health=True, timezone=synthetic.TIMEZONE)
     return sign_check(results.health)
 
 
@@ -135,7 +135,20 @@ def test_bessx_run_reports_the_evidence_and_leaves_the_health_unknown(reference,
     negate(folder, one_input)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExportWarning)
-        assert main(["run", str(folder), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "run",
+                    str(folder),
+                    "--timezone",
+                    synthetic.TIMEZONE,
+                    "--out",
+                    str(tmp_path / "out"),
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
     quality = pd.read_csv(tmp_path / "out" / "quality.csv")
     rows = quality[quality["flag"] == SIGN_FLAG]
     assert rows[["inverter", "dc_input"]].values.tolist() == [["1APCS2", 1]]
@@ -157,7 +170,10 @@ def test_the_warning_is_a_bessx_warning(reference, tmp_path):
     folder = copy(reference, tmp_path)
     negate(folder, is_power)
     seen = []
-    run(Config(data=folder, out=tmp_path / "out"), on_warning=seen.append)
+    run(
+        Config(data=folder, out=tmp_path / "out", timezone=synthetic.TIMEZONE),
+        on_warning=seen.append,
+    )
     assert [w for w in seen if issubclass(w.category, SignWarning)]
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from test_cli import _TESTED_ROOT, ALL_OUTPUTS, digest, leftovers, shown
 
+from bessx import synthetic
 from bessx.synthetic import write_plant
 
 LAUNCH = "import sys, bessx_launch; sys.exit(bessx_launch.main())"
@@ -59,7 +60,18 @@ def finish(process: subprocess.Popen[str]) -> tuple[int, str]:
 def run_seconds(work: Path, plant) -> float:
     """How long a whole cold run takes here (the moments are drawn over it)."""
     started = time.monotonic()
-    code, stderr = finish(launch("run", plant.folder, "--out", work / "timed", "--quiet", cwd=work))
+    code, stderr = finish(
+        launch(
+            "run",
+            plant.folder,
+            "--timezone",
+            synthetic.TIMEZONE,
+            "--out",
+            work / "timed",
+            "--quiet",
+            cwd=work,
+        )
+    )
     assert code == 0, stderr
     return time.monotonic() - started
 
@@ -93,7 +105,9 @@ def test_a_signal_at_a_random_moment_of_a_cold_run_leaves_no_folder(
     stopped = 0
     for index, moment in enumerate(moments):
         out = work / f"cold-{int(signum)}-{index}"
-        process = launch("run", plant.folder, "--out", out, "--quiet", cwd=work)
+        process = launch(
+            "run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", out, "--quiet", cwd=work
+        )
         stop_at(moment / 1000 * run_seconds, process, signum)
         code, stderr = finish(process)
         if assert_stopped_or_done(code, stderr, signum):
@@ -108,7 +122,11 @@ def test_a_signal_at_a_random_moment_of_a_warm_run_keeps_the_earlier_outputs(
     work, plant, run_seconds
 ):
     out = work / "warm"
-    code, stderr = finish(launch("run", plant.folder, "--out", out, "--quiet", cwd=work))
+    code, stderr = finish(
+        launch(
+            "run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", out, "--quiet", cwd=work
+        )
+    )
     assert code == 0, stderr
     #: every output but the netCDF file, whose history attribute carries the time of writing
     same = [name for name in ALL_OUTPUTS if not name.endswith(".nc")]
@@ -116,7 +134,17 @@ def test_a_signal_at_a_random_moment_of_a_warm_run_keeps_the_earlier_outputs(
     stopped = 0
     for moment in random.Random(7).sample(range(1000), 3):
         # --force: a run over unchanged inputs would be up to date and end at once
-        process = launch("run", plant.folder, "--out", out, "--quiet", "--force", cwd=work)
+        process = launch(
+            "run",
+            plant.folder,
+            "--timezone",
+            synthetic.TIMEZONE,
+            "--out",
+            out,
+            "--quiet",
+            "--force",
+            cwd=work,
+        )
         stop_at(moment / 1000 * run_seconds * 0.5, process, signal.SIGTERM)
         code, stderr = finish(process)
         stopped += assert_stopped_or_done(code, stderr, signal.SIGTERM)
@@ -131,7 +159,7 @@ def test_a_signal_at_a_random_moment_of_a_warm_run_keeps_the_earlier_outputs(
 def test_a_signal_during_the_imports_is_one_line(work, plant):
     """The very first moments: the launcher's own handler, before bessx is imported."""
     out = work / "imports"
-    process = launch("run", plant.folder, "--out", out, cwd=work)
+    process = launch("run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", out, cwd=work)
     time.sleep(STARTUP)
     process.send_signal(signal.SIGTERM)
     code, stderr = finish(process)

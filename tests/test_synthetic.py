@@ -14,7 +14,6 @@ import pytest
 from bessx import synthetic
 from bessx.schema import (
     DC_POWER_PATTERN,
-    DEFAULT_TIMEZONE,
     PLANT_COLUMNS,
     SOC_PATTERN,
     TIMESTAMP_COLUMN,
@@ -197,7 +196,7 @@ def test_dst_days(tmp_path: Path) -> None:
     assert first.is_monotonic_increasing and second.is_monotonic_increasing
     assert first[0] == second[0] == pd.Timestamp(f"{AUTUMN_DAY} 02:00:00")
     assert first[-1] == pd.Timestamp(f"{AUTUMN_DAY} 02:59:24")
-    chronological = autumn.index.tz_localize(DEFAULT_TIMEZONE, ambiguous="infer")
+    chronological = autumn.index.tz_localize(synthetic.TIMEZONE, ambiguous="infer")
     assert (np.diff(chronological.asi8) == 36_000_000_000).all()
     assert sorted(path.name for path in tmp_path.glob("*.parquet")) == [
         "20221002.parquet",
@@ -403,7 +402,7 @@ def test_tz_aware_variant(tmp_path: Path) -> None:
             tmp_path, SPRING_DAY, days=1, inverters=2, tz_aware=True, faults=False
         ).files[0]
     )
-    assert str(aware.index.tz) == DEFAULT_TIMEZONE
+    assert str(aware.index.tz) == synthetic.TIMEZONE
     assert aware.index.name == TIMESTAMP_COLUMN
     naive = synthetic.day_frame(SPRING_DAY, topology=synthetic.plant_topology(2))
     np.testing.assert_array_equal(aware.index.tz_localize(None), naive.index)

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 import xarray as xr
 from hypothesis import HealthCheck, given, settings
 
-from bessx import BessxError, ExportWarning, daily_energy, open_exports
+from bessx import BessxError, ExportWarning, daily_energy, open_exports, synthetic
 
 INVERTERS = ("1APCS1", "1APCS2")
 ENCLOSURES = {
@@ -137,7 +137,7 @@ def _analyse(folder: Path, engine: str) -> dict[str, xr.Dataset] | str:
         # one task after the other: with several bad files, the same one is reported first
         with warnings.catch_warnings(), dask.config.set(scheduler="synchronous"):
             warnings.simplefilter("ignore", ExportWarning)
-            ds = open_exports(folder, engine=engine, interval=36.0)
+            ds = open_exports(folder, engine=engine, interval=36.0, timezone=synthetic.TIMEZONE)
             return {
                 allocation: daily_energy(ds, allocation=allocation).compute()
                 for allocation in ("equal", "soc")
@@ -246,6 +246,7 @@ def test_damaged_histories(
                     interval=36.0,
                     bad_files=bad_files,
                     cache=None if cache is None else SummaryCache(cache),
+                    timezone=synthetic.TIMEZONE,
                 )
             return daily.assign_attrs(history="")
         except BessxError as error:  # anything else escapes and fails the test
