@@ -31,6 +31,12 @@ def inventory(config: Config) -> list[str]:
     config
         ``data``, ``timezone``, ``topology``, ``interval``, ``columns`` and
         ``skip_bad_files`` apply as in a run.
+
+    Raises
+    ------
+    ConfigError
+        No ``timezone``, as for a run: the local days, the gaps' local times and the file
+        naming all depend on the plant's zone (see :func:`bessx.config.require_timezone`).
     """
     from bessx.io.exports import ExportNote, SkippedFileWarning, open_exports
     from bessx.pipeline import check_config, find_exports

@@ -628,7 +628,10 @@ def test_site_example_shows_the_real_command_and_defaults():
     library = inspect.signature(outliers).parameters
     for name in OUTLIER_SETTINGS:
         assert shown["outliers"][name] == library[name].default, name
-    for name in ("timezone", "allocation", "max_gap", "out", "outputs"):
+    # the timezone has no default: the example shows one, and says it is required
+    assert SITE_SETTINGS["timezone"].default is None and shown["timezone"] == "Australia/Sydney"
+    assert "Required, no default" in text
+    for name in ("allocation", "max_gap", "out", "outputs"):
         default = SITE_SETTINGS[name].default
         expected = str(default) if isinstance(default, Path) else default
         assert shown[name] == (list(expected) if isinstance(expected, tuple) else expected), name

@@ -349,7 +349,19 @@ def test_bessx_run_reads_each_export_once_for_everything(
     loads["n"] = 0
     monkeypatch.setattr(exports, "open_exports", refuse)
     out = tmp_path / "out"
-    status = quietly(main, ["run", str(plant), "--out", str(out), "--quiet", "--no-cache"])
+    status = quietly(
+        main,
+        [
+            "run",
+            str(plant),
+            "--timezone",
+            synthetic.TIMEZONE,
+            "--out",
+            str(out),
+            "--quiet",
+            "--no-cache",
+        ],
+    )
     assert status == 0
     assert loads["n"] == DAYS
     write_csv(expected, tmp_path / "expected.csv")

@@ -117,10 +117,21 @@ def test_a_file_cut_in_the_middle_is_an_export_error(folder, engine, path_name):
 def test_a_file_cut_in_the_middle_is_skipped_and_listed(folder, tmp_path):
     bad = middle(folder)
     cut_middle(bad)
-    code, err = cli("run", folder, "--out", tmp_path / "out", "--quiet")
+    code, err = cli(
+        "run", folder, "--timezone", synthetic.TIMEZONE, "--out", tmp_path / "out", "--quiet"
+    )
     assert code == 1 and f"{bad}:" in err and err.rstrip().endswith(SKIP_HINT)
     assert "Traceback" not in err
-    code, err = cli("run", folder, "--out", tmp_path / "out", "--quiet", "--skip-bad-files")
+    code, err = cli(
+        "run",
+        folder,
+        "--timezone",
+        synthetic.TIMEZONE,
+        "--out",
+        tmp_path / "out",
+        "--quiet",
+        "--skip-bad-files",
+    )
     assert code == 0, err
     assert "skipped" in (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
     assert bad.name in (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
@@ -140,7 +151,9 @@ def test_a_single_row_file_takes_the_interval_of_the_history(folder, engine):
 
 def test_bessx_run_takes_a_single_row_file(folder, tmp_path):
     single_row(middle(folder))
-    code, err = cli("run", folder, "--out", tmp_path / "out", "--quiet")
+    code, err = cli(
+        "run", folder, "--timezone", synthetic.TIMEZONE, "--out", tmp_path / "out", "--quiet"
+    )
     assert code == 0, err
 
 
@@ -154,7 +167,16 @@ def test_a_history_of_single_rows_is_refused_with_a_reason(folder, tmp_path, pat
         path.unlink()
     with pytest.raises(ExportError, match="interval cannot be inferred"):
         PATHS[path_name](folder, "auto")
-    code, err = cli("run", folder, "--out", tmp_path / "out", "--quiet", "--skip-bad-files")
+    code, err = cli(
+        "run",
+        folder,
+        "--timezone",
+        synthetic.TIMEZONE,
+        "--out",
+        tmp_path / "out",
+        "--quiet",
+        "--skip-bad-files",
+    )
     assert code == 1
     assert "interval cannot be inferred" in err and "Traceback" not in err
 
@@ -183,11 +205,28 @@ def test_an_unreadable_export_is_skipped_with_the_cache_on(folder, tmp_path, cac
     bad.unlink()
     bad.mkdir()
     options = [] if cache else ["--no-cache"]
-    code, err = cli("run", folder, "--out", tmp_path / "out", "--quiet", *options)
+    code, err = cli(
+        "run",
+        folder,
+        "--timezone",
+        synthetic.TIMEZONE,
+        "--out",
+        tmp_path / "out",
+        "--quiet",
+        *options,
+    )
     assert code == 1 and err.startswith(f"bessx: error: {bad}:"), err
     assert err.rstrip().endswith(SKIP_HINT)
     code, err = cli(
-        "run", folder, "--out", tmp_path / "out", "--quiet", "--skip-bad-files", *options
+        "run",
+        folder,
+        "--timezone",
+        synthetic.TIMEZONE,
+        "--out",
+        tmp_path / "out",
+        "--quiet",
+        "--skip-bad-files",
+        *options,
     )
     assert code == 0, err
     assert bad.name in err
@@ -198,7 +237,16 @@ def test_an_export_without_permission_is_skipped_with_the_cache_on(folder, tmp_p
     bad = middle(folder)
     bad.chmod(0)
     try:
-        code, err = cli("run", folder, "--out", tmp_path / "out", "--quiet", "--skip-bad-files")
+        code, err = cli(
+            "run",
+            folder,
+            "--timezone",
+            synthetic.TIMEZONE,
+            "--out",
+            tmp_path / "out",
+            "--quiet",
+            "--skip-bad-files",
+        )
     finally:
         bad.chmod(0o644)
     assert code == 0, err
@@ -210,7 +258,16 @@ def test_every_file_bad_names_each_reason_then_the_summary(folder, tmp_path):
     files = sorted(folder.glob("*.parquet"))
     for path in files:
         path.write_bytes(b"not parquet")
-    code, err = cli("run", folder, "--out", tmp_path / "out", "--quiet", "--skip-bad-files")
+    code, err = cli(
+        "run",
+        folder,
+        "--timezone",
+        synthetic.TIMEZONE,
+        "--out",
+        tmp_path / "out",
+        "--quiet",
+        "--skip-bad-files",
+    )
     assert code == 1
     lines = err.strip().splitlines()
     for path in files:
@@ -229,7 +286,16 @@ def test_every_file_bad_names_each_reason_then_the_summary(folder, tmp_path):
     ],
 )
 def test_a_setting_outside_physics_is_a_configuration_error(folder, tmp_path, flags, allowed):
-    code, err = cli("run", folder, "--out", tmp_path / "out", "--quiet", *flags)
+    code, err = cli(
+        "run",
+        folder,
+        "--timezone",
+        synthetic.TIMEZONE,
+        "--out",
+        tmp_path / "out",
+        "--quiet",
+        *flags,
+    )
     assert code == 2 and allowed in err and flags[0] in err, err
     assert not (tmp_path / "out").exists()
 
@@ -272,7 +338,7 @@ def test_a_full_disk_during_the_netcdf_write_names_the_output(folder, tmp_path, 
     import bessx.io.outputs
 
     out = tmp_path / "out"
-    code, err = cli("run", folder, "--out", out, "--quiet")
+    code, err = cli("run", folder, "--timezone", synthetic.TIMEZONE, "--out", out, "--quiet")
     assert code == 0, err
     before = (out / "daily_energy.csv").read_bytes()
 
@@ -285,7 +351,9 @@ def test_a_full_disk_during_the_netcdf_write_names_the_output(folder, tmp_path, 
         bessx.io.outputs.shutil, "disk_usage", lambda path: usage(10**9, 10**9, 4096)
     )
     assert bessx.io.outputs.shutil is shutil_module
-    code, err = cli("run", folder, "--out", out, "--quiet", "--force")  # not up to date
+    code, err = cli(
+        "run", folder, "--timezone", synthetic.TIMEZONE, "--out", out, "--quiet", "--force"
+    )  # not up to date
     monkeypatch.undo()
     assert code == 1
     assert err.strip().splitlines()[-1] == (

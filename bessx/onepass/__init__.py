@@ -170,7 +170,6 @@ def from_exports(
         come from :func:`bessx.open_exports` instead (the same results, two footer parses
         per file).
     """
-    timezone = require_timezone(timezone)
     if allocation not in ALLOCATIONS:
         raise ValueError(
             f"unknown allocation {allocation!r}; choose one of {', '.join(map(repr, ALLOCATIONS))}"
@@ -186,6 +185,7 @@ def from_exports(
         raise ValueError(f"max_gap must be >= 1 nominal interval, not {max_gap!r}")
     if availability and not daily:
         raise ValueError("availability=True needs the daily results: daily=True")
+    timezone = require_timezone(timezone)  # before any file is read
     outages = None
     if availability:
         from bessx.availability import planned_outages
