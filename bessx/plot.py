@@ -22,6 +22,10 @@ from bessx.tables import (
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
     from matplotlib.axes import Axes
+    from matplotlib.colorbar import Colorbar
+    from matplotlib.colors import Colormap, Normalize
+    from matplotlib.figure import Figure, SubFigure
+    from matplotlib.text import Text
 
 __all__ = ["MAX_DAILY_COLUMNS", "PERIODS", "RELATIVE_SPAN", "heatmap"]
 
@@ -54,8 +58,15 @@ class _PatchStyle(TypedDict):
 
 
 NO_DATA_STYLE: _PatchStyle = {"facecolor": "#d9d9d9", "hatch": "////", "edgecolor": "#9a9a9a"}
+#: Hatch of a cell that holds a partial day (coverage below :data:`DEFAULT_MIN_COVERAGE`):
+#: the other diagonal than the missing cells', so that the two never look alike.
+PARTIAL_HATCH = "\\\\\\\\"
+#: Hatch colours of partial cells: dark on light cells (and on grey), light on dark ones.
+PARTIAL_DARK, PARTIAL_LIGHT = "#1a1a1a", "#ffffff"
 #: Height of one enclosure row when the figure is sized for the plot [inch].
 ROW_HEIGHT = 0.046
+#: Height of a new figure without its rows (title, dates, legend) and its bounds [inch].
+FIXED_HEIGHT, MIN_HEIGHT, MAX_HEIGHT = 2.9, 4.5, 40.0
 #: Values beyond this multiple of the 99th percentile get the "over" colour.
 OVER_FACTOR = 1.25
 
@@ -79,8 +90,11 @@ def heatmap(
     var
         ``"discharged"`` or ``"charged"`` [kWh], or ``"coverage"`` [1].
     ax
-        Axes to draw on; by default a new figure, sized for the number of enclosures and
-        columns (about 18 in tall for the 342 enclosures of the full plant).
+        Axes to draw on; by default a new figure with constrained layout, sized for the
+        number of enclosures and columns (4.5 in tall for a few inverters, about 18.5 in
+        for the 342 enclosures of the full plant, at most 40 in). The legend is a figure
+        legend below everything else: give ``ax`` of a figure with
+        ``layout="constrained"`` so that room is made for it.
     outliers
         Findings of :func:`bessx.outliers.outliers` to mark; by default they are computed
         with the default parameters (by ``var``, or by ``"discharged"`` when ``var`` is
@@ -110,13 +124,20 @@ def heatmap(
         The heatmap's axes. Rows are the existing enclosures in plant order (inverter, DC
         input, slot), top to bottom, with one labelled tick per inverter and thin white
         lines between inverters (thicker between blocks); columns are days or weeks.
-        Missing cells are hatched grey, not coloured; absolute values far above the rest
-        (beyond 1.25 × the 99th percentile) get the colormap's "over" colour, relative
-        values beyond 100 ± 25 % the extreme colours (≈0 %, a dead DC input, is near
-        black). Findings are marked right of the heatmap (a triangle and the enclosure or
-        DC input name), their flagged period outlined and the inverter's tick label
-        coloured. The legend lists only what is drawn: the missing-cell entry appears only
-        when a cell is missing, a kind of finding only when one is marked.
+        Missing cells are hatched grey, not coloured. A cell that holds a partial day
+        (coverage above 0 and below 0.95, e.g. a one-hour export) is hatched the other way
+        over its colour (a weekly cell: when one of its days is partial), in the absolute
+        and in the relative view, where such a day is not compared and so grey; the
+        coverage view is not hatched, as it shows the coverage itself. Absolute values far
+        above the rest (beyond 1.25 × the 99th percentile) get the colormap's "over"
+        colour, relative values beyond 100 ± 25 % the extreme colours (≈0 %, a dead DC
+        input, is near black). Findings are marked right of the heatmap (a triangle and
+        the enclosure or DC input name), their flagged period outlined and the inverter's
+        tick label coloured. The legend, below everything else, lists only what is drawn:
+        the missing-cell entry appears only when a cell is missing, the partial-day entry
+        only when a cell is hatched as partial, a kind of finding only when one is marked.
+        The title is wrapped to the width of the axes, the colour bar's label to the
+        length of the bar, so that neither runs into another text or out of the figure.
 
     Raises
     ------
@@ -127,7 +148,9 @@ def heatmap(
     -----
     The mesh is a :class:`~matplotlib.collections.QuadMesh` whose array is the
     (enclosure, column) matrix with NaN masked; row ``i`` spans ``y`` from ``i`` to
-    ``i + 1`` and column ``j`` spans ``x`` from ``j`` to ``j + 1``.
+    ``i + 1`` and column ``j`` spans ``x`` from ``j`` to ``j + 1``. A partial cell is
+    covered by a :class:`~matplotlib.patches.Rectangle` with gid ``"bessx-partial-day"``
+    (one per run of adjacent partial cells of a column with the same hatch colour).
     """
     import matplotlib.pyplot as plt
     from matplotlib import colormaps
@@ -145,11 +168,13 @@ def heatmap(
             f"period={period!r} is not a column width; valid names: "
             + ", ".join(repr(name) for name in PERIODS)
         )
-    check_daily(daily, (var,))
+    check_daily(daily, (var, "coverage") if relative else (var,))
     layout = enclosure_layout(daily)
     if relative and var == "coverage":
         raise ValueError("relative=True compares energies: use var='charged' or 'discharged'")
-    loaded = daily[[var, "coverage"] if relative else [var]].reset_coords(drop=True).compute()
+    hatch_partial = var != "coverage" and "coverage" in daily.data_vars
+    names = [var, "coverage"] if hatch_partial else [var]
+    loaded = daily[names].reset_coords(drop=True).compute()
     matrix = enclosure_matrix(loaded, var, layout).T
     attrs = daily[var].attrs
     long_name = str(attrs.get("long_name", var))
@@ -164,6 +189,11 @@ def heatmap(
     else:
         label = f"{long_name} [{units}]"
     column_of_day, column_labels = _columns(dates, weekly)
+    partial_day = np.zeros(matrix.shape, dtype=bool)  # (enclosure, day): some data, not enough
+    if hatch_partial:
+        coverage = enclosure_matrix(loaded, "coverage", layout).T
+        partial_day = np.isfinite(coverage) & (coverage > 0) & (coverage < DEFAULT_MIN_COVERAGE)
+    partial = _mean_by_column(partial_day.astype(float), column_of_day, len(column_labels)) > 0
     matrix = _mean_by_column(matrix, column_of_day, len(column_labels))
     n_rows, n_columns = matrix.shape
     if outliers is None:
@@ -171,7 +201,7 @@ def heatmap(
 
     if ax is None:
         width = float(np.clip(3.8 + 0.2 * n_columns, 7.5, 20.0))
-        height = float(np.clip(2.4 + ROW_HEIGHT * n_rows, 4.0, 40.0))
+        height = float(np.clip(FIXED_HEIGHT + ROW_HEIGHT * n_rows, MIN_HEIGHT, MAX_HEIGHT))
         figure = plt.figure(figsize=(width, height), layout="constrained")
         ax = figure.add_subplot()
     # the root figure: a SubFigure has no size of its own
@@ -209,6 +239,7 @@ def heatmap(
     )
     ax.set_xlim(0, n_columns)
     ax.set_ylim(n_rows, 0)
+    _hatch_partial_cells(ax, matrix, partial, colormap, norm)
 
     inverters = layout["inverter"].to_numpy()
     starts = np.flatnonzero(np.r_[True, inverters[1:] != inverters[:-1]])
@@ -245,7 +276,6 @@ def heatmap(
         pad=0.02,
         anchor=(0.0, 1.0),
     )
-    colorbar.set_label(label)
     if relative:
         ticks = np.arange(100 - RELATIVE_SPAN, 100 + RELATIVE_SPAN + 1, 5)
         colorbar.set_ticks(list(ticks), labels=[f"{tick:.0f} %" for tick in ticks])
@@ -254,6 +284,18 @@ def heatmap(
     if not np.isfinite(matrix).all():
         missing = "not compared (no data, low coverage, idle day)" if relative else "no data (NaN)"
         legend_handles.append(Patch(label=missing, **NO_DATA_STYLE))
+    if partial.any():
+        threshold = f"coverage below {100 * DEFAULT_MIN_COVERAGE:.0f} %"
+        legend_handles.append(
+            Patch(
+                label=f"week with a partial day ({threshold})"
+                if weekly
+                else f"partial day ({threshold})" + (", not compared" if relative else ""),
+                facecolor=NO_DATA_STYLE["facecolor"] if relative else "white",
+                hatch=PARTIAL_HATCH,
+                edgecolor=PARTIAL_DARK,
+            )
+        )
     marked = _mark_findings(ax, layout, outliers, dates, column_of_day, n_columns, row_points)
     for kind in KINDS:
         if kind in marked:
@@ -262,15 +304,7 @@ def heatmap(
                 Line2D([], [], color=colour, marker=marker, linestyle="none", label=kind_label)
             )
     if legend_handles:
-        colorbar.ax.legend(
-            handles=legend_handles,
-            loc="upper left",
-            bbox_to_anchor=(0.0, -0.04),
-            fontsize=8,
-            frameon=False,
-            borderaxespad=0.0,
-            handletextpad=0.5,
-        )
+        _legend_below(ax.figure, legend_handles)
     period_text = f"{dates[0]} to {dates[-1]}" if len(dates) else "no days"
     cells = f"{n_columns} weekly cells (Monday to Sunday)" if weekly else "daily cells"
     allocation = daily.attrs.get("allocation")
@@ -282,13 +316,132 @@ def heatmap(
         what += ", weekly cells: mean per day with data" if var != "coverage" else ", weekly mean"
     else:
         what += ", per day"
-    ax.set_title(
-        f"{what}\n{period_text}: {len(dates)} days in {cells}, {n_rows} enclosures"
-        + (f", allocation '{allocation}'" if allocation else ""),
-        loc="left",
-        fontsize=10,
-    )
+    title = f"{what}\n{period_text}: {len(dates)} days in {cells}, {n_rows} enclosures"
+    title += f", allocation '{allocation}'" if allocation else ""
+    _fit_title_and_label(ax, ax.set_title("", loc="left", fontsize=10), title, colorbar, label)
     return ax
+
+
+def _hatch_partial_cells(
+    ax: Axes, matrix: np.ndarray, partial: np.ndarray, colormap: Colormap, norm: Normalize
+) -> None:
+    """Hatch the partial cells, one patch per run of a column's rows with one hatch colour.
+
+    A partial cell with a value keeps its colour under the hatch (dark hatch on a light
+    colour, light on a dark one); one without a value is grey, as missing cells are, with
+    the dark hatch.
+    """
+    from matplotlib.patches import Rectangle
+
+    if not partial.any():
+        return
+    rgba = colormap(norm(np.where(np.isfinite(matrix), matrix, 0.0)))
+    luminance = rgba[..., :3] @ np.array([0.2126, 0.7152, 0.0722])
+    # 0: not partial, 1: partial without a value, 2: on a light colour, 3: on a dark one
+    style = np.where(
+        ~partial, 0, np.where(~np.isfinite(matrix), 1, np.where(luminance >= 0.5, 2, 3))
+    )
+    looks = {
+        1: (NO_DATA_STYLE["facecolor"], PARTIAL_DARK),
+        2: ("none", PARTIAL_DARK),
+        3: ("none", PARTIAL_LIGHT),
+    }
+    padded = np.pad(style, ((1, 1), (0, 0)))
+    for column in np.flatnonzero(partial.any(axis=0)):
+        starts = np.flatnonzero(padded[1:-1, column] != padded[:-2, column])
+        ends = np.r_[starts[1:], style.shape[0]]
+        for start, end in zip(starts, ends, strict=True):
+            kind = int(style[start, column])
+            if kind == 0:
+                continue
+            facecolor, hatch_colour = looks[kind]
+            ax.add_patch(
+                Rectangle(
+                    (float(column), float(start)),
+                    1,
+                    end - start,
+                    facecolor=facecolor,
+                    edgecolor=hatch_colour,
+                    hatch=PARTIAL_HATCH,
+                    linewidth=0,
+                    zorder=1.5,
+                    gid="bessx-partial-day",
+                )
+            )
+
+
+def _legend_below(figure: Figure | SubFigure, handles: list[Artist]) -> None:
+    """A figure legend below the axes, in as many columns as the figure's width holds."""
+    for columns in range(len(handles), 0, -1):
+        legend = figure.legend(
+            handles=handles,
+            loc="outside lower left",
+            ncols=columns,
+            fontsize=8,
+            frameon=False,
+            handletextpad=0.5,
+            columnspacing=1.5,
+        )
+        if columns == 1 or legend.get_window_extent().width <= 0.95 * figure.bbox.width:
+            return
+        legend.remove()
+
+
+def _fit_title_and_label(
+    ax: Axes, title_text: Text, title: str, colorbar: Colorbar, label: str
+) -> None:
+    """Set the title and the colour bar's label, each wrapped at spaces to fit its room.
+
+    The title's lines are at most as wide as the axes, so that it stays off the colour bar
+    (whose top tick label and extension stick out above the axes) and inside the figure;
+    the label's lines are at most as long as the bar, so that it does not run past the bar's
+    ends into the title, the legend or out of the figure. The room is measured after the
+    figure's layout has run (without drawing); as the wrapped texts change the layout a
+    little, this is repeated until the wrapping no longer changes.
+    """
+    figure = ax.figure.figure
+    engine = figure.get_layout_engine()
+    label_text = colorbar.ax.yaxis.label
+    wrapped = ("", "")
+    title_text.set_text("")
+    colorbar.set_label("")
+    for _ in range(4):
+        if engine is not None:
+            engine.execute(figure)
+        width = ax.get_window_extent().width
+        length = colorbar.ax.get_window_extent().height
+        fitted = (
+            _wrap(title_text, title, width=width),
+            _wrap(label_text, label, height=length),
+        )
+        title_text.set_text(fitted[0])
+        colorbar.set_label(fitted[1])
+        if fitted == wrapped:
+            return
+        wrapped = fitted
+
+
+def _wrap(text: Text, content: str, *, width: float = np.inf, height: float = np.inf) -> str:
+    """``content`` with its lines broken at spaces so that each line's extent fits.
+
+    Each candidate line is measured as ``text`` draws it, in display units (pixels): at
+    most ``width`` wide and ``height`` tall (the length of a vertical text). A single word
+    that does not fit keeps a line of its own.
+    """
+    lines: list[str] = []
+    for paragraph in content.split("\n"):
+        words = paragraph.split(" ")
+        line = words[0]
+        for word in words[1:]:
+            text.set_text(f"{line} {word}")
+            extent = text.get_window_extent()
+            if extent.width <= width and extent.height <= height:
+                line = f"{line} {word}"
+            else:
+                lines.append(line)
+                line = word
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _columns(dates: np.ndarray, weekly: bool) -> tuple[np.ndarray, np.ndarray]:
