@@ -83,7 +83,9 @@ def test_every_injected_fault_is_found_at_its_place(demo) -> None:
 
     offset, swing = per_enclosure(results, "soc_offset"), per_enclosure(results, "soc_swing_ratio")
     steady = offset[(swing - 1.0).abs() <= _STEADY_SWING].abs()
-    assert steady.idxmax() == fault(plant, "soc_offset").enclosure_id
+    injected = fault(plant, "soc_offset").enclosure_id
+    # reading high, it ties with its sibling on a DC input of two (equal and opposite offsets)
+    assert offset[injected] > 0 and offset[injected] == steady.max()
 
     evidence = find_injected(plant.faults, results)
     assert [e.fault for e in evidence] == list(plant.faults)

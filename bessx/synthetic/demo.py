@@ -267,18 +267,31 @@ def _soc_offset(results: pipeline.Results, fault: Fault) -> Evidence:
     offset = _mean_over_windows(results.health, "soc_offset")
     swing = _mean_over_windows(results.health, "soc_swing_ratio")
     steady = offset[(swing.reindex(offset.index) - 1.0).abs().to_numpy() <= _STEADY_SWING].abs()
-    if steady.empty or steady.idxmax() != fault.enclosure_id:
+    name = str(fault.enclosure_id)
+    # on a DC input of two, the pair's offsets are equal and opposite: the sign says which
+    # one reads high, so the injected one is found when it ties for the largest, reading high
+    largest = steady.max() if not steady.empty else np.nan
+    if name not in steady.index or not steady[name] >= largest - 1e-9 or offset[name] <= 0:
         return Evidence(fault, False, "not the largest SOC offset with a normal swing")
-    on_input = results.health["enclosure_id"].sel(
-        {schema.INVERTER: fault.inverter, schema.DC_INPUT: fault.dc_input}
+    on_input = [
+        str(enclosure)
+        for enclosure in results.health["enclosure_id"]
+        .sel({schema.INVERTER: fault.inverter, schema.DC_INPUT: fault.dc_input})
+        .values
+        if enclosure
+    ]
+    others = steady.drop(on_input, errors="ignore")
+    pair = (
+        f", its sibling's {offset[next(e for e in on_input if e != name)]:+.1f}"
+        if len(on_input) == 2
+        else ""
     )
-    others = steady.drop([str(name) for name in on_input.values if name], errors="ignore")
     return Evidence(
         fault,
         True,
-        f"Battery health: largest SOC offset with a normal swing, "
-        f"{offset[str(fault.enclosure_id)]:+.1f} percentage points from its siblings' mean "
-        f"(largest on any other DC input {others.max():.1f})",
+        f"Battery health: largest SOC offset with a normal swing, {offset[name]:+.1f} "
+        f"percentage points from its siblings' mean{pair} (largest on any other DC input "
+        f"{others.max():.1f})",
     )
 
 
