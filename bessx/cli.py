@@ -36,9 +36,9 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from bessx import schema
 from bessx.cli_parser import (
@@ -54,6 +54,9 @@ from bessx.cli_parser import (
 from bessx.config import Config, load_config, merge, require_timezone
 from bessx.errors import TERMINATING, BessxError, ConfigError, first_line, one_line, terminate
 from bessx.pipeline import HEATMAP_DPI, LOWEST_N, OUTPUT_FILES, Results, output_names
+
+if TYPE_CHECKING:
+    from bessx.synthetic import SyntheticPlant
 
 __all__ = [
     "DEMO_FOLDERS",
@@ -287,13 +290,15 @@ def _run(
     wait: bool = False,
     cache: Path | bool = True,
     force: bool = False,
+    injected: SyntheticPlant | None = None,
 ) -> Results | None:
     """Check, lock the output folder, run the analysis, write its outputs, print.
 
     ``cache`` is the summaries' folder: True for :data:`CACHE_FOLDER` in the output folder,
     False for none. It may not lie in the data folder: the exports are never written.
     Unless ``force`` (or no cache), outputs found up to date (:mod:`bessx.io.freshness`)
-    are left as they are, with one line and None.
+    are left as they are, with one line and None. ``injected`` is the demo's synthetic
+    plant, whose faults ``summary.md`` then lists (:attr:`Results.injected`).
     """
     from bessx.io import freshness
 
@@ -318,7 +323,7 @@ def _run(
             return None
         console.status(f"computing: {verdict.reason}")
     return _compute(
-        config, console, names, token, inputs, workers, address, config_path, wait, cache
+        config, console, names, token, inputs, workers, address, config_path, wait, cache, injected
     )
 
 
@@ -333,6 +338,7 @@ def _compute(
     config_path: Path | None,
     wait: bool,
     cache: Path | bool,
+    injected: SyntheticPlant | None = None,
 ) -> Results:
     from bessx.io import freshness
     from bessx.io.outputs import check_out, locked
@@ -359,6 +365,7 @@ def _compute(
                 config_path=config_path,
                 cache=cache_folder,
             )
+        results = replace(results, injected=injected)
         console.status(f"writing {len(names)} output(s) to {config.out}")
         written = write_outputs(results, config.out, names)
         freshness.record(config.out, names, token, states, inputs)
@@ -471,7 +478,7 @@ def _run_command(args: argparse.Namespace) -> int:
 def _demo_command(args: argparse.Namespace) -> int:
     from bessx.document import date_ranges
     from bessx.io.outputs import replace_folder
-    from bessx.synthetic import write_plant
+    from bessx.synthetic.demo import write_demo_plant
 
     console = _Console(quiet=args.quiet, debug=args.debug)
     out = Path(args.out)
@@ -489,21 +496,22 @@ def _demo_command(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{exports.name}.tmp-", dir=out))
     try:
-        plant = write_plant(
-            staging, DEMO_START, args.days, inverters=args.inverters, seed=args.seed, faults=True
+        plant = write_demo_plant(
+            staging, DEMO_START, args.days, inverters=args.inverters, seed=args.seed
         )
         replace_folder(staging, exports)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
     _write_demo_site(site)
-    _run(load_config(site), console, workers=args.workers, config_path=site)
+    _run(load_config(site), console, workers=args.workers, config_path=site, injected=plant)
     console.result(f"Injected faults (see {exports / 'faults.json'}):")
     for fault in plant.faults:
         days = date_ranges(fault.dates)
         console.result(f"  {fault.kind:<15} {days}: {fault.detail}")
     console.result(
-        f"Next: read {results / 'summary.md'}, or try `bessx info --config {site}` and "
+        f"Next: read {results / 'summary.md'} (it opens with where these faults show), or "
+        f"try `bessx info --config {site}` and "
         f"`bessx run --config {site} --allocation soc --out {out / 'results-soc'}`."
     )
     return EXIT_OK

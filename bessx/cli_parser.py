@@ -175,8 +175,10 @@ configuration error, 130 interrupted, 143 or 129 terminated (SIGTERM, SIGHUP).
 """
 
 _DEMO_EPILOG = f"""\
-The demo writes a synthetic plant in the export format, with injected faults (a dead DC
-input, a weak enclosure, a stretch of NaN, missing rows, a duplicate row), and analyses it:
+The demo writes a synthetic plant in the export format, with injected faults that its days
+show (a dead DC input, a weak enclosure, a stretch of NaN, missing rows, a duplicate row, a
+lossy DC input, an enclosure whose SOC reads 12 points high), and analyses it; its summary.md
+opens with each fault and where the results show it:
 
   <out>/{DEMO_FOLDERS["exports"]}/   one parquet file per local day, topology.csv, faults.json
   <out>/{DEMO_FOLDERS["results"]}/   the outputs of `bessx run` (see bessx run --help)

@@ -35,6 +35,8 @@ if TYPE_CHECKING:  # imported where used: a run found up to date needs neither
     import pandas as pd
     import xarray as xr
 
+    from bessx.synthetic import SyntheticPlant
+
 __all__ = [
     "HEATMAP_DPI",
     "LOWEST_N",
@@ -91,6 +93,10 @@ class Results:
     guarantees
         :func:`bessx.guarantees.guarantee_table` of the site's ``[guarantees]``; None
         without them.
+    injected
+        The synthetic plant the exports are, when the run is ``bessx demo``'s: its
+        ``summary.md`` then opens with the injected faults and where the results show them.
+        None for real exports.
     """
 
     daily: xr.Dataset
@@ -104,6 +110,7 @@ class Results:
     cached: tuple[int, int] | None = None
     availability: xr.Dataset | None = None
     guarantees: pd.DataFrame | None = None
+    injected: SyntheticPlant | None = None
 
 
 # Before reading ---------------------------------------------------------------------------
@@ -494,6 +501,11 @@ def _capacity_trend(results: Results, path: Path) -> None:
 def _summary(results: Results, path: Path) -> None:
     from bessx.report import availability_section, guarantees_section, summary_markdown
 
+    leading = [] if results.guarantees is None else [guarantees_section(results)]
+    if results.injected is not None:  # bessx demo: what was injected, and where it shows
+        from bessx.synthetic.demo import injected_faults_section
+
+        leading.insert(0, injected_faults_section(results.injected, results))
     text = summary_markdown(
         results.daily,
         lowest_charged=results.lowest_charged,
@@ -502,7 +514,7 @@ def _summary(results: Results, path: Path) -> None:
         warnings=results.warnings,
         source=results.source,
         quality=results.quality,
-        leading=[] if results.guarantees is None else [guarantees_section(results)],
+        leading=leading,
     )
     if results.health is not None:
         from bessx.health import summary_section

@@ -8,7 +8,8 @@ resolve) on a machine without network access:
 * intersphinx inventories are downloaded once into ``_build/intersphinx/`` when the sites
   can be reached and read from there afterwards; a site that cannot be reached and has no
   saved inventory is left out of ``intersphinx_mapping`` (its names are then plain text);
-* the walkthrough notebook (``walkthrough.md``) is executed at every build;
+* the walkthrough notebook (``walkthrough.md``) is executed at every build, and a cell that
+  writes to stderr (a Python warning) is a warning of the build, so it fails;
 * when a Chromium is installed, the report how-to's screenshot (``_static/report.png``) is taken
   from a demo run's ``report.html`` and the report's figures are checked to be drawn
   (``report_screenshot.py``); without one the saved screenshot is used.
@@ -57,6 +58,9 @@ nb_execution_mode = "force"
 nb_execution_timeout = 300
 nb_execution_raise_on_error = True
 nb_merge_streams = True
+# a cell's stderr (a Python warning, a library's complaint) is a build warning, hence an error
+# under -W: the walkthrough's output is fixed where the warning comes from, never shown
+nb_output_stderr = "warn"
 
 html_theme = "pydata_sphinx_theme"
 html_title = "bessx"

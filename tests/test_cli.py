@@ -386,6 +386,9 @@ def test_demo_writes_exports_and_results(work):
     assert again.returncode == 0, again.stderr
     assert len(list((out / "exports").glob("*.parquet"))) == 1  # replaced, not mixed
     assert "Injected faults" in again.stdout and str(out / "results") in again.stdout
+    assert "fast_fade" not in again.stdout  # a demo's week cannot show it
+    summary = (out / "results" / "summary.md").read_text(encoding="utf-8")
+    assert "## Injected faults (demo plant)" in summary
     assert leftovers(out, work) == []
 
 

@@ -26,6 +26,9 @@ Each module has one job and tells its part of the plant model; in reading order:
     The physics of one day, as its export file holds it (:func:`day_frame`).
 ``write``
     A whole plant written to a folder (:func:`write_plant`).
+``demo``
+    The plant of ``bessx demo`` (:func:`~bessx.synthetic.demo.write_demo_plant`) and where a
+    run's results show its faults (:func:`~bessx.synthetic.demo.injected_faults_section`).
 
 Everything public is imported here: ``from bessx.synthetic import write_plant``.
 """
@@ -57,6 +60,7 @@ from bessx.synthetic.constants import (
 from bessx.synthetic.days import TIMESTAMP_LAYOUTS, day_frame
 from bessx.synthetic.faults import HEALTH_FAULT_KINDS, Fault, plan_faults
 from bessx.synthetic.layout import inverter_names, plant_topology
+from bessx.synthetic.schedule import day_cycles
 from bessx.synthetic.truth import HEALTH_TRUTH_FILES, HealthTruth, health_truth
 from bessx.synthetic.write import SyntheticPlant, write_plant
 
@@ -92,6 +96,7 @@ __all__ = [
     "Fault",
     "HealthTruth",
     "SyntheticPlant",
+    "day_cycles",
     "day_frame",
     "health_truth",
     "inverter_names",

@@ -267,7 +267,8 @@ def _day_frame_and_truth(
     drawn_before[:, 0] = 0.0
     soc = soc_base[:, np.newaxis] - 100.0 * drawn_before / capacity_kwh[:, np.newaxis]
     soc[soc_flat] = np.round(soc_base[soc_flat])[:, None]
-    soc_reading = soc + truth.soc_offset[:, np.newaxis]
+    # a reading offset high holds at 100 %, as a battery management system reports it
+    soc_reading = np.minimum(soc + truth.soc_offset[:, np.newaxis], 100.0)
     soc32 = _quantise(soc_reading, SOC_STEP_PCT)
     enclosure_rows[:, 0] = soc32
     cell_temperature = np.add.outer(temperature_offset, 22.0 + 0.3 * ambient + 9.0 * activity)

@@ -29,7 +29,8 @@ as a :class:`Fault` and written to ``faults.json``.
     Another DC input has a DC round-trip efficiency of 0.88.
 ``"soc_offset"``
     One enclosure (not on the dead, fast-fading or lossy DC input) reads its SOC
-    4 percentage points high all the time.
+    4 percentage points high all the time (``soc_offset_pct`` of :func:`plan_faults`; the
+    record's ``size``).
 
 The three health faults affect every day and draw from their own random stream, so adding
 them leaves the places of the others unchanged.
@@ -109,6 +110,9 @@ class Fault:
     start, end
         First and last affected sample (inclusive), naive local time in ISO format, for
         faults that affect some rows of one day; None for whole-day faults.
+    size
+        How far the SOC of a ``soc_offset`` fault reads high [percentage points]; None for
+        the other kinds, whose sizes are the constants of ``bessx.synthetic``.
     """
 
     kind: str
@@ -119,6 +123,7 @@ class Fault:
     detail: str
     start: str | None = None
     end: str | None = None
+    size: float | None = None
 
 
 def _fault_kinds(faults: bool | str | Collection[str]) -> tuple[str, ...]:
@@ -145,6 +150,7 @@ def plan_faults(
     *,
     seed: int = 0,
     faults: bool | str | Collection[str] = True,
+    soc_offset_pct: float = SOC_OFFSET_PCT,
 ) -> tuple[Fault, ...]:
     """Choose where the faults go, deterministically from the seed.
 
@@ -159,6 +165,8 @@ def plan_faults(
     faults
         True for every kind of :data:`FAULT_KINDS`, False for none, or a collection of
         kind names.
+    soc_offset_pct
+        How far the ``soc_offset`` fault's enclosure reads its SOC high [percentage points].
 
     Returns
     -------
@@ -348,7 +356,8 @@ def plan_faults(
                 layout.enclosure_ids[enclosure],
                 tuple(iso),
                 f"the SOC of enclosure {layout.enclosure_ids[enclosure]} reads "
-                f"{SOC_OFFSET_PCT:g} percentage points high",
+                f"{soc_offset_pct:g} percentage points high",
+                size=float(soc_offset_pct),
             )
         )
     if "duplicate_row" in kinds:

@@ -75,6 +75,35 @@ def _rng(seed: int, stream: int, day: dt.date | None = None) -> np.random.Genera
     return np.random.default_rng(key)
 
 
+def _draw_cycles(rng: np.random.Generator) -> int:
+    """A day's number of full cycles, 1 or 2: the first draw of its dispatch stream."""
+    return 2 if rng.random() < _TWO_CYCLE_PROBABILITY else 1
+
+
+def day_cycles(date: str | dt.date | pd.Timestamp, *, seed: int = 0) -> int:
+    """The number of full cycles (1 or 2) the synthetic plant runs on a local day.
+
+    Parameters
+    ----------
+    date
+        Local calendar date.
+    seed
+        Random seed of the plant.
+
+    Returns
+    -------
+    int
+        1 or 2, as the dispatch of :func:`bessx.synthetic.write_plant` draws it for that day:
+        a day of one cycle moves about half the energy of a day of two.
+
+    Examples
+    --------
+    >>> [day_cycles(f"2022-10-0{day}") for day in range(1, 8)]
+    [2, 2, 2, 2, 2, 1, 1]
+    """
+    return _draw_cycles(_rng(seed, 1, _as_date(date)))
+
+
 def _dispatch(hours: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Power of a healthy enclosure as a fraction of full power (+ discharging).
 
@@ -84,7 +113,7 @@ def _dispatch(hours: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     sample-and-hold energy of the window is exact.
     """
     profile = np.zeros(hours.shape, dtype=np.float64)
-    cycles = 2 if rng.random() < _TWO_CYCLE_PROBABILITY else 1
+    cycles = _draw_cycles(rng)
     swing_kwh = CYCLE_SOC_SWING * ENCLOSURE_CAPACITY_KWH
     earliest = 0.0
     for sign, nominal_start in _CYCLE_WINDOWS[cycles]:

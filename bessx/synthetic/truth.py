@@ -146,7 +146,8 @@ def health_truth(
         Per DC input: commissioning capacity of each enclosure (1,400 kWh times 0.98-1.02),
         fade rate (1-3 %/year, 12 %/year for ``fast_fade``), one-way efficiencies (the square
         root of a round trip of 0.94-0.96, 0.88 for ``lossy_dc_input``); per enclosure:
-        the offset of its SOC reading (4 percentage points for ``soc_offset``, else 0).
+        the offset of its SOC reading (the fault's ``size``, 4 percentage points by default,
+        for ``soc_offset``; else 0).
 
     Examples
     --------
@@ -170,7 +171,8 @@ def health_truth(
         elif fault.kind == "lossy_dc_input":
             round_trip[_fault_slot(layout, fault)] = LOSSY_ROUND_TRIP
         elif fault.kind == "soc_offset":
-            offset[layout.enclosure_ids.index(fault.enclosure_id)] = SOC_OFFSET_PCT
+            size = SOC_OFFSET_PCT if fault.size is None else fault.size
+            offset[layout.enclosure_ids.index(fault.enclosure_id)] = size
     one_way = np.sqrt(round_trip)
     slots = np.arange(n_dc)
     return HealthTruth(

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bessx.errors import ConfigError
-from bessx.synthetic.constants import MAX_INVERTERS, SAMPLE_SECONDS, TIMEZONE
+from bessx.synthetic.constants import MAX_INVERTERS, SAMPLE_SECONDS, SOC_OFFSET_PCT, TIMEZONE
 from bessx.synthetic.days import TIMESTAMP_LAYOUTS, _day_frame_and_truth
 from bessx.synthetic.faults import Fault, _fault_kinds, plan_faults
 from bessx.synthetic.layout import _check_inverter_count, plant_topology
@@ -66,6 +66,7 @@ def write_plant(
     faults: bool | str | Collection[str] = True,
     timestamps: Literal["index", "column"] = "index",
     tz_aware: bool = False,
+    soc_offset_pct: float = SOC_OFFSET_PCT,
 ) -> SyntheticPlant:
     """Write a synthetic plant's exports, one parquet file per local calendar day.
 
@@ -91,6 +92,8 @@ def write_plant(
         ``"column"`` (an ordinary ``Timestamp`` column).
     tz_aware
         Store tz-aware ``Australia/Sydney`` timestamps instead of naive local times.
+    soc_offset_pct
+        How far the ``soc_offset`` fault's enclosure reads its SOC high [percentage points].
 
     Returns
     -------
@@ -125,7 +128,7 @@ def write_plant(
     first = _as_date(start)
     dates = [first + dt.timedelta(days=offset) for offset in range(int(days))]
     topology = plant_topology(inverters)
-    planned = plan_faults(topology, dates, seed=seed, faults=kinds)
+    planned = plan_faults(topology, dates, seed=seed, faults=kinds, soc_offset_pct=soc_offset_pct)
 
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
