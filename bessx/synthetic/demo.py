@@ -185,13 +185,13 @@ def _gap(results: pipeline.Results, fault: Fault) -> Evidence:
     gaps = _quality_rows(results, fault, "gap")
     mine = _at_dc_input(gaps, fault)
     here = int(mine["samples"].sum())
-    n_dc = results.daily.sizes[schema.INVERTER] * results.daily.sizes[schema.DC_INPUT]
+    n_dc = _dc_input_count(results)
     others = np.zeros(max(n_dc - 1, 1))  # the other DC inputs' gaps that day, 0 if none
     other_samples = gaps.drop(mine.index)["samples"].to_numpy()
     others[: other_samples.size] = other_samples[: others.size]
     if here == 0 or here <= np.median(others):
         return Evidence(fault, False, f"no `gap` of its own at {_dc(fault)} on {fault.dates[0]}")
-    hours = here * float(results.daily.attrs["interval_seconds"]) / 3600.0
+    hours = _sample_hours(results, here)
     return Evidence(
         fault,
         True,
@@ -200,12 +200,22 @@ def _gap(results: pipeline.Results, fault: Fault) -> Evidence:
     )
 
 
+def _dc_input_count(results: pipeline.Results) -> int:
+    """The plant's DC inputs: inverters × DC inputs per inverter."""
+    return results.daily.sizes[schema.INVERTER] * results.daily.sizes[schema.DC_INPUT]
+
+
+def _sample_hours(results: pipeline.Results, samples: float) -> float:
+    """``samples`` sampling intervals in hours [h]."""
+    return samples * float(results.daily.attrs["interval_seconds"]) / 3600.0
+
+
 def _missing_rows(results: pipeline.Results, fault: Fault) -> Evidence:
     gaps = _quality_rows(results, fault, "gap")
-    n_dc = results.daily.sizes[schema.INVERTER] * results.daily.sizes[schema.DC_INPUT]
+    n_dc = _dc_input_count(results)
     if len(gaps) < n_dc:
         return Evidence(fault, False, f"not a plant-wide gap on {fault.dates[0]}")
-    hours = float(gaps["samples"].min()) * float(results.daily.attrs["interval_seconds"]) / 3600
+    hours = _sample_hours(results, float(gaps["samples"].min()))
     return Evidence(
         fault,
         True,
