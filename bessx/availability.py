@@ -2,7 +2,7 @@ r"""Availability per DC input, inverter and plant, per local day and calendar mo
 
 Three layers, as everywhere in bessx:
 
-* numpy kernels (:mod:`bessx.availability_kernels`): the state of every sample of every DC
+* numpy kernels (:mod:`bessx.kernels.availability`): the state of every sample of every DC
   input (dispatched, unavailable, data outage, planned, observed) and the power lost and
   delivered, summed per local day against the samples' holds;
 * :func:`availability` runs them on blocks of whole local days of a Dataset (with the
@@ -29,13 +29,8 @@ import xarray as xr
 
 from bessx import accessor as _accessor  # noqa: F401  (registers Dataset.bess)
 from bessx import schema
-from bessx.availability_kernels import (
-    QUANTITIES,
-    PlannedOutage,
-    day_sums,
-    planned_mask,
-)
-from bessx.plausibility import Limits, masked
+from bessx.kernels.availability import QUANTITIES, PlannedOutage, day_sums, planned_mask
+from bessx.kernels.plausibility import Limits, masked
 from bessx.quality import FLAGS, QualitySettings, fleet_moves, power_sample_flags
 
 __all__ = [
@@ -56,7 +51,7 @@ _SECONDS_PER_HOUR: Final = 3600.0
 #: The scopes :func:`aggregate` sums over, and the periods.
 SCOPES: Final = ("dc_input", "inverter", "plant")
 PERIODS: Final = ("day", "month")
-#: Output variable of each quantity of :data:`~bessx.availability_kernels.QUANTITIES`.
+#: Output variable of each quantity of :data:`~bessx.kernels.availability.QUANTITIES`.
 _VARIABLES: Final = {
     "dispatched": "dispatched_time",
     "unavailable": "unavailable_time",

@@ -679,7 +679,7 @@ class SummaryCache(EntryCache):
 
     @classmethod
     def classes(cls) -> tuple[type, ...]:
-        from bessx.health_kernels import DayParts
+        from bessx.kernels.health import DayParts
         from bessx.onepass.summary import DailySummary, HealthSummary, Summary
 
         return (Summary, DailySummary, HealthSummary, DayParts)

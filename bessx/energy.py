@@ -27,7 +27,7 @@ from dask.base import is_dask_collection, tokenize
 
 from bessx import accessor as _accessor  # noqa: F401  (registers Dataset.bess)
 from bessx import schema
-from bessx.plausibility import DEFAULT_DC_POWER_LIMIT_KW, Limits, masked
+from bessx.kernels.plausibility import DEFAULT_DC_POWER_LIMIT_KW, Limits, masked
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -485,7 +485,7 @@ def _daily_energy_block(
     ``power`` is (time, inverter, dc_input) [kW]; ``day_index`` (counted from the block's
     first output day) and ``hold_seconds`` are per sample, ``day_seconds`` (length of each
     output day [s]) per day of the block; ``used`` and ``soc`` carry the enclosure axis last.
-    Implausible samples (:mod:`bessx.plausibility`) and those ``exclude(power, day_index)``
+    Implausible samples (:mod:`bessx.kernels.plausibility`) and those ``exclude(power, day_index)``
     marks are treated as missing. Returns float64 ``(3, day, inverter, dc_input, enclosure)``.
     """
     power = masked(power, "dc_power", limits)
@@ -683,7 +683,7 @@ def daily_energy(
         sample holds for one nominal interval.
     dc_power_limit_kw : float
         Largest plausible ``|dc_power|`` of one DC input [kW]. Samples beyond it, infinite
-        samples and SOC samples outside 0-100 % are implausible (:mod:`bessx.plausibility`):
+        samples and SOC samples outside 0-100 % are implausible (:mod:`bessx.kernels.plausibility`):
         treated as missing, and counted in ``quality_flags``.
     exclude : sequence of str
         Power flags whose samples are also treated as missing, from

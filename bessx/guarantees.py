@@ -24,7 +24,7 @@ The verdict is ``pass`` when the whole interval meets the guarantee, ``fail`` wh
 it does and ``unknown`` otherwise: the interval straddles the guarantee, nothing was
 measured, a month has a day without data, or a round trip above 1 (not physical). A metric
 without an interval (round trip, cycles) has ``low`` and ``high`` equal to the measurement.
-The numpy kernels are in :mod:`bessx.guarantee_kernels`. Every KPI is measured at the DC
+The numpy kernels are in :mod:`bessx.kernels.guarantees`. Every KPI is measured at the DC
 inputs, not at the plant's point of connection (see ``docs/methodology.md``).
 """
 
@@ -39,7 +39,7 @@ import pandas as pd
 import xarray as xr
 
 from bessx import schema
-from bessx.guarantee_kernels import BOOTSTRAP_RESAMPLES, CONFIDENCE, ratio_interval, verdicts
+from bessx.kernels.guarantees import BOOTSTRAP_RESAMPLES, CONFIDENCE, ratio_interval, verdicts
 
 if TYPE_CHECKING:
     from bessx.config import GuaranteeTable
@@ -71,7 +71,7 @@ def usable_capacity_interval(
     window : str or pandas.Timedelta
         The windows of :func:`bessx.health_from_daily` (whole days from the first date).
     resamples, confidence, seed
-        As for :func:`bessx.guarantee_kernels.ratio_interval`.
+        As for :func:`bessx.kernels.guarantees.ratio_interval`.
 
     Returns
     -------

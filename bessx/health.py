@@ -3,10 +3,10 @@ equivalent full cycles, SOC spread and per-enclosure SOC offsets.
 
 Three layers, as everywhere in bessx:
 
-* numpy kernels (:mod:`bessx.health_kernels`): :func:`daily_health_partials` reduces a
+* numpy kernels (:mod:`bessx.kernels.health`): :func:`daily_health_partials` reduces a
   block of whole local days of samples to small per-day partial sums (discharge segments'
   energy and SOC drop, daily energies, daily SOC spread, first and last SOC of the day,
-  ...); :func:`~bessx.health_kernels.theil_sen` fits a robust slope with Sen's confidence interval;
+  ...); :func:`~bessx.kernels.health.theil_sen` fits a robust slope with Sen's confidence interval;
 * :func:`daily_health` runs the kernel on dask chunks that hold whole local days (one task
   per block, like :func:`bessx.daily_energy`) and gives the per-day partials, lazily;
   :func:`bessx.health_from_exports` makes the same partials from the exports, reading each
@@ -33,14 +33,9 @@ from dask.base import is_dask_collection, tokenize
 
 from bessx import schema
 from bessx.energy import day_aligned_chunks, day_plan
-from bessx.health_kernels import (
-    DISCHARGE_THRESHOLD_KW,
-    PARTIALS,
-    daily_health_partials,
-    theil_sen,
-)
 from bessx.health_report import health_section, summary_section, to_frame
-from bessx.plausibility import DEFAULT_DC_POWER_LIMIT_KW, Limits
+from bessx.kernels.health import DISCHARGE_THRESHOLD_KW, PARTIALS, daily_health_partials, theil_sen
+from bessx.kernels.plausibility import DEFAULT_DC_POWER_LIMIT_KW, Limits
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -63,7 +58,7 @@ __all__ = [
 _DAYS_PER_YEAR: Final = 365.25
 _NS_PER_SECOND: Final = 1_000_000_000
 #: The leading dimension of the per-day partials, with the names of
-#: :data:`~bessx.health_kernels.PARTIALS`.
+#: :data:`~bessx.kernels.health.PARTIALS`.
 QUANTITY: Final = "quantity"
 WINDOW: Final = schema.WINDOW
 DIRECTION: Final = schema.DIRECTION
@@ -161,7 +156,7 @@ def plant_threshold(used: np.ndarray) -> float:
 
     ``used`` is the boolean ``(inverter, dc_input, enclosure)`` map of the slots that hold
     an enclosure; every DC input with an enclosure adds
-    :data:`~bessx.health_kernels.DISCHARGE_THRESHOLD_KW`.
+    :data:`~bessx.kernels.health.DISCHARGE_THRESHOLD_KW`.
     """
     return DISCHARGE_THRESHOLD_KW * float(np.count_nonzero(np.asarray(used).any(axis=-1)))
 
@@ -298,7 +293,7 @@ def daily_health(
     -------
     xarray.DataArray
         ``(quantity, time, inverter, dc_input, enclosure)``: the quantities of
-        :data:`~bessx.health_kernels.PARTIALS` per local date (``time``), DC-input and plant
+        :data:`~bessx.kernels.health.PARTIALS` per local date (``time``), DC-input and plant
         quantities repeated along ``enclosure``; days without samples are NaN. The
         attributes say how they were made (``timezone``, ``interval_seconds``,
         ``min_swing``, ``max_gap``, ``dc_power_limit_kw``, and ``plant_power``: 1 when a
@@ -542,7 +537,7 @@ def health(
 
     Notes
     -----
-    Implausible samples (:mod:`bessx.plausibility`: non-finite values, DC powers beyond
+    Implausible samples (:mod:`bessx.kernels.plausibility`: non-finite values, DC powers beyond
     ``dc_power_limit_kw``, SOC outside 0-100 %) are missing, as in
     :func:`bessx.daily_energy`.
     Power is metered per DC input and its enclosures share the DC bus, so capacity and
@@ -575,7 +570,7 @@ def health(
 
     *Equivalent full cycles* :math:`\sum_d E^{dis}_d / U_w` over all days of the window.
     *SOC spread*: the mean over the window's days of the day's maximum of
-    :math:`\max_e s_e - \min_e s_e`. *Capacity trend*: :func:`~bessx.health_kernels.theil_sen` of
+    :math:`\max_e s_e - \min_e s_e`. *Capacity trend*: :func:`~bessx.kernels.health.theil_sen` of
     :math:`100\, U_w / U_{w_0}` against the windows' mid-times in years.
     *Conversion efficiency* over days complete at the plant meter and at every DC input
     with data, and over the samples where the plant meter is active (:math:`|P_{AC}|`

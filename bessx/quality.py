@@ -28,7 +28,7 @@ The fleet moves when the median DC input power over all DC inputs, ``|median P|`
 Runs are counted within a local day, so the flags of a day never depend on how the
 history is split into files or chunks.
 
-Only implausible samples (:mod:`bessx.plausibility`) are excluded from the energy by
+Only implausible samples (:mod:`bessx.kernels.plausibility`) are excluded from the energy by
 default; :func:`bessx.daily_energy` excludes the samples of other power flags only when
 asked (``exclude=("stuck", ...)``).
 """
@@ -45,7 +45,7 @@ import xarray as xr
 
 from bessx import accessor as _accessor  # noqa: F401  (registers Dataset.bess)
 from bessx import schema
-from bessx.plausibility import Limits, _all_plausible, implausible, masked
+from bessx.kernels.plausibility import Limits, _all_plausible, implausible, masked
 from bessx.thresholds import EXCLUDABLE, QualitySettings
 
 __all__ = [

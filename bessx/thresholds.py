@@ -3,7 +3,8 @@
 A site file is read and checked (:mod:`bessx.config`) before anything is computed, and a
 re-run that finds its outputs up to date (:mod:`bessx.io.freshness`) computes nothing at
 all: neither should wait for the numerical stack. The values and the settings class live
-here and are imported under their usual names too: ``bessx.plausibility.DEFAULT_DC_POWER_LIMIT_KW``,
+here and are imported under their usual names too:
+``bessx.kernels.plausibility.DEFAULT_DC_POWER_LIMIT_KW``,
 ``bessx.quality.EXCLUDABLE``, ``bessx.quality.QualitySettings`` (:class:`bessx.QualitySettings`).
 """
 

@@ -23,14 +23,14 @@ from bessx.availability import (
     planned_outages,
     to_frame,
 )
-from bessx.availability_kernels import (
+from bessx.cache import SummaryCache
+from bessx.kernels.availability import (
     QUANTITIES,
     day_sums,
     dense_day_sums,
     sample_rates,
     sample_terms,
 )
-from bessx.cache import SummaryCache
 from bessx.onepass import from_exports
 from bessx.quality import _fleet_direction, fleet_moves
 from bessx.testing import make_dataset

@@ -19,9 +19,9 @@ from bessx.availability import availability
 from bessx.cli import EXIT_USAGE, main
 from bessx.config import load_config
 from bessx.errors import ConfigError
-from bessx.guarantee_kernels import ratio_interval, verdicts
 from bessx.guarantees import COLUMNS, guarantee_table, usable_capacity_interval
 from bessx.health import daily_health, health_from_daily
+from bessx.kernels.guarantees import ratio_interval, verdicts
 from bessx.testing import make_dataset
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bessx.energy import daily_energy
-from bessx.plausibility import RULES, Limits, implausible, masked
+from bessx.kernels.plausibility import RULES, Limits, implausible, masked
 from bessx.quality import (
     FLAGS,
     POWER_FLAGS,

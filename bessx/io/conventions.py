@@ -4,7 +4,7 @@ bessx computes in kW with discharging positive (:mod:`bessx.schema`). Other hist
 charging as positive, or power in W or MW. The two settings below say so; the reader
 converts the DC input power, the plant meter's power and the setpoint as soon as they are
 read, before any plausibility rule, flag, energy or health formula sees them, so the limits
-of :mod:`bessx.plausibility` stay in kW and every result is the same as for exports written
+of :mod:`bessx.kernels.plausibility` stay in kW and every result is the same as for exports written
 in kW, discharge positive.
 
 ``power_sign``

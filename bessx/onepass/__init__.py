@@ -10,7 +10,7 @@ reduce (:func:`combine`) joins the files and checks the interval. The summaries 
 (tens of kB per file), so they are what :mod:`bessx.cache` keeps between runs. The battery
 health comes from the same pass (:func:`from_exports` with ``health=True``, or
 :func:`health_from_exports` for the health alone): a file's summary then also holds its
-per-day health partials (:func:`bessx.health_kernels.day_parts`).
+per-day health partials (:func:`bessx.kernels.health.day_parts`).
 
 The results are the same as :func:`bessx.daily_energy`, :func:`bessx.quality` and
 :func:`bessx.health.daily_health` of :func:`bessx.open_exports`, bit for bit: a day's sums are
@@ -72,6 +72,7 @@ from bessx.io.exports import (
     export_paths,
     name_date,
 )
+from bessx.kernels.plausibility import Limits
 from bessx.onepass.parallel import map_files
 from bessx.onepass.reduce import NotOnePass, Results, combine
 from bessx.onepass.summarise import summarise_export, summarise_group
@@ -83,7 +84,6 @@ from bessx.onepass.summary import (
     Settings,
     Summary,
 )
-from bessx.plausibility import Limits
 from bessx.quality import EXCLUDABLE, QualitySettings
 from bessx.topology import TopologyLike, read_topology
 

@@ -1,7 +1,7 @@
 """The availability's part of the one pass: each export's per-day sums, then the join.
 
 The map (:func:`summarise_availability`) turns the samples of one export into the per-day
-sums of :func:`bessx.availability_kernels.day_sums` over every sample but the last, the
+sums of :func:`bessx.kernels.availability.day_sums` over every sample but the last, the
 rates of the last sample and the enclosures each DC input column was counted with; the
 reduce (:func:`join_availability`) places them on the history's days and DC inputs and adds
 each last sample with the hold the next file gives it. The ``dead`` flag and the fleet's
@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from bessx.availability_kernels import (
+from bessx.kernels.availability import (
     QUANTITIES,
     PlannedOutage,
     day_sums,
@@ -59,7 +59,7 @@ def summarise_availability(
     moving_kw: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One export's per-day sums over every sample but the last ``(7, day, column)`` and
-    its last sample's rates ``(7, column)`` (:func:`bessx.availability_kernels.sample_rates`)."""
+    its last sample's rates ``(7, column)`` (:func:`bessx.kernels.availability.sample_rates`)."""
     n, n_days = len(day_index), int(day_index[-1]) + 1
     inverter_of = np.array([inverter for inverter, _ in dc_keys], dtype=str)
     states = (

@@ -30,7 +30,6 @@ from bessx import schema
 from bessx.energy import ALLOCATIONS, energy_dataset, local_days
 from bessx.errors import ExportError
 from bessx.health import partials_array, plant_threshold
-from bessx.health_kernels import PARTIALS, DayParts, add_sample, finish_parts, power_terms
 from bessx.io.conventions import convention_attrs
 from bessx.io.exports import (
     MAX_GAP_DAYS,
@@ -45,6 +44,7 @@ from bessx.io.exports import (
     export_attrs,
     unplaced_columns,
 )
+from bessx.kernels.health import PARTIALS, DayParts, add_sample, finish_parts, power_terms
 from bessx.onepass.layout import _Layout
 from bessx.onepass.summary import Settings, Summary
 from bessx.quality import POWER_FLAGS, SOC_FLAGS, flags_dataset

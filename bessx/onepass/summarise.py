@@ -5,7 +5,7 @@ columns together (:func:`_load`), applies the plausibility rules and reduces the
 per-day partial sums, flag counts and the few values its neighbour needs: the daily energy's
 and the flags' part (:func:`_daily_summary`) and the battery health's per-day partials on
 the plant layout the file's columns give (:func:`_health_summary`,
-:func:`bessx.health_kernels.day_parts`). A day's sums are taken sample after sample in the
+:func:`bessx.kernels.health.day_parts`). A day's sums are taken sample after sample in the
 order :func:`bessx.daily_energy` and :func:`bessx.health` take them; the hold of the last
 sample, which only the next file decides, is left to the reduce (``bessx.onepass.reduce``).
 The lookups that depend on a file's columns alone are cached: the files of a history share
@@ -25,7 +25,6 @@ from bessx import schema
 from bessx.energy import daily_soc_throughput, held_per_day, hold_seconds, local_days
 from bessx.errors import CONTROL, BessxError, ExportError, reason
 from bessx.health import plant_threshold
-from bessx.health_kernels import day_parts, running_power_sums
 from bessx.io.conventions import is_native, power_in_kw
 from bessx.io.engines import UnreadableData, get_engine
 from bessx.io.exports import (
@@ -37,6 +36,8 @@ from bessx.io.exports import (
     export_from_scan,
 )
 from bessx.io.groups import join_members, merge_members
+from bessx.kernels.health import day_parts, running_power_sums
+from bessx.kernels.plausibility import implausible, masked
 from bessx.onepass.availability import enclosures_per_column, summarise_availability
 from bessx.onepass.layout import _Layout
 from bessx.onepass.summary import (
@@ -47,7 +48,6 @@ from bessx.onepass.summary import (
     Settings,
     Summary,
 )
-from bessx.plausibility import implausible, masked
 from bessx.quality import (
     FLAGS,
     POWER_FLAGS,
@@ -182,7 +182,7 @@ def summarise_export(path: str | Path, settings: Settings) -> Summary:
         :func:`bessx.energy.daily_soc_throughput`, the flag counts of
         :func:`bessx.quality.power_sample_flags` and :func:`~bessx.quality.soc_sample_flags`
         and the held seconds of the received samples, and the last sample's values. With
-        ``settings.health``, the battery health's :func:`bessx.health_kernels.day_parts`
+        ``settings.health``, the battery health's :func:`bessx.kernels.health.day_parts`
         (held sums over every sample but the last) and the last sample's values.
         Implausible samples (and, for the daily energy, the flags in ``settings.exclude``)
         are treated as missing, as in :func:`bessx.daily_energy` and :func:`bessx.health`.
@@ -401,7 +401,7 @@ def _health_summary(
     health: HealthSettings,
 ) -> HealthSummary | None:
     """The battery health's part of :func:`summarise_export`: the file's
-    :func:`~bessx.health_kernels.day_parts` on the plant layout its columns give (None when
+    :func:`~bessx.kernels.health.day_parts` on the plant layout its columns give (None when
     its battery systems give no topology). ``matrix`` is ``(sample, column)`` as read, its
     SOC columns from ``soc_offset`` on."""
     found = _health_layout(
@@ -469,7 +469,7 @@ def _health_layout(
     """The plant layout a file's columns give, as :func:`bessx.open_exports` makes it, and
     where each of its DC inputs (``(m,)``) and enclosure slots (``(slot, m)``) finds its
     column: -1 for none (NaN), -2 for the 0 of a DC input without enclosures. An unused
-    slot reads the DC input's first used slot (:func:`bessx.health_kernels.soc_slots`).
+    slot reads the DC input's first used slot (:func:`bessx.kernels.health.soc_slots`).
     None when the battery systems give no topology. Cached: the files of a history share
     their columns."""
     if topology is not None:

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bessx import schema
-from bessx.availability_kernels import PlannedOutage
-from bessx.health_kernels import PARTIALS, DayParts
 from bessx.io.conventions import POWER_SIGNS, POWER_UNITS
 from bessx.io.exports import ColumnPatterns
-from bessx.plausibility import Limits
+from bessx.kernels.availability import PlannedOutage
+from bessx.kernels.health import PARTIALS, DayParts
+from bessx.kernels.plausibility import Limits
 from bessx.quality import QualitySettings
 
 #: The columns of a topology table, in the order :class:`Settings` keeps its rows.
@@ -124,7 +124,7 @@ class HealthSummary:
 
     inverters: list[str]  # the layout the parts are on, which the history's must equal
     enclosure_id: np.ndarray  # (inverter, dc_input, slot)
-    #: :func:`bessx.health_kernels.day_parts`, held sums without the last sample
+    #: :func:`bessx.kernels.health.day_parts`, held sums without the last sample
     parts: DayParts
     last_power: np.ndarray  # (inverter * dc_input,) the last sample, plausible (else NaN)
     last_plant: float  # the last sample of the plant meter [kW]

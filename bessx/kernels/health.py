@@ -26,7 +26,7 @@ from typing import Final
 import numpy as np
 
 from bessx.energy import _day_sums, _Segments, daily_power_sums
-from bessx.plausibility import Limits, masked
+from bessx.kernels.plausibility import Limits, masked
 
 __all__ = [
     "DISCHARGE_THRESHOLD_KW",
@@ -522,7 +522,7 @@ def daily_health_partials(
     ----------
     power : numpy.ndarray
         DC input power [kW], ``(n, inverter, dc_input)``, positive when discharging; NaN
-        and implausible values (:mod:`bessx.plausibility`) are missing.
+        and implausible values (:mod:`bessx.kernels.plausibility`) are missing.
     soc : numpy.ndarray
         Enclosure SOC [%], ``(n, inverter, dc_input, enclosure)``; NaN and implausible
         values (outside 0-100 %) are missing.
@@ -547,7 +547,7 @@ def daily_health_partials(
         The plant meter is active while :math:`|P| >` ``plant_threshold`` [kW]; the
         conversion efficiency compares plant and DC energies over active samples only, so
         that idle measurement noise does not count as energy in both directions.
-    limits : bessx.plausibility.Limits
+    limits : bessx.kernels.plausibility.Limits
         The plant's physical limits (``dc_power_limit_kw``).
 
     Returns
