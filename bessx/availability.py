@@ -30,8 +30,9 @@ import xarray as xr
 from bessx import accessor as _accessor  # noqa: F401  (registers Dataset.bess)
 from bessx import schema
 from bessx.kernels.availability import QUANTITIES, PlannedOutage, day_sums, planned_mask
+from bessx.kernels.flags import FLAGS, fleet_moves, power_sample_flags
 from bessx.kernels.plausibility import Limits, masked
-from bessx.quality import FLAGS, QualitySettings, fleet_moves, power_sample_flags
+from bessx.quality import QualitySettings
 
 __all__ = [
     "AVAILABILITY_ATTRS",
@@ -345,7 +346,7 @@ def availability(
     >>> float(one["availability"]), float(one["lost_energy"]), float(one["energy_availability"])
     (0.6, 800.0, 0.6)
     """
-    from bessx.energy import day_plan, map_day_blocks
+    from bessx.dayblocks import day_plan, map_day_blocks
 
     settings = settings or QualitySettings()
     limits = Limits() if dc_power_limit_kw is None else Limits(dc_power_limit_kw)

@@ -32,8 +32,9 @@ import xarray as xr
 from dask.base import is_dask_collection, tokenize
 
 from bessx import schema
-from bessx.energy import day_aligned_chunks, day_plan
+from bessx.dayblocks import day_plan
 from bessx.health_report import health_section, summary_section, to_frame
+from bessx.kernels.days import day_aligned_chunks
 from bessx.kernels.health import DISCHARGE_THRESHOLD_KW, PARTIALS, daily_health_partials, theil_sen
 from bessx.kernels.plausibility import DEFAULT_DC_POWER_LIMIT_KW, Limits
 

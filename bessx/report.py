@@ -497,7 +497,7 @@ def outliers_section(outliers: pd.DataFrame) -> Section:
 
 def _flag_description(flag: str) -> str:
     """What a flag of the quality table means (a sample flag, or the history's sign rule)."""
-    from bessx.quality import FLAGS
+    from bessx.kernels.flags import FLAGS
     from bessx.sign import SIGN_DESCRIPTION, SIGN_FLAG
 
     return SIGN_DESCRIPTION if flag == SIGN_FLAG else FLAGS[flag].description
@@ -506,7 +506,7 @@ def _flag_description(flag: str) -> str:
 def _applies(flag: str, signal: str) -> bool:
     """Whether a flag counts samples of the DC power (``"power"``) or the SOC (``"soc"``);
     the sign rule is decided per DC input over the history and counts no samples."""
-    from bessx.quality import FLAGS
+    from bessx.kernels.flags import FLAGS
     from bessx.sign import SIGN_FLAG
 
     return flag != SIGN_FLAG and bool(getattr(FLAGS[flag], signal))

@@ -31,8 +31,8 @@ from bessx.kernels.availability import (
     sample_rates,
     sample_terms,
 )
+from bessx.kernels.flags import _fleet_direction, fleet_moves
 from bessx.onepass import from_exports
-from bessx.quality import _fleet_direction, fleet_moves
 from bessx.testing import make_dataset
 
 TIMEZONE = "Australia/Sydney"

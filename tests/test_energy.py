@@ -8,15 +8,14 @@ import pytest
 import xarray as xr
 
 from bessx import schema
-from bessx.energy import (
+from bessx.dayblocks import hold_seconds, local_days
+from bessx.energy import daily_energy
+from bessx.kernels.days import day_aligned_chunks
+from bessx.kernels.energy import (
     ALLOCATIONS,
-    daily_energy,
     daily_power_sums,
     daily_soc_throughput,
-    day_aligned_chunks,
     equal_shares,
-    hold_seconds,
-    local_days,
     soc_shares,
 )
 from bessx.testing import assert_lazy, make_dataset, raise_if_dask_computes

@@ -10,18 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bessx.energy import daily_energy
-from bessx.kernels.plausibility import RULES, Limits, implausible, masked
-from bessx.quality import (
+from bessx.kernels.flags import (
     FLAGS,
     POWER_FLAGS,
-    QualitySettings,
     _fleet_direction,
     _fleet_power,
     long_runs,
     power_sample_flags,
-    quality,
-    quality_table,
 )
+from bessx.kernels.plausibility import RULES, Limits, implausible, masked
+from bessx.quality import QualitySettings, quality, quality_table
 from bessx.testing import make_dataset, raise_if_dask_computes
 from bessx.testing.strategies import plant_datasets, time_chunks, with_implausible_samples
 

@@ -25,7 +25,8 @@ from typing import Final
 
 import numpy as np
 
-from bessx.energy import _day_sums, _Segments, daily_power_sums
+from bessx.kernels.days import _day_sums, _Segments
+from bessx.kernels.energy import daily_power_sums
 from bessx.kernels.plausibility import Limits, masked
 
 __all__ = [
@@ -268,7 +269,7 @@ def _discharge_segments(
 def running_power_sums(
     values: np.ndarray, hold: np.ndarray, day_index: np.ndarray, n_days: int
 ) -> np.ndarray:
-    """:func:`bessx.energy.daily_power_sums` as running sums: ``(3, n_days, ...)`` of the
+    """:func:`bessx.kernels.energy.daily_power_sums` as running sums: ``(3, n_days, ...)`` of the
     positive part [kWh], the negative part as it is (<= 0) [kWh] and the valid seconds, 0
     on days without samples."""
     out = np.zeros((3, n_days, *values.shape[1:]))
@@ -285,7 +286,7 @@ def running_power_sums(
 def power_terms(power: np.ndarray, hold: float) -> np.ndarray:
     """What one sample adds to :func:`running_power_sums`: ``(3, ...)``.
 
-    The products :func:`bessx.energy.daily_power_sums` forms for ``power`` [kW] held
+    The products :func:`bessx.kernels.energy.daily_power_sums` forms for ``power`` [kW] held
     ``hold`` [s]; added last to a day's sums, they give its sums over the day with this
     sample, bit for bit (each day's sums are taken sample after sample).
     """
@@ -338,7 +339,7 @@ def day_parts(
         not known yet, and :func:`add_sample` adds them later.
     power_sums : numpy.ndarray, optional
         ``(3, day, m)`` held sums of ``power`` over those samples, when known already
-        (:func:`bessx.energy.daily_power_sums` as running sums).
+        (:func:`bessx.kernels.energy.daily_power_sums` as running sums).
     """
     n, m = power.shape
     n_slots = slots.shape[0]
@@ -442,7 +443,7 @@ def add_sample(
 
     ``power`` is the sample's DC input power ``(m,)`` [kW] (implausible values NaN),
     ``plant`` its plant meter power [kW], ``hold`` [s] how long it holds. The terms are the
-    products that :func:`bessx.energy.daily_power_sums` forms, added last, as its
+    products that :func:`bessx.kernels.energy.daily_power_sums` forms, added last, as its
     sample-after-sample sums of the whole day add them.
     """
     terms = power_terms(power, hold)
@@ -530,7 +531,7 @@ def daily_health_partials(
         Plant meter power [kW], ``(n,)``; implausible samples (the plausibility rules of
         ``plant_power``) count as missing.
     hold_seconds : numpy.ndarray
-        How long each sample holds [s], ``(n,)`` (:func:`bessx.energy.hold_seconds`).
+        How long each sample holds [s], ``(n,)`` (:func:`bessx.dayblocks.hold_seconds`).
     joined : numpy.ndarray
         Boolean ``(n,)``: the step to the next sample is no gap (at most ``max_gap``
         intervals); False for the series' last sample.

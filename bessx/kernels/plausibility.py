@@ -73,7 +73,7 @@ class Rule(NamedTuple):
 
     #: the Dataset variable it checks
     variable: str
-    #: the quality flag an implausible sample raises (see :data:`bessx.quality.FLAGS`)
+    #: the quality flag an implausible sample raises (see :data:`bessx.kernels.flags.FLAGS`)
     flag: str
     #: the threshold, in words, with units
     threshold: str

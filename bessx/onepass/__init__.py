@@ -60,7 +60,6 @@ import xarray as xr
 
 from bessx import schema
 from bessx.config import require_timezone
-from bessx.energy import ALLOCATIONS
 from bessx.errors import CONTROL, ExportError, reason
 from bessx.health import _window_days, check_min_swing
 from bessx.io.conventions import POWER_SIGNS, POWER_UNITS, check_power_convention
@@ -72,6 +71,7 @@ from bessx.io.exports import (
     export_paths,
     name_date,
 )
+from bessx.kernels.energy import ALLOCATIONS
 from bessx.kernels.plausibility import Limits
 from bessx.onepass.parallel import map_files
 from bessx.onepass.reduce import NotOnePass, Results, combine

@@ -24,9 +24,9 @@ from bessx.kernels.availability import (
     sample_rates,
     sample_terms,
 )
+from bessx.kernels.flags import FLAGS, fleet_moves
 from bessx.onepass.layout import _Layout
 from bessx.onepass.summary import Summary
-from bessx.quality import FLAGS, fleet_moves
 
 __all__ = ["enclosures_per_column", "join_availability", "summarise_availability"]
 

@@ -27,7 +27,8 @@ import pandas as pd
 import xarray as xr
 
 from bessx import schema
-from bessx.energy import ALLOCATIONS, energy_dataset, local_days
+from bessx.dayblocks import local_days
+from bessx.energy import energy_dataset
 from bessx.errors import ExportError
 from bessx.health import partials_array, plant_threshold
 from bessx.io.conventions import convention_attrs
@@ -44,10 +45,12 @@ from bessx.io.exports import (
     export_attrs,
     unplaced_columns,
 )
+from bessx.kernels.energy import ALLOCATIONS
+from bessx.kernels.flags import POWER_FLAGS, SOC_FLAGS
 from bessx.kernels.health import PARTIALS, DayParts, add_sample, finish_parts, power_terms
 from bessx.onepass.layout import _Layout
 from bessx.onepass.summary import Settings, Summary
-from bessx.quality import POWER_FLAGS, SOC_FLAGS, flags_dataset
+from bessx.quality import flags_dataset
 from bessx.topology import TopologyLike, sort_inverters
 
 

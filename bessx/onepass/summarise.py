@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from bessx import schema
-from bessx.energy import daily_soc_throughput, held_per_day, hold_seconds, local_days
+from bessx.dayblocks import hold_seconds, local_days
 from bessx.errors import CONTROL, BessxError, ExportError, reason
 from bessx.health import plant_threshold
 from bessx.io.conventions import is_native, power_in_kw
@@ -36,6 +36,16 @@ from bessx.io.exports import (
     export_from_scan,
 )
 from bessx.io.groups import join_members, merge_members
+from bessx.kernels.days import held_per_day
+from bessx.kernels.energy import daily_soc_throughput
+from bessx.kernels.flags import (
+    FLAGS,
+    POWER_FLAGS,
+    SOC_FLAGS,
+    _count_per_day,
+    _soc_flags,
+    power_sample_flags,
+)
 from bessx.kernels.health import day_parts, running_power_sums
 from bessx.kernels.plausibility import implausible, masked
 from bessx.onepass.availability import enclosures_per_column, summarise_availability
@@ -47,14 +57,6 @@ from bessx.onepass.summary import (
     HealthSummary,
     Settings,
     Summary,
-)
-from bessx.quality import (
-    FLAGS,
-    POWER_FLAGS,
-    SOC_FLAGS,
-    _count_per_day,
-    _soc_flags,
-    power_sample_flags,
 )
 from bessx.topology import Topology, infer_topology, sort_inverters
 
@@ -177,10 +179,11 @@ def summarise_export(path: str | Path, settings: Settings) -> Summary:
     -------
     Summary
         The file's time steps, and, with ``settings.daily``, per local day of the file and
-        per DC input power column: the sums of :func:`bessx.energy.daily_power_sums` over
+        per DC input power column: the sums of :func:`bessx.kernels.energy.daily_power_sums` over
         every sample but the last, the SOC swings of
-        :func:`bessx.energy.daily_soc_throughput`, the flag counts of
-        :func:`bessx.quality.power_sample_flags` and :func:`~bessx.quality.soc_sample_flags`
+        :func:`bessx.kernels.energy.daily_soc_throughput`, the flag counts of
+        :func:`bessx.kernels.flags.power_sample_flags` and
+        :func:`~bessx.kernels.flags.soc_sample_flags`
         and the held seconds of the received samples, and the last sample's values. With
         ``settings.health``, the battery health's :func:`bessx.kernels.health.day_parts`
         (held sums over every sample but the last) and the last sample's values.

@@ -13,7 +13,9 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bessx.energy import ALLOCATIONS, daily_energy, daily_power_sums, hold_seconds, local_days
+from bessx.dayblocks import hold_seconds, local_days
+from bessx.energy import daily_energy
+from bessx.kernels.energy import ALLOCATIONS, daily_power_sums
 from bessx.testing import assert_lazy, make_dataset, raise_if_dask_computes
 from bessx.testing.strategies import plant_datasets, time_chunks
 
