@@ -12,7 +12,7 @@ import contextlib
 import signal
 import sys
 
-#: The exit code of an interrupted run (128 + SIGINT), as :mod:`bessx.cli_parser` says.
+#: The exit code of an interrupted run (128 + SIGINT), as :mod:`bessx.cli.parser` says.
 INTERRUPTED = 130
 #: The signals handled like Ctrl-C from the first moment, with exit code 128 + the signal.
 TERMINATING = tuple(

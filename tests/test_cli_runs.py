@@ -198,7 +198,7 @@ def test_sigkill_mid_run_then_a_clean_rerun(work, plant, scripts, module, functi
 @pytest.mark.parametrize(
     ("module", "function"),
     [
-        ("bessx.cli", "build_parser"),  # start-up
+        ("bessx.cli.commands", "build_parser"),  # start-up
         ("bessx.pipeline", "run"),  # reading
         ("bessx.io.outputs", "_sync"),  # writing
     ],

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bessx.cli_parser import DEMO_DAYS, DEMO_INVERTERS, DEMO_START
+from bessx.cli.parser import DEMO_DAYS, DEMO_INVERTERS, DEMO_START
 from bessx.config import Config
 from bessx.health_report import _STEADY_SWING
 from bessx.pipeline import Results, run, write_outputs

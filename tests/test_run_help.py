@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from bessx import cli_parser, pipeline
+from bessx import pipeline
 from bessx.cli import main
+from bessx.cli import parser as cli_parser
 from bessx.output_descriptions import OUTPUT_DESCRIPTIONS
 
 

@@ -9,17 +9,17 @@
 ``bessx info DATA``
     a fast inventory of the exports (:func:`bessx.inventory.inventory`).
 
-``python -m bessx`` is the same command. This module only parses (:mod:`bessx.cli_parser`),
+``python -m bessx`` is the same command. This module only parses (:mod:`bessx.cli.parser`),
 calls the library and prints: the analysis lives in :mod:`bessx.pipeline`, the output sets
 and the run lock in :mod:`bessx.io.outputs`.
 
-Exit codes (:mod:`bessx.cli_parser`): :data:`~bessx.cli_parser.EXIT_OK` (0) success,
-:data:`~bessx.cli_parser.EXIT_DATA` (1) the data could not be read or analysed
+Exit codes (:mod:`bessx.cli.parser`): :data:`~bessx.cli.parser.EXIT_OK` (0) success,
+:data:`~bessx.cli.parser.EXIT_DATA` (1) the data could not be read or analysed
 (:class:`~bessx.errors.BessxError`, a missing data folder), an output could not be written,
 the output folder is in use by another run, or an unexpected error;
-:data:`~bessx.cli_parser.EXIT_USAGE` (2) a usage or configuration error (bad flag value, bad
+:data:`~bessx.cli.parser.EXIT_USAGE` (2) a usage or configuration error (bad flag value, bad
 site file, no timezone, a missing topology file, an output folder in the data folder);
-:data:`~bessx.cli_parser.EXIT_INTERRUPTED` (130) Ctrl-C. Errors are one line on stderr,
+:data:`~bessx.cli.parser.EXIT_INTERRUPTED` (130) Ctrl-C. Errors are one line on stderr,
 ``bessx: error: <file>: <problem>``; ``--debug`` shows the traceback instead.
 """
 
@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from bessx import schema
-from bessx.cli_parser import (
+from bessx.cli.parser import (
     DEMO_FOLDERS,
     DEMO_START,
     EXIT_DATA,
