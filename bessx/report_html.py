@@ -9,7 +9,7 @@ script, no font, no image from anywhere. The tables are the sections of ``summar
 documents always say the same. In order: the plant and period at a glance, the heatmaps,
 the lowest and outlier tables, battery health, data quality, the problems met while
 reading, and the method with the bessx version, the settings and the inputs' fingerprints
-(``bessx.cache.fingerprint``), so the numbers can be reproduced.
+(``bessx.io.entries.fingerprint``), so the numbers can be reproduced.
 
 A part the run did not compute (battery health, availability, guarantees) is left out
 with one line saying why.
@@ -85,7 +85,7 @@ def report_html(
     ----------
     results
         What :func:`bessx.pipeline.run` computed. ``results.source`` may carry
-        ``"fingerprints"`` (export name -> ``bessx.cache.fingerprint``) and
+        ``"fingerprints"`` (export name -> ``bessx.io.entries.fingerprint``) and
         ``"settings"`` (:func:`run_settings`); without them the method says so.
     figures
         PNG bytes by output name (:data:`FIGURES`); a figure not given is drawn here.
@@ -544,8 +544,8 @@ _NOT_GIVEN: Final = {
 
 
 def fingerprints(paths: Sequence[Path]) -> dict[str, str]:
-    """``bessx.cache.fingerprint`` of each export, by file name."""
-    from bessx.cache import fingerprint
+    """``bessx.io.entries.fingerprint`` of each export, by file name."""
+    from bessx.io.entries import fingerprint
 
     return {path.name: fingerprint(path) for path in paths}
 

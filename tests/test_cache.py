@@ -136,10 +136,10 @@ def test_a_damaged_entry_is_discarded_and_recomputed(folder, tmp_path, damage):
 
 def test_a_kill_during_a_write_leaves_nothing_torn(folder, tmp_path, monkeypatch):
     """Die while an entry is being written: the next run is exact, and the debris goes."""
-    import bessx.cache
+    import bessx.io.entries
 
     calls = {"n": 0}
-    real_replace = bessx.cache.os.replace
+    real_replace = bessx.io.entries.os.replace
 
     def dying_replace(source, target):
         calls["n"] += 1
@@ -147,7 +147,7 @@ def test_a_kill_during_a_write_leaves_nothing_torn(folder, tmp_path, monkeypatch
             raise KeyboardInterrupt  # the process is stopped mid-write
         real_replace(source, target)
 
-    monkeypatch.setattr(bessx.cache.os, "replace", dying_replace)
+    monkeypatch.setattr(bessx.io.entries.os, "replace", dying_replace)
     with pytest.raises(KeyboardInterrupt):
         analyse(folder, SummaryCache(tmp_path / "cache"))
     monkeypatch.undo()
@@ -242,7 +242,7 @@ def test_a_rewrite_with_the_same_size_and_restored_times_is_read_again(folder, t
 
 def test_the_fingerprint_hashes_the_whole_footer(tmp_path):
     """A change deep inside a footer larger than any window changes the fingerprint."""
-    from bessx.cache import FINGERPRINT_BYTES, fingerprint
+    from bessx.io.entries import FINGERPRINT_BYTES, fingerprint
 
     names = [f"column {i:05d} " + "x" * 40 for i in range(4000)]
     table = pa.table({name: [1.0] for name in names})
@@ -263,12 +263,12 @@ def test_the_fingerprint_hashes_the_whole_footer(tmp_path):
 
 
 def test_a_file_without_a_fingerprint_is_computed_and_not_kept(folder, tmp_path, monkeypatch):
-    import bessx.cache
+    import bessx.io.entries
 
     def refused(path):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(bessx.cache, "fingerprint", refused)
+    monkeypatch.setattr(bessx.io.entries, "fingerprint", refused)
     cache = SummaryCache(tmp_path / "cache")
     assert_same(analyse(folder, cache), analyse(folder))
     assert (cache.hits, cache.misses) == (0, 3)
@@ -290,7 +290,7 @@ def planted(kind: str, entry: Path, marker: Path, other: bytes) -> bytes:
     import json
     import pickle
 
-    from bessx.cache import dump_entry
+    from bessx.io.entries import dump_entry
 
     if kind == "pickle":
         return pickle.dumps(_Planted(marker))
@@ -311,7 +311,7 @@ def planted(kind: str, entry: Path, marker: Path, other: bytes) -> bytes:
 
 @pytest.mark.parametrize("kind", ["pickle", "pickled array", "another type", "another shape"])
 def test_a_planted_entry_runs_nothing_and_is_replaced(folder, tmp_path, kind):
-    from bessx.cache import dump_entry, load_entry
+    from bessx.io.entries import dump_entry, load_entry
 
     analyse(folder, SummaryCache(tmp_path / "cache"))
     entry = sorted((tmp_path / "cache").glob("*.summary"))[0]
@@ -347,12 +347,12 @@ def test_a_planted_entry_runs_nothing_and_is_replaced(folder, tmp_path, kind):
 def test_a_cache_that_cannot_be_written_gives_one_warning(
     folder, tmp_path, monkeypatch, code, reason
 ):
-    import bessx.cache
+    import bessx.io.entries
 
     def failing(source, target):
         raise OSError(code, reason)
 
-    monkeypatch.setattr(bessx.cache.os, "replace", failing)
+    monkeypatch.setattr(bessx.io.entries.os, "replace", failing)
     cache = SummaryCache(tmp_path / "cache")
     with pytest.warns(CacheWarning) as warned:
         assert_same(analyse(folder, cache), analyse(folder))

@@ -209,9 +209,9 @@ def test_a_damaged_entry_is_discarded_and_recomputed(folder, tmp_path, damage):
 
 
 def test_a_kill_during_a_write_leaves_nothing_torn(folder, tmp_path, monkeypatch):
-    import bessx.cache
+    import bessx.io.entries
 
-    real_replace = bessx.cache.os.replace
+    real_replace = bessx.io.entries.os.replace
     written = {"n": 0}
 
     def dying_replace(source, target):
@@ -220,7 +220,7 @@ def test_a_kill_during_a_write_leaves_nothing_torn(folder, tmp_path, monkeypatch
             raise KeyboardInterrupt  # the process is stopped mid-write
         real_replace(source, target)
 
-    monkeypatch.setattr(bessx.cache.os, "replace", dying_replace)
+    monkeypatch.setattr(bessx.io.entries.os, "replace", dying_replace)
     with pytest.raises(KeyboardInterrupt):
         open_quietly(folder, cache=tmp_path / "index")
     monkeypatch.undo()

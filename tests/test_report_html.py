@@ -153,7 +153,7 @@ def test_report_holds_the_parts_in_order(done, plant):
     ]
     method = text_of(document.find(f".//{NS}section[@id='method']"))
     from bessx import __version__
-    from bessx.cache import fingerprint
+    from bessx.io.entries import fingerprint
 
     assert f"bessx {__version__}" in method
     assert html_tables(document)["fingerprints"][1:] == [

@@ -8,7 +8,7 @@ output set (:mod:`bessx.io.outputs`) holds a record of what it was made from:
   :class:`~bessx.config.Config`, the outputs asked for and the site file's path),
 * each export as it was when the run began: resolved path, size, modification and status
   change times [ns] and inode, and, for an export changed within :data:`RACY_SECONDS` of
-  that moment, its content fingerprint (``bessx.cache.fingerprint``),
+  that moment, its content fingerprint (``bessx.io.entries.fingerprint``),
 * the content hash of the other inputs (the topology file, the site file),
 * each output file's size, modification time and inode.
 
@@ -27,7 +27,7 @@ clock as the write before it: an export changed shortly before the run began
 record also keeps the content fingerprint and :func:`check` compares it. (This is how
 ``git`` and ``make`` decide too; ``bessx run --force`` recomputes regardless.)
 
-This module imports only the standard library (and ``bessx.cache.fingerprint``, which
+This module imports only the standard library (and ``bessx.io.entries.fingerprint``, which
 does too), so that a run found up to date ends in a few tens of milliseconds.
 """
 
@@ -154,7 +154,7 @@ def export_states(paths: Sequence[Path]) -> list[dict[str, Any]]:
     OSError
         An export cannot be read.
     """
-    from bessx.cache import fingerprint
+    from bessx.io.entries import fingerprint
 
     began = time.time_ns()
     states = []
@@ -181,7 +181,7 @@ def _stat(path: Path) -> dict[str, Any]:
 
 
 def _unchanged(recorded: Mapping[str, Any]) -> bool:
-    from bessx.cache import fingerprint
+    from bessx.io.entries import fingerprint
 
     path = Path(recorded["path"])
     try:

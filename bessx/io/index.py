@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bessx.cache import EntryCache
 from bessx.io.engines import Scan
+from bessx.io.entries import EntryCache
 
 __all__ = ["ExportIndex", "IndexSettings", "ScanRecord", "as_index"]
 
@@ -71,10 +71,10 @@ class ExportIndex(EntryCache):
     ``hits`` counts the exports opened from their record, ``misses`` those whose footer
     was parsed (and whose record was then written). The entries of a file that changed
     are never used; an open removes them. Entries of files that are gone stay until
-    :meth:`~bessx.cache.EntryCache.prune` removes them (an open may name only some of the
+    :meth:`~bessx.io.entries.EntryCache.prune` removes them (an open may name only some of the
     files a folder's index knows). The folder may be shared with a
     :class:`~bessx.cache.SummaryCache`. Made from a ``folder``, as every
-    :class:`~bessx.cache.EntryCache` is (keep it out of the data folder).
+    :class:`~bessx.io.entries.EntryCache` is (keep it out of the data folder).
     """
 
     suffix = ".index"

@@ -190,7 +190,7 @@ def _plant(entry: Path, plant: str) -> None:
     """Replace a cache entry by something that is not one (or would run code if unpickled)."""
     import pickle
 
-    from bessx.cache import dump_entry
+    from bessx.io.entries import dump_entry
 
     content = {
         "pickle": lambda: pickle.dumps(ValueError("planted")),
