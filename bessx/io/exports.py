@@ -25,7 +25,7 @@ import re
 import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -49,6 +49,8 @@ from bessx.io.conventions import (
     power_in_kw,
 )
 from bessx.io.engines import Engine, Scan, UnreadableData, get_engine
+from bessx.io.files import ColumnMap, ExportFile, _minute
+from bessx.io.groups import file_grouping, group_overlapping, join_members
 from bessx.io.index import ExportIndex, IndexSettings, ScanRecord, as_index
 from bessx.topology import (
     Topology,
@@ -120,43 +122,6 @@ class SkippedFileWarning(ExportWarning):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: skipped: {problem}")
-
-
-@dataclass(frozen=True)
-class ColumnMap:
-    """Where the needed signals sit among one file's columns (shared by identical schemas)."""
-
-    dc_power: dict[tuple[str, int], str]
-    soc: dict[str, str]
-    plant: dict[str, str]
-    #: plant variables whose pattern matches several columns, and those columns
-    ambiguous: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    #: DC input power columns whose DC input the plant's arrays do not have (not read)
-    unplaced: tuple[str, ...] = ()
-
-
-@dataclass
-class ExportFile:
-    """What the reader learnt about one export at open: its times and its columns."""
-
-    path: Path
-    columns: ColumnMap
-    time: np.ndarray  # UTC, datetime64[ns], sorted and unique
-    rows: np.ndarray | None  # file rows that give ``time`` (None: all rows, as stored)
-    #: file rows dropped for a repeated timestamp, and the kept row each must equal
-    repeats: tuple[np.ndarray, np.ndarray] | None = None
-    #: rows dropped at each kept timestamp (None: none)
-    dropped: np.ndarray | None = None
-    notes: list[str] = field(default_factory=list)
-    #: the date in the file's name is its ``"local"`` or its ``"UTC"`` date (None: no date)
-    naming: str | None = None
-    #: the files of a group that overlap in time (:mod:`bessx.io.groups`); () for one file
-    members: tuple[ExportFile, ...] = ()
-
-    @property
-    def files(self) -> tuple[ExportFile, ...]:
-        """The files this export is made of: its members, or itself."""
-        return self.members or (self,)
 
 
 # Discovering files ------------------------------------------------------------------------
@@ -424,11 +389,6 @@ def _local_wall(scan: Scan, utc: np.ndarray, timezone: str) -> np.ndarray:
     return index.to_numpy()
 
 
-def _minute(time: np.datetime64) -> str:
-    """``2023-05-01 13:45``: a time to the minute, for messages."""
-    return str(time.astype("datetime64[m]")).replace("T", " ")
-
-
 def scan_export(
     path: Path,
     timezone: str,
@@ -615,7 +575,6 @@ def _read_file(
 
 def _read_group(engine: str, group: ExportFile, columns: Sequence[str]) -> np.ndarray:
     """The members of a group read and joined on its timestamps (:mod:`bessx.io.groups`)."""
-    from bessx.io.groups import join_members
 
     wanted = set(columns)
     parts = []
@@ -821,7 +780,6 @@ def open_exports(
         opened = [item.path for item in scanned if isinstance(item, ExportFile)]
         index.prune(opened, IndexSettings(parquet.name, patterns.time), others=False)
     skipped = [item for item in scanned if isinstance(item, ExportError)]
-    from bessx.io.groups import group_overlapping
 
     exports = group_overlapping([item for item in scanned if isinstance(item, ExportFile)])
     folder = paths if isinstance(paths, str | os.PathLike) else files[0].parent
@@ -936,7 +894,6 @@ def export_attrs(exports: Sequence[ExportFile]) -> dict[str, str]:
     """What a history's attrs say about how its exports were written: ``file_naming``
     (:func:`file_naming`, absent when no name holds a date) and ``file_grouping``
     (:func:`bessx.io.groups.file_grouping`, absent for one file per period)."""
-    from bessx.io.groups import file_grouping
 
     attrs = {}
     naming = file_naming(file.naming for export in exports for file in export.files)

@@ -3,7 +3,7 @@
 Some historians write one period as several files: one per block of inverters, per group
 of inverters or per family of signals, all with the same timestamps. Files whose time
 ranges overlap are one export: :func:`group_overlapping` makes them one
-:class:`~bessx.io.exports.ExportFile` (its ``members`` the files, in time order), and
+:class:`~bessx.io.files.ExportFile` (its ``members`` the files, in time order), and
 :func:`join_members` joins the members' columns on the union of their timestamps (an
 outer join: a timestamp missing from one file is missing data for that file's columns
 only). A needed column that two overlapping files share must hold the same value at every
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from bessx.errors import ExportError
-from bessx.io.exports import ColumnMap, ExportFile, _minute
+from bessx.io.files import ColumnMap, ExportFile, _minute
 
 __all__ = ["file_grouping", "group_overlapping", "join_members", "merge_members", "union_columns"]
 

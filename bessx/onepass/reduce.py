@@ -34,8 +34,6 @@ from bessx.health import partials_array, plant_threshold
 from bessx.io.conventions import convention_attrs
 from bessx.io.exports import (
     MAX_GAP_DAYS,
-    ColumnMap,
-    ExportFile,
     ExportNote,
     ExportWarning,
     SkippedFileWarning,
@@ -45,6 +43,7 @@ from bessx.io.exports import (
     export_attrs,
     unplaced_columns,
 )
+from bessx.io.files import ColumnMap, ExportFile
 from bessx.kernels.energy import ALLOCATIONS
 from bessx.kernels.flags import POWER_FLAGS, SOC_FLAGS
 from bessx.kernels.health import PARTIALS, DayParts, add_sample, finish_parts, power_terms

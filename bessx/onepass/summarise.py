@@ -27,14 +27,8 @@ from bessx.errors import CONTROL, BessxError, ExportError, reason
 from bessx.health import plant_threshold
 from bessx.io.conventions import is_native, power_in_kw
 from bessx.io.engines import UnreadableData, get_engine
-from bessx.io.exports import (
-    ColumnMap,
-    ColumnPatterns,
-    ExportFile,
-    _column_map,
-    check_repeats,
-    export_from_scan,
-)
+from bessx.io.exports import ColumnPatterns, _column_map, check_repeats, export_from_scan
+from bessx.io.files import ColumnMap, ExportFile
 from bessx.io.groups import join_members, merge_members
 from bessx.kernels.days import held_per_day
 from bessx.kernels.energy import daily_soc_throughput
