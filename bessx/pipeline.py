@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from bessx.config import OUTPUTS, Config
 from bessx.errors import BessxError, ConfigError, ExportError, one_line
+from bessx.figures import FIGURE_WRITERS
 
 if TYPE_CHECKING:  # imported where used: a run found up to date needs neither
     import pandas as pd
@@ -38,7 +39,6 @@ if TYPE_CHECKING:  # imported where used: a run found up to date needs neither
     from bessx.synthetic import SyntheticPlant
 
 __all__ = [
-    "HEATMAP_DPI",
     "LOWEST_N",
     "OUTPUT_FILES",
     "OUTPUT_TABLE",
@@ -53,8 +53,6 @@ __all__ = [
 
 #: Enclosures listed in each lowest-energy table.
 LOWEST_N: Final = 5
-#: Resolution of the heatmap PNGs [dots per inch].
-HEATMAP_DPI: Final = 120
 
 
 @dataclass(frozen=True)
@@ -456,22 +454,6 @@ def _netcdf(results: Results, path: Path) -> None:
     to_netcdf(results.daily, path)
 
 
-def _heatmap(results: Results, path: Path, *, relative: bool = False) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from bessx.plot import heatmap
-
-    axes = heatmap(results.daily, "discharged", outliers=results.outliers, relative=relative)
-    figure = axes.figure.figure  # the root figure (a SubFigure cannot be saved)
-    try:
-        figure.savefig(path, dpi=HEATMAP_DPI, format="png")
-    finally:
-        plt.close(figure)
-
-
 def _health_csv(results: Results, path: Path) -> None:
     from bessx.health import to_frame
     from bessx.tables import write_csv
@@ -479,23 +461,6 @@ def _health_csv(results: Results, path: Path) -> None:
     if results.health is None:
         raise ValueError("no battery health in these results: ask for the 'health' output")
     write_csv(to_frame(results.health), path)
-
-
-def _capacity_trend(results: Results, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from bessx.plot_health import capacity_trend
-
-    if results.health is None:
-        raise ValueError("no battery health in these results: ask for the 'health' output")
-    figure = capacity_trend(results.health).figure.figure
-    try:
-        figure.savefig(path, dpi=HEATMAP_DPI, format="png")
-    finally:
-        plt.close(figure)
 
 
 def _summary(results: Results, path: Path) -> None:
@@ -534,23 +499,6 @@ def _availability_csv(results: Results, path: Path) -> None:
     write_csv(to_frame(results.availability), path)
 
 
-def _availability_heatmap(results: Results, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from bessx.plot_availability import availability_heatmap
-
-    if results.availability is None:
-        raise ValueError("no availability in these results: ask for the 'availability' output")
-    figure = availability_heatmap(results.availability).figure.figure
-    try:
-        figure.savefig(path, dpi=HEATMAP_DPI, format="png")
-    finally:
-        plt.close(figure)
-
-
 def _guarantees_csv(results: Results, path: Path) -> None:
     from bessx.tables import write_csv
 
@@ -584,13 +532,21 @@ OUTPUT_TABLE: Final[tuple[Output, ...]] = (
     Output("lowest_discharged.csv", "lowest", partial(_csv, lambda r: r.lowest_discharged)),
     Output("outliers.csv", "outliers", partial(_csv, lambda r: r.outliers)),
     Output("quality.csv", "quality", partial(_csv, lambda r: r.quality)),
-    Output("heatmap_discharged.png", "heatmap", _heatmap),
-    Output("heatmap_discharged_relative.png", "heatmap", partial(_heatmap, relative=True)),
+    Output("heatmap_discharged.png", "heatmap", FIGURE_WRITERS["heatmap_discharged.png"]),
+    Output(
+        "heatmap_discharged_relative.png",
+        "heatmap",
+        FIGURE_WRITERS["heatmap_discharged_relative.png"],
+    ),
     Output("health.csv", "health", _health_csv),
-    Output("capacity_trend.png", "health", _capacity_trend),
+    Output("capacity_trend.png", "health", FIGURE_WRITERS["capacity_trend.png"]),
     Output("summary.md", "summary", _summary),
     Output("availability.csv", "availability", _availability_csv),
-    Output("heatmap_availability.png", "availability", _availability_heatmap),
+    Output(
+        "heatmap_availability.png",
+        "availability",
+        FIGURE_WRITERS["heatmap_availability.png"],
+    ),
     Output("guarantees.csv", GUARANTEES, _guarantees_csv),
     Output("report.html", "report", _report),
 )

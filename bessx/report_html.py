@@ -667,9 +667,9 @@ def _figure_names(results: bessx.pipeline.Results) -> list[str]:
 
 
 def _drawn_by_an_output(name: str) -> bool:
-    from bessx.pipeline import OUTPUT_TABLE
+    from bessx.figures import FIGURE_WRITERS
 
-    return any(item.name == name for item in OUTPUT_TABLE)
+    return name in FIGURE_WRITERS
 
 
 def _has_trend(health: xr.Dataset) -> bool:
@@ -694,9 +694,9 @@ def _draw(name: str, results: bessx.pipeline.Results) -> bytes:
     """Draw one figure with the writer of its output file."""
     import tempfile
 
-    from bessx.pipeline import OUTPUT_TABLE
+    from bessx.figures import FIGURE_WRITERS
 
-    writer = next(item.write for item in OUTPUT_TABLE if item.name == name)
+    writer = FIGURE_WRITERS[name]
     with tempfile.TemporaryDirectory(prefix="bessx-figure-") as folder:
         path = Path(folder) / name
         writer(results, path)

@@ -1,6 +1,6 @@
 """Layout of bessx.plot.heatmap from a few inverters to 400 rows, and the partial-day hatch.
 
-Figures are drawn as ``bessx run`` writes them (Agg, :data:`bessx.pipeline.HEATMAP_DPI`,
+Figures are drawn as ``bessx run`` writes them (Agg, :data:`bessx.figures.HEATMAP_DPI`,
 ``period="auto"``) and their text boxes are measured: none may overlap another, none may
 leave the figure.
 """
@@ -22,7 +22,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-from bessx.pipeline import HEATMAP_DPI
+from bessx.figures import HEATMAP_DPI
 from bessx.plot import NO_DATA_STYLE, PARTIAL_HATCH, heatmap
 from bessx.synthetic import plant_topology
 from bessx.testing import make_daily

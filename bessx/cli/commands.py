@@ -53,7 +53,8 @@ from bessx.cli.parser import (
 )
 from bessx.config import Config, load_config, merge, require_timezone
 from bessx.errors import TERMINATING, BessxError, ConfigError, first_line, one_line, terminate
-from bessx.pipeline import HEATMAP_DPI, LOWEST_N, OUTPUT_FILES, Results, output_names
+from bessx.figures import HEATMAP_DPI
+from bessx.pipeline import LOWEST_N, OUTPUT_FILES, Results, output_names
 
 if TYPE_CHECKING:
     from bessx.synthetic import SyntheticPlant

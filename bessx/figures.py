@@ -1,0 +1,84 @@
+"""The figures of a run, one PNG writer each: :data:`FIGURE_WRITERS`.
+
+The output table of :mod:`bessx.pipeline` writes them as files, and :mod:`bessx.report_html`
+draws those not written yet with the same writers. matplotlib is imported when a figure
+is drawn (with the Agg backend), not with the module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from bessx.pipeline import Results
+
+__all__ = [
+    "FIGURE_WRITERS",
+    "HEATMAP_DPI",
+]
+
+
+#: Resolution of the heatmap PNGs [dots per inch].
+HEATMAP_DPI: Final = 120
+
+
+def _heatmap(results: Results, path: Path, *, relative: bool = False) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bessx.plot import heatmap
+
+    axes = heatmap(results.daily, "discharged", outliers=results.outliers, relative=relative)
+    figure = axes.figure.figure  # the root figure (a SubFigure cannot be saved)
+    try:
+        figure.savefig(path, dpi=HEATMAP_DPI, format="png")
+    finally:
+        plt.close(figure)
+
+
+def _capacity_trend(results: Results, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bessx.plot_health import capacity_trend
+
+    if results.health is None:
+        raise ValueError("no battery health in these results: ask for the 'health' output")
+    figure = capacity_trend(results.health).figure.figure
+    try:
+        figure.savefig(path, dpi=HEATMAP_DPI, format="png")
+    finally:
+        plt.close(figure)
+
+
+def _availability_heatmap(results: Results, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bessx.plot_availability import availability_heatmap
+
+    if results.availability is None:
+        raise ValueError("no availability in these results: ask for the 'availability' output")
+    figure = availability_heatmap(results.availability).figure.figure
+    try:
+        figure.savefig(path, dpi=HEATMAP_DPI, format="png")
+    finally:
+        plt.close(figure)
+
+
+#: The PNG writer of each figure output, by file name: ``writer(results, path)``.
+FIGURE_WRITERS: Final[dict[str, Callable[[Results, Path], None]]] = {
+    "heatmap_discharged.png": _heatmap,
+    "heatmap_discharged_relative.png": partial(_heatmap, relative=True),
+    "capacity_trend.png": _capacity_trend,
+    "heatmap_availability.png": _availability_heatmap,
+}
