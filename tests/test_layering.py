@@ -1,0 +1,173 @@
+"""The package's layers: no import cycle, and the numpy kernels import nothing above them.
+
+The import graph is read from the source with :mod:`ast`, function-level imports included
+(an import inside a function is still a dependency, made later); imports under
+``if TYPE_CHECKING:`` are left out, as they never run. Importing ``bessx.a.b`` runs
+``bessx/a/__init__.py`` first, so a module also depends on its parent packages (not on
+``bessx`` itself, whose public names are imported lazily by name, not by an import
+statement).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import bessx
+
+PACKAGE = Path(bessx.__file__).parent
+#: What the numpy kernels may import from bessx besides each other: modules of the standard
+#: library alone (the thresholds a site file sets, the exceptions).
+KERNEL_BASE = frozenset({"bessx.thresholds", "bessx.errors"})
+
+
+def module_name(path: Path, package: Path = PACKAGE) -> str:
+    parts = path.relative_to(package.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _runtime_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import statement that can run: anywhere but under ``if TYPE_CHECKING:``."""
+    skipped = {
+        id(statement)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+        for statement in node.body
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom) and id(node) not in skipped:
+            yield node
+
+
+def import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
+    """``module -> the bessx modules it imports`` for every module under ``package``."""
+    paths = {module_name(path, package): path for path in package.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        package_name = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets: set[str] = set()
+        for node in _runtime_imports(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                targets |= {alias.name for alias in node.names}
+                continue
+            base = node.module or ""
+            if node.level:  # relative: from the package that holds this module
+                anchor = package_name.split(".")
+                anchor = anchor[: len(anchor) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            targets.add(base)
+            # `from bessx import schema` imports the module bessx.schema
+            targets |= {f"{base}.{alias.name}" for alias in node.names}
+        resolved = set()
+        for target in targets:
+            while target and target not in paths:  # a name imported from a module
+                target = target.rpartition(".")[0]
+            # importing bessx.a.b runs bessx/a/__init__.py first
+            while target.count("."):
+                resolved.add(target)
+                target = target.rpartition(".")[0]
+        resolved.discard(name)
+        # a package's own parents are imported before it: not a dependency of its own making
+        graph[name] = {
+            target for target in resolved if not name.startswith(target + ".") and target in paths
+        }
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_graph_sees_function_level_imports(tmp_path: Path) -> None:
+    package = tmp_path / "bessx"
+    (package / "kernels").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "kernels" / "__init__.py").write_text("")
+    (package / "kernels" / "days.py").write_text(
+        "def f():\n    from bessx.energy import g\n    return g\n"
+    )
+    (package / "energy.py").write_text(
+        "from typing import TYPE_CHECKING\nfrom bessx.kernels import days\n"
+        "if TYPE_CHECKING:\n    from bessx import quality\n"
+    )
+    (package / "quality.py").write_text("from bessx.energy import g\n")
+    graph = import_graph(package)
+    assert graph["bessx.kernels.days"] == {"bessx.energy"}
+    assert graph["bessx.energy"] == {"bessx.kernels", "bessx.kernels.days"}  # not quality
+    assert graph["bessx.quality"] == {"bessx.energy"}
+    assert cycles(graph) == [["bessx.energy", "bessx.kernels.days"]]
+
+
+def test_no_import_cycle() -> None:
+    assert cycles(import_graph()) == []
+
+
+def test_the_kernels_import_nothing_above_them() -> None:
+    graph = import_graph()
+    upward = {
+        name: sorted(
+            target
+            for target in targets
+            if not target.startswith("bessx.kernels") and target not in KERNEL_BASE
+        )
+        for name, targets in graph.items()
+        if name.startswith("bessx.kernels")
+    }
+    assert {name: targets for name, targets in upward.items() if targets} == {}
+    assert len(upward) >= 7  # the kernels package and its modules were read
+
+
+@pytest.mark.parametrize("heavy", ["xarray", "pandas", "dask"])
+def test_importing_the_kernels_imports_no_labelled_library(heavy: str) -> None:
+    modules = sorted(name for name in import_graph() if name.startswith("bessx.kernels"))
+    code = "; ".join(f"import {name}" for name in modules)
+    code += f"; import sys; print({heavy!r} in sys.modules)"
+    root = str(PACKAGE.parent)
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": path},
+        cwd=root,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
