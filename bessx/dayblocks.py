@@ -24,8 +24,11 @@ if TYPE_CHECKING:
     import dask.array as da
 
 __all__ = [
+    "DayPlan",
+    "day_plan",
     "hold_seconds",
     "local_days",
+    "map_day_blocks",
 ]
 
 
@@ -146,7 +149,7 @@ class DayPlan(NamedTuple):
 
 
 def day_plan(ds: xr.Dataset, max_gap: float) -> DayPlan:
-    """Hold durations, local days and used slots of a plant Dataset (see :func:`daily_energy`).
+    """Hold durations, local days and used slots of a plant Dataset (:func:`bessx.daily_energy`).
 
     Raises
     ------

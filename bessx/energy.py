@@ -2,14 +2,17 @@
 
 Three layers, as everywhere in bessx:
 
-* numpy kernels know nothing of labels and work on blocks with time on axis 0:
-  :func:`daily_power_sums` and :func:`daily_soc_throughput` reduce a block of samples to
-  per-day sums in one pass, :func:`equal_shares` and :func:`soc_shares` split a DC input's
-  energy among its enclosures (the :data:`ALLOCATIONS` registry);
-* :func:`daily_energy` works out hold durations and local days once from the time
-  coordinate (in memory), moves dask chunk boundaries to local-day starts and runs the
-  kernels on each block of whole days (one task per block), or directly on numpy data;
-* the ``Dataset.bess`` accessor forwards to :func:`daily_energy`.
+* numpy kernels (:mod:`bessx.kernels.energy`) know nothing of labels and work on blocks
+  with time on axis 0: :func:`~bessx.kernels.energy.daily_power_sums` and
+  :func:`~bessx.kernels.energy.daily_soc_throughput` reduce a block of samples to per-day
+  sums in one pass, :func:`~bessx.kernels.energy.equal_shares` and
+  :func:`~bessx.kernels.energy.soc_shares` split a DC input's energy among its enclosures
+  (the :data:`~bessx.kernels.energy.ALLOCATIONS` registry);
+* :func:`bessx.daily_energy` works out hold durations and local days once from the time
+  coordinate (:func:`bessx.dayblocks.day_plan`) and runs the kernels on each block of whole
+  days (:func:`bessx.dayblocks.map_day_blocks`: one task per block), or directly on numpy
+  data;
+* the ``Dataset.bess`` accessor forwards to :func:`bessx.daily_energy`.
 
 The method is described in ``docs/methodology.md``.
 """

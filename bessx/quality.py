@@ -3,7 +3,7 @@
 Every sample of DC input power and of enclosure state of charge is checked against the
 named checks of time-series QA (pvanalytics' stale values and completeness, OpenOA's
 range and unresponsive flags) and counted per local day, DC input and flag; SOC flags are
-counted per enclosure. The flags, kept as data in :data:`FLAGS`:
+counted per enclosure. The flags, kept as data in :data:`~bessx.kernels.flags.FLAGS`:
 
 ================== ======== ===============================================================
 flag               applies  a sample is flagged when
@@ -238,7 +238,7 @@ def quality_table(flags: xr.Dataset) -> pd.DataFrame:
     pandas.DataFrame
         Columns ``date`` (datetime64), ``inverter``, ``dc_input``, ``enclosure_id`` (empty
         for a DC input's flags), ``flag``, ``samples`` and ``detail``; sorted by date, DC
-        input, enclosure and flag (in :data:`FLAGS` order).
+        input, enclosure and flag (in :data:`~bessx.kernels.flags.FLAGS` order).
     """
     interval = float(flags.attrs.get("interval_seconds", 0.0)) / 60.0
     columns = ["date", "inverter", "dc_input", "enclosure_id", "flag", "samples", "detail"]
