@@ -113,16 +113,23 @@ def local_days(
     return day_index, midnights.values[:-1], day_seconds
 
 
-def _used_slots(ds: xr.Dataset) -> Any:
-    """Boolean (inverter, dc_input, enclosure) array, numpy or dask: slots with an enclosure."""
-    order = (schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE)
+def used_slots(ds: xr.Dataset | xr.DataArray, needed_by: str = "daily_energy") -> xr.DataArray:
+    """Boolean ``(inverter, dc_input, enclosure)``, numpy or dask: the slots that hold an
+    enclosure, from the ``enclosure_id`` or the ``n_enclosures`` coordinate.
+
+    Raises
+    ------
+    ValueError
+        Neither coordinate: "``needed_by`` needs an 'enclosure_id' or 'n_enclosures'
+        coordinate".
+    """
     if "enclosure_id" in ds.coords:
         used = ds.coords["enclosure_id"] != ""
     elif "n_enclosures" in ds.coords:
         used = ds[schema.ENCLOSURE] <= ds.coords["n_enclosures"]
     else:
-        raise ValueError("daily_energy needs an 'enclosure_id' or 'n_enclosures' coordinate")
-    return used.transpose(*order).data
+        raise ValueError(f"{needed_by} needs an 'enclosure_id' or 'n_enclosures' coordinate")
+    return used.transpose(schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE)
 
 
 def _interval_seconds(ds: xr.Dataset, time_ns: np.ndarray) -> float:
@@ -171,7 +178,7 @@ def day_plan(ds: xr.Dataset, max_gap: float) -> DayPlan:
     interval = _interval_seconds(ds, time_ns)
     day_index, dates, day_seconds = local_days(time, timezone)
     holds = hold_seconds(time, interval, max_gap)
-    return DayPlan(interval, holds, day_index, dates, day_seconds, _used_slots(ds))
+    return DayPlan(interval, holds, day_index, dates, day_seconds, used_slots(ds).data)
 
 
 def map_day_blocks(
@@ -179,7 +186,7 @@ def map_day_blocks(
     power: Any,
     soc: Any | None,
     plan: DayPlan,
-    per_sample: tuple[np.ndarray, ...],
+    per_sample: tuple[Any, ...],
     *,
     n_quantities: int,
     name: str,
@@ -192,6 +199,7 @@ def map_day_blocks(
     ``token`` must tell apart every ``options`` that changes the result: with the
     inputs, it names the tasks, so equal calls share their tasks in one graph.
 
+    ``per_sample`` are arrays along time alone (numpy, or dask such as a plant meter).
     ``kernel(power, day_index, day_seconds, used, *per_sample, [soc], **options)`` returns
     float64 ``(n_quantities, day, inverter, dc_input, enclosure)`` for the days of its block
     (``day_index`` counted from the block's first day). On numpy data it runs once; on dask
@@ -199,14 +207,15 @@ def map_day_blocks(
     ``whole_plant`` the inverter and DC input axes are made one chunk, for kernels that
     compare each DC input with the fleet.
     """
-    if not any(is_dask_collection(array) for array in (power, soc, plan.used)):
+    if not any(is_dask_collection(array) for array in (power, soc, plan.used, *per_sample)):
         arguments: list[Any] = [
             np.asarray(power),
             plan.day_index,
             plan.day_seconds,
             np.asarray(plan.used),
         ]
-        arguments += [*per_sample, *([] if soc is None else [np.asarray(soc)])]
+        arguments += [np.asarray(values) for values in per_sample]
+        arguments += [] if soc is None else [np.asarray(soc)]
         return kernel(*arguments, **options)
 
     import dask.array as da  # here: the one pass and numpy data never need it
@@ -223,7 +232,9 @@ def map_day_blocks(
     # small integers: these per-sample arrays live in the graph for the whole computation
     block_day_index = (day_index - np.repeat(first_day, sample_chunks)).astype(np.int32)
 
-    def per_sample_array(values: np.ndarray) -> da.Array:
+    def per_sample_array(values: Any) -> da.Array:
+        if is_dask_collection(values):
+            return da.asarray(values).rechunk({0: sample_chunks})
         return da.from_array(np.asarray(values), chunks=(sample_chunks,))
 
     arguments = [

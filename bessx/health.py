@@ -29,17 +29,16 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 import xarray as xr
-from dask.base import is_dask_collection, tokenize
+from dask.base import is_dask_collection
 
 from bessx import schema
-from bessx.dayblocks import day_plan
+from bessx.dayblocks import day_plan, map_day_blocks, used_slots
 from bessx.health_report import health_section, summary_section, to_frame
-from bessx.kernels.days import day_aligned_chunks
 from bessx.kernels.health import DISCHARGE_THRESHOLD_KW, PARTIALS, daily_health_partials, theil_sen
 from bessx.kernels.plausibility import DEFAULT_DC_POWER_LIMIT_KW, Limits
 
 if TYPE_CHECKING:
-    import dask.array as da
+    pass
 
 __all__ = [
     "HEALTH_ATTRS",
@@ -169,65 +168,21 @@ def check_min_swing(min_swing: float) -> float:
     return float(min_swing)
 
 
-def _blockwise_partials(
-    arrays: tuple[Any, Any, Any],
-    per_sample: tuple[np.ndarray, np.ndarray, np.ndarray],
+def _partials_block(
+    power: np.ndarray,
+    day_index: np.ndarray,
     day_seconds: np.ndarray,
-    used: Any,
-    min_swing: float,
-    plant_threshold: float,
-    limits: Limits,
-) -> da.Array:
-    """Run :func:`daily_health_partials` on dask chunks that hold whole local days."""
-    import dask.array as da  # here: the one pass and numpy data never need it
-
-    power, soc, plant = (da.asarray(array) for array in arrays)
-    hold, joined, day_index = per_sample
-    sample_chunks = day_aligned_chunks(power.chunks[0], day_index)
-    power = power.rechunk({0: sample_chunks})
-    last_day = day_index[np.cumsum(sample_chunks) - 1]
-    first_day = np.concatenate(([0], last_day[:-1] + 1))
-    day_chunks = tuple(int(size) for size in np.diff(np.concatenate(([-1], last_day))))
-    block_day_index = (day_index - np.repeat(first_day, sample_chunks)).astype(np.int32)
-
-    def per_sample_array(values: np.ndarray) -> da.Array:
-        return da.from_array(values, chunks=(sample_chunks,))
-
-    arguments: list[Any] = [
-        power, "tic",
-        soc.rechunk({0: sample_chunks, 1: power.chunks[1], 2: power.chunks[2], 3: -1}), "tice",
-        plant.rechunk({0: sample_chunks}), "t",
-        per_sample_array(hold), "t",
-        per_sample_array(joined), "t",
-        per_sample_array(block_day_index), "t",
-        da.from_array(day_seconds, chunks=(day_chunks,)), "t",
-        da.asarray(used).rechunk((power.chunks[1], power.chunks[2], -1)), "ice",
-    ]  # fmt: skip
-    return da.blockwise(
-        daily_health_partials,
-        "qtice",
-        *arguments,
-        min_swing=min_swing,
-        plant_threshold=plant_threshold,
-        limits=limits,
-        new_axes={"q": len(PARTIALS)},
-        adjust_chunks={"t": day_chunks},
-        align_arrays=False,
-        dtype=np.float64,
-        meta=np.empty((0, 0, 0, 0, 0), dtype=np.float64),
-        name="bessx-health-partials-"
-        + tokenize(*arguments[::2], min_swing, plant_threshold, limits),
+    used: np.ndarray,
+    hold_seconds: np.ndarray,
+    joined: np.ndarray,
+    plant: np.ndarray,
+    soc: np.ndarray,
+    **options: Any,
+) -> np.ndarray:
+    """:func:`daily_health_partials` in the argument order of the day-block driver."""
+    return daily_health_partials(
+        power, soc, plant, hold_seconds, joined, day_index, day_seconds, used, **options
     )
-
-
-def _used(ds: xr.Dataset | xr.DataArray) -> xr.DataArray:
-    if "enclosure_id" in ds.coords:
-        used = ds.coords["enclosure_id"] != ""
-    elif "n_enclosures" in ds.coords:
-        used = ds[schema.ENCLOSURE] <= ds.coords["n_enclosures"]
-    else:
-        raise ValueError("health needs an 'enclosure_id' or 'n_enclosures' coordinate")
-    return used.transpose(schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE)
 
 
 def partials_array(
@@ -308,39 +263,24 @@ def daily_health(
     plan = day_plan(ds, max_gap)
     time_ns = pd.DatetimeIndex(ds.indexes[schema.TIME]).as_unit("ns").asi8
     joined = np.append(np.diff(time_ns) / _NS_PER_SECOND <= max_gap * plan.interval, False)
-    used = _used(ds)
-
     power = ds["dc_power"].transpose(schema.TIME, schema.INVERTER, schema.DC_INPUT).data
     soc = ds["soc"].transpose(schema.TIME, schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE)
     has_plant = "plant_power" in ds.data_vars
     plant = ds["plant_power"].data if has_plant else np.full(len(time_ns), np.nan)
-    arrays = (power, soc.data, plant)
-    threshold = plant_threshold(np.asarray(used.values))
-    partials: np.ndarray | da.Array
-    if any(is_dask_collection(array) for array in (*arrays, used.data)):
-        partials = _blockwise_partials(
-            arrays,
-            (plan.hold_seconds, joined, plan.day_index),
-            plan.day_seconds,
-            used.data,
-            min_swing,
-            threshold,
-            limits,
-        )
-    else:
-        partials = daily_health_partials(
-            np.asarray(power),
-            np.asarray(soc.data),
-            np.asarray(plant),
-            plan.hold_seconds,
-            joined,
-            plan.day_index,
-            plan.day_seconds,
-            np.asarray(used.data),
-            min_swing=min_swing,
-            plant_threshold=threshold,
-            limits=limits,
-        )
+    threshold = plant_threshold(np.asarray(plan.used))
+    partials = map_day_blocks(
+        _partials_block,
+        power,
+        soc.data,
+        plan,
+        (plan.hold_seconds, joined, plant),
+        n_quantities=len(PARTIALS),
+        name="bessx-health-partials",
+        token=(min_swing, threshold, limits),
+        min_swing=min_swing,
+        plant_threshold=threshold,
+        limits=limits,
+    )
     coords = {name: coord for name, coord in ds.coords.items() if schema.TIME not in coord.dims}
     return partials_array(
         partials,
@@ -402,7 +342,7 @@ def health_from_daily(daily: xr.DataArray, *, window: str | pd.Timedelta = "30D"
         for name, coord in daily.coords.items()
         if schema.DAY not in coord.dims and QUANTITY not in coord.dims
     }
-    used = _used(daily)
+    used = used_slots(daily, "health")
     has_plant = bool(daily.attrs.get("plant_power", 1))
     lazy = is_dask_collection(daily.data)
     values = _closed_soc_change(daily.reset_coords(drop=True).drop_vars(schema.DAY))
