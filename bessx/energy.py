@@ -32,8 +32,7 @@ from bessx.dayblocks import day_plan, map_day_blocks
 from bessx.kernels.energy import ALLOCATIONS, _daily_energy_block
 from bessx.kernels.flags import FLAGS, power_sample_flags
 from bessx.kernels.plausibility import DEFAULT_DC_POWER_LIMIT_KW, Limits
-from bessx.quality import EXCLUDABLE, QualitySettings
-from bessx.quality import quality as flag_counts
+from bessx.quality import EXCLUDABLE, QualitySettings, flag_counts
 
 __all__ = [
     "daily_energy",
@@ -213,9 +212,7 @@ def daily_energy(
         limits=limits,
         exclude=exclude_samples,
     )
-    flags = flag_counts(
-        ds, settings=settings, dc_power_limit_kw=limits.dc_power_limit_kw, max_gap=max_gap
-    )
+    flags = flag_counts(ds, plan, settings=settings, limits=limits)
     coords = {name: coord for name, coord in ds.coords.items() if schema.TIME not in coord.dims}
     attrs = {**ds.attrs, "timezone": timezone, "interval_seconds": interval}
     return energy_dataset(

@@ -45,7 +45,7 @@ import xarray as xr
 
 from bessx import accessor as _accessor  # noqa: F401  (registers Dataset.bess)
 from bessx import schema
-from bessx.dayblocks import day_plan, map_day_blocks
+from bessx.dayblocks import DayPlan, day_plan, map_day_blocks
 from bessx.kernels.flags import FLAGS, POWER_FLAGS, SOC_FLAGS, _quality_block
 from bessx.kernels.plausibility import Limits
 from bessx.thresholds import EXCLUDABLE, QualitySettings
@@ -53,6 +53,7 @@ from bessx.thresholds import EXCLUDABLE, QualitySettings
 __all__ = [
     "EXCLUDABLE",
     "QualitySettings",
+    "flag_counts",
     "quality",
     "quality_table",
 ]
@@ -134,7 +135,17 @@ def quality(
     limits = Limits() if dc_power_limit_kw is None else Limits(dc_power_limit_kw)
     if "dc_power" not in ds.data_vars:
         raise ValueError("quality needs a 'dc_power' variable")
-    plan = day_plan(ds, max_gap)
+    return flag_counts(ds, day_plan(ds, max_gap), settings=settings, limits=limits)
+
+
+def flag_counts(
+    ds: xr.Dataset, plan: DayPlan, *, settings: QualitySettings, limits: Limits
+) -> xr.Dataset:
+    """:func:`quality` of ``ds`` on a day plan already made (:func:`bessx.dayblocks.day_plan`).
+
+    :func:`bessx.daily_energy` counts the flags of the days it integrates with its own plan,
+    so the plan is worked out once per call.
+    """
     power = ds["dc_power"].transpose(schema.TIME, schema.INVERTER, schema.DC_INPUT).data
     has_soc = "soc" in ds.data_vars
     soc = None

@@ -91,3 +91,23 @@ def test_used_slots_names_who_needs_them() -> None:
     with pytest.raises(ValueError, match=r"^health needs an 'enclosure_id' or 'n_enclosures'"):
         used_slots(ds, "health")
     assert used_slots(_plant()).dims == ("inverter", "dc_input", "enclosure")
+
+
+def test_daily_energy_works_out_its_day_plan_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    # by their modules: the package's attributes bessx.quality (and bessx.energy's
+    # daily_energy) are the public functions
+    energy = importlib.import_module("bessx.energy")
+    quality = importlib.import_module("bessx.quality")
+    calls = []
+
+    def counted(ds, max_gap):
+        calls.append(max_gap)
+        return day_plan(ds, max_gap)
+
+    for module in (energy, quality):
+        monkeypatch.setattr(module, "day_plan", counted)
+    daily = energy.daily_energy(_plant(chunks=10), max_gap=2.0)
+    assert calls == [2.0], "the quality flags are counted on the energy's plan"
+    assert int(daily["quality_flags"].sum()) == 0
