@@ -96,8 +96,7 @@ def test_used_slots_names_who_needs_them() -> None:
 def test_daily_energy_works_out_its_day_plan_once(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib
 
-    # by their modules: the package's attributes bessx.quality (and bessx.energy's
-    # daily_energy) are the public functions
+    # by their modules: the package attribute bessx.quality is the public function
     energy = importlib.import_module("bessx.energy")
     quality = importlib.import_module("bessx.quality")
     calls = []

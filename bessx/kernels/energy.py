@@ -17,6 +17,7 @@ from bessx.kernels.plausibility import Limits, masked
 __all__ = [
     "ALLOCATIONS",
     "Allocation",
+    "allocate",
     "daily_power_sums",
     "daily_soc_throughput",
     "equal_shares",
@@ -273,8 +274,51 @@ def _daily_energy_block(
     swings = (
         daily_soc_throughput(soc, day_index) if allocation.needs_soc and soc is not None else None
     )
-    discharge_shares, charge_shares = allocation.shares(swings, used)
+    return allocate(sums, day_seconds, allocation.shares(swings, used), used)
 
+
+def allocate(
+    sums: np.ndarray,
+    day_seconds: np.ndarray,
+    shares: tuple[np.ndarray, np.ndarray],
+    used: np.ndarray,
+) -> np.ndarray:
+    """A DC input's daily energy shared among its enclosures, and each enclosure's coverage.
+
+    Parameters
+    ----------
+    sums : numpy.ndarray
+        ``(3, day, ...)`` as :func:`daily_power_sums` returns: discharged and charged energy
+        [kWh] (NaN on days without a valid sample) and valid seconds [s] (NaN on days
+        without a sample).
+    day_seconds : numpy.ndarray
+        Length of each day [s], ``(day,)``.
+    shares : tuple of numpy.ndarray
+        Discharge and charge shares ``(day, ..., enclosure)``, from an :class:`Allocation`.
+    used : numpy.ndarray
+        Boolean ``(..., enclosure)``: slots that hold an enclosure.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``(3, day, ..., enclosure)``: discharged and charged energy [kWh] and
+        coverage (the share of the day with a valid sample, 0 to 1), NaN on unused slots.
+        The daily energy and the one pass both end here.
+
+    Examples
+    --------
+    >>> sums = np.array([[[6.0]], [[2.0]], [[43200.0]]])  # one day, one DC input
+    >>> halves = np.array([[[0.5, 0.5]]])
+    >>> allocate(sums, np.array([86400.0]), (halves, halves), np.array([[True, True]]))
+    array([[[[3. , 3. ]]],
+    <BLANKLINE>
+    <BLANKLINE>
+           [[[1. , 1. ]]],
+    <BLANKLINE>
+    <BLANKLINE>
+           [[[0.5, 0.5]]]])
+    """
+    discharge_shares, charge_shares = shares
     n_days = sums.shape[1]
     lengths = np.asarray(day_seconds, dtype=np.float64).reshape((n_days,) + (1,) * (sums.ndim - 2))
     # a date without any sample (valid seconds NaN) is not covered at all

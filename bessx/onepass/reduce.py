@@ -44,7 +44,7 @@ from bessx.io.exports import (
     unplaced_columns,
 )
 from bessx.io.files import ColumnMap, ExportFile
-from bessx.kernels.energy import ALLOCATIONS
+from bessx.kernels.energy import ALLOCATIONS, allocate
 from bessx.kernels.flags import POWER_FLAGS, SOC_FLAGS
 from bessx.kernels.health import PARTIALS, DayParts, add_sample, finish_parts, power_terms
 from bessx.onepass.layout import _Layout
@@ -324,14 +324,8 @@ class _Days:
         discharged = np.where(no_valid, np.nan, positive)
         charged = np.where(no_valid, np.nan, 0.0 - negative)
         swings = self.swings.reshape(3, n_days, *shape)
-        discharge_shares, charge_shares = allocation.shares(swings, self.used)
-        lengths = self.day_seconds.reshape(n_days, 1, 1)
-        coverage = np.clip(valid / lengths, 0.0, 1.0)
-        out = np.empty((3, n_days, *shape))
-        np.multiply(discharged[..., np.newaxis], discharge_shares, out=out[0])
-        np.multiply(charged[..., np.newaxis], charge_shares, out=out[1])
-        np.multiply(coverage[..., np.newaxis], np.where(self.used, 1.0, np.nan), out=out[2])
-        return out
+        shares = allocation.shares(swings, self.used)
+        return allocate(np.stack([discharged, charged, valid]), self.day_seconds, shares, self.used)
 
 
 def _last_hold(summaries: Sequence[Summary], index: int, interval: float, limit: float) -> float:
