@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    import bessx.pipeline
-    from bessx.pipeline import Results
+    import bessx.results
+    from bessx.results import Results
 
 __all__ = [
     "FIGURE_WRITERS",
@@ -77,7 +77,7 @@ def _availability_heatmap(results: Results, path: Path) -> None:
 
 
 #: The PNG writer of each figure output, by file name: ``writer(results, path)``.
-FIGURE_WRITERS: Final[dict[str, Callable[[bessx.pipeline.Results, Path], None]]] = {
+FIGURE_WRITERS: Final[dict[str, Callable[[bessx.results.Results, Path], None]]] = {
     "heatmap_discharged.png": _heatmap,
     "heatmap_discharged_relative.png": partial(_heatmap, relative=True),
     "capacity_trend.png": _capacity_trend,

@@ -33,7 +33,7 @@ from bessx.document import (
 )
 
 if TYPE_CHECKING:
-    from bessx.pipeline import Results
+    from bessx.results import Results
 
 __all__ = [
     "LOW_COVERAGE",

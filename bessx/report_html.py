@@ -1,6 +1,6 @@
 """``report.html``: the one self-contained document of a run an owner or an OEM can be sent.
 
-:func:`report_html` renders the :class:`~bessx.pipeline.Results` of a run with the Jinja2
+:func:`report_html` renders the :class:`~bessx.results.Results` of a run with the Jinja2
 templates shipped in ``bessx/templates`` (autoescaped: enclosure ids, paths and messages
 are text, never mark-up). Every figure is embedded as a PNG data URI and the stylesheet is
 inline, so the file opens from a mail attachment or a USB stick and fetches nothing: no
@@ -43,7 +43,7 @@ from bessx.document import (
 )
 
 if TYPE_CHECKING:
-    import bessx.pipeline
+    import bessx.results
     from bessx.config import Config
 
 __all__ = [
@@ -77,7 +77,7 @@ _TEMPLATE: Final = "report.html.j2"
 
 
 def report_html(
-    results: bessx.pipeline.Results, *, figures: Mapping[str, bytes] | None = None
+    results: bessx.results.Results, *, figures: Mapping[str, bytes] | None = None
 ) -> str:
     """The HTML report of a run.
 
@@ -163,7 +163,7 @@ def report_html(
 
 
 # Sections of the report only ------------------------------------------------------------------
-def glance_section(results: bessx.pipeline.Results, plant_energy: Section) -> Section:
+def glance_section(results: bessx.results.Results, plant_energy: Section) -> Section:
     """The plant and the period at a glance, with the plant-energy table of the summary."""
     from bessx.report import layout_summary
 
@@ -193,7 +193,7 @@ def glance_section(results: bessx.pipeline.Results, plant_energy: Section) -> Se
     )
 
 
-def key_figures(results: bessx.pipeline.Results) -> list[tuple[str, str]]:
+def key_figures(results: bessx.results.Results) -> list[tuple[str, str]]:
     """The few numbers the report opens with: (label, value), in the units shown."""
     from bessx.report import plant_totals
 
@@ -272,7 +272,7 @@ _NO_HEALTH: Final = (
 _NOT_COMPUTED: Final = "not computed in this run, so this report has no {} section."
 
 
-def _verdict_lines(results: bessx.pipeline.Results) -> list[str]:
+def _verdict_lines(results: bessx.results.Results) -> list[str]:
     """Guarantee verdicts and availability, or one line each saying why there are none."""
     lines = []
     guarantees = getattr(results, "guarantees", None)
@@ -320,7 +320,7 @@ def _counted(verdict: pd.Series) -> str:
     return ", ".join(f"{counts[name]} {name}" for name in counts.index)
 
 
-def _text_section(results: bessx.pipeline.Results, name: str) -> Section | None:
+def _text_section(results: bessx.results.Results, name: str) -> Section | None:
     """The section ``bessx.report.<name>_section(results)`` makes when the results hold
     ``<name>``: a :class:`~bessx.document.Section`, or Markdown text read back into one
     (:func:`bessx.document.from_markdown`), so that summary.md and the report say the same."""
@@ -338,7 +338,7 @@ def _text_section(results: bessx.pipeline.Results, name: str) -> Section | None:
 
 
 def _text_parts(
-    results: bessx.pipeline.Results, name: str, figure_data: Mapping[str, str]
+    results: bessx.results.Results, name: str, figure_data: Mapping[str, str]
 ) -> list[dict[str, Any]]:
     section = _text_section(results, name)
     if section is None:
@@ -350,7 +350,7 @@ def _text_parts(
     return [part]
 
 
-def _gaps_section(results: bessx.pipeline.Results) -> Section:
+def _gaps_section(results: bessx.results.Results) -> Section:
     """Days without data and plant-wide gaps as runs of dates."""
     daily = results.daily
     dates = pd.DatetimeIndex(daily[schema.DAY].values)
@@ -448,7 +448,7 @@ def health_table(health: xr.Dataset) -> Table:
     )
 
 
-def method_section(results: bessx.pipeline.Results, version: str) -> Section:
+def method_section(results: bessx.results.Results, version: str) -> Section:
     """The method in one paragraph, the settings and the inputs' fingerprints."""
     daily = results.daily
     outliers = results.outliers.attrs
@@ -626,7 +626,7 @@ def _figure(name: str, uri: str) -> dict[str, str]:
     return {"name": name, "src": uri, "caption": FIGURES[name]}
 
 
-def _health_part(results: bessx.pipeline.Results, figure_data: Mapping[str, str]) -> dict[str, Any]:
+def _health_part(results: bessx.results.Results, figure_data: Mapping[str, str]) -> dict[str, Any]:
     from bessx.health import health_section
 
     if results.health is None:
@@ -655,7 +655,7 @@ def _health_part(results: bessx.pipeline.Results, figure_data: Mapping[str, str]
     return part
 
 
-def _figure_names(results: bessx.pipeline.Results) -> list[str]:
+def _figure_names(results: bessx.results.Results) -> list[str]:
     names = list(_HEATMAPS)
     if results.health is not None and _has_trend(results.health):
         names.append("capacity_trend.png")
@@ -690,7 +690,7 @@ def _no_trend_reason(health: xr.Dataset) -> str:
     )
 
 
-def _draw(name: str, results: bessx.pipeline.Results) -> bytes:
+def _draw(name: str, results: bessx.results.Results) -> bytes:
     """Draw one figure with the writer of its output file."""
     import tempfile
 

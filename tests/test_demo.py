@@ -14,7 +14,8 @@ import pytest
 from bessx.cli.parser import DEMO_DAYS, DEMO_INVERTERS, DEMO_START
 from bessx.config import Config
 from bessx.health_report import _STEADY_SWING
-from bessx.pipeline import Results, run, write_outputs
+from bessx.pipeline import run, write_outputs
+from bessx.results import Results
 from bessx.synthetic import (
     FAULT_KINDS,
     SOC_OFFSET_PCT,

@@ -24,9 +24,10 @@ from bessx.config import OUTPUTS, Config
 from bessx.document import date_ranges, from_markdown, to_markdown
 from bessx.health import health, health_section
 from bessx.io.exports import ExportWarning, open_exports
-from bessx.pipeline import Results, output_names, run, write_outputs
+from bessx.pipeline import output_names, run, write_outputs
 from bessx.report import summary_markdown, summary_sections
 from bessx.report_html import report_html
+from bessx.results import Results
 from bessx.synthetic import write_plant
 
 NS = "{http://www.w3.org/1999/xhtml}"

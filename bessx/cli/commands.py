@@ -54,7 +54,8 @@ from bessx.cli.parser import (
 from bessx.config import Config, load_config, merge, require_timezone
 from bessx.errors import TERMINATING, BessxError, ConfigError, first_line, one_line, terminate
 from bessx.figures import HEATMAP_DPI
-from bessx.pipeline import LOWEST_N, OUTPUT_FILES, Results, output_names
+from bessx.pipeline import LOWEST_N, OUTPUT_FILES, output_names
+from bessx.results import Results
 
 if TYPE_CHECKING:
     from bessx.synthetic import SyntheticPlant
