@@ -32,27 +32,47 @@ def module_name(path: Path, package: Path = PACKAGE) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _runtime_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
-    """Every import statement that can run: anywhere but under ``if TYPE_CHECKING:``."""
+def _imports(
+    tree: ast.Module, type_only: bool = False, face: str = ""
+) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import statement that can run: anywhere but under ``if TYPE_CHECKING:``.
+
+    With ``type_only``, those under ``if TYPE_CHECKING:`` as well (the type checker reads
+    them), but for a lazy package face (``face``, the package an ``__init__`` is): its
+    type-only imports of its own submodules name what it hands on when first asked, and
+    importing one of its submodules does not read them.
+    """
+
+    def skip(statement: ast.stmt) -> bool:
+        own = isinstance(statement, ast.ImportFrom) and (statement.module or "").startswith(
+            f"{face}."
+        )
+        return not type_only or (bool(face) and own)
+
     skipped = {
         id(statement)
         for node in ast.walk(tree)
         if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
         for statement in node.body
+        if skip(statement)
     }
     for node in ast.walk(tree):
         if isinstance(node, ast.Import | ast.ImportFrom) and id(node) not in skipped:
             yield node
 
 
-def import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
-    """``module -> the bessx modules it imports`` for every module under ``package``."""
+def import_graph(package: Path = PACKAGE, type_only: bool = False) -> dict[str, set[str]]:
+    """``module -> the bessx modules it imports`` for every module under ``package``.
+
+    With ``type_only``, the imports that only the type checker reads count as well.
+    """
     paths = {module_name(path, package): path for path in package.rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for name, path in paths.items():
         package_name = name if path.name == "__init__.py" else name.rpartition(".")[0]
         targets: set[str] = set()
-        for node in _runtime_imports(ast.parse(path.read_text(), str(path))):
+        face = name if path.name == "__init__.py" else ""
+        for node in _imports(ast.parse(path.read_text(), str(path)), type_only, face):
             if isinstance(node, ast.Import):
                 targets |= {alias.name for alias in node.names}
                 continue
@@ -133,10 +153,24 @@ def test_the_graph_sees_function_level_imports(tmp_path: Path) -> None:
     assert graph["bessx.energy"] == {"bessx.kernels", "bessx.kernels.days"}  # not quality
     assert graph["bessx.quality"] == {"bessx.energy"}
     assert cycles(graph) == [["bessx.energy", "bessx.kernels.days"]]
+    # read as the type checker does: quality is a dependency of energy, a face's own are not
+    (package / "kernels" / "__init__.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from bessx.kernels.days import f\n"
+    )
+    typed = import_graph(package, type_only=True)
+    assert typed["bessx.energy"] == {"bessx.kernels", "bessx.kernels.days", "bessx.quality"}
+    assert typed["bessx.kernels"] == set()
+    assert cycles(typed) == [["bessx.energy", "bessx.kernels.days", "bessx.quality"]]
 
 
 def test_no_import_cycle() -> None:
     assert cycles(import_graph()) == []
+
+
+def test_no_import_cycle_even_in_the_type_annotations() -> None:
+    """Two modules that name each other's types are still read only together."""
+    assert cycles(import_graph(type_only=True)) == []
 
 
 def test_the_kernels_import_nothing_above_them() -> None:

@@ -40,7 +40,7 @@ from bessx.synthetic.write import SyntheticPlant, write_plant
 if TYPE_CHECKING:
     import xarray as xr
 
-    from bessx import pipeline
+    from bessx.results import Results
 
 __all__ = [
     "DEMO_FAULTS",
@@ -126,7 +126,7 @@ def _at_dc_input(frame: pd.DataFrame, fault: Fault) -> pd.DataFrame:
     return frame[rows.to_numpy()]
 
 
-def _quality_rows(results: pipeline.Results, fault: Fault, flag: str) -> pd.DataFrame:
+def _quality_rows(results: Results, fault: Fault, flag: str) -> pd.DataFrame:
     """The DC-input rows (not the enclosures') of ``flag`` on the fault's dates."""
     quality = results.quality
     dates = pd.DatetimeIndex(quality["date"]).strftime("%Y-%m-%d")
@@ -134,7 +134,7 @@ def _quality_rows(results: pipeline.Results, fault: Fault, flag: str) -> pd.Data
     return quality[rows & (quality["enclosure_id"] == "").to_numpy()]
 
 
-def _outlier(results: pipeline.Results, fault: Fault, kinds: Sequence[str]) -> Evidence:
+def _outlier(results: Results, fault: Fault, kinds: Sequence[str]) -> Evidence:
     found = _at_dc_input(results.outliers, fault)
     found = found[found["kind"].isin(kinds).to_numpy()]
     if found.empty:
@@ -149,7 +149,7 @@ def _outlier(results: pipeline.Results, fault: Fault, kinds: Sequence[str]) -> E
     )
 
 
-def _dead(results: pipeline.Results, fault: Fault) -> Evidence:
+def _dead(results: Results, fault: Fault) -> Evidence:
     evidence = _outlier(results, fault, ("dead_dc_input",))
     flagged = _at_dc_input(_quality_rows(results, fault, "dead"), fault)
     if evidence.found and not flagged.empty:
@@ -166,7 +166,7 @@ def _mean_over_windows(health: xr.Dataset, name: str) -> pd.Series:
     return series[(series.index != "") & series.notna().to_numpy()]
 
 
-def _weak(results: pipeline.Results, fault: Fault) -> Evidence:
+def _weak(results: Results, fault: Fault) -> Evidence:
     evidence = _outlier(results, fault, ("weak_dc_input", "weak_enclosure"))
     if results.health is None:
         return evidence
@@ -180,7 +180,7 @@ def _weak(results: pipeline.Results, fault: Fault) -> Evidence:
     return Evidence(fault, bool(evidence.found), where)
 
 
-def _gap(results: pipeline.Results, fault: Fault) -> Evidence:
+def _gap(results: Results, fault: Fault) -> Evidence:
     """A DC input's NaN stretch: its own ``gap`` row, beyond what its day's other inputs lack."""
     gaps = _quality_rows(results, fault, "gap")
     mine = _at_dc_input(gaps, fault)
@@ -200,17 +200,17 @@ def _gap(results: pipeline.Results, fault: Fault) -> Evidence:
     )
 
 
-def _dc_input_count(results: pipeline.Results) -> int:
+def _dc_input_count(results: Results) -> int:
     """The plant's DC inputs: inverters × DC inputs per inverter."""
     return results.daily.sizes[schema.INVERTER] * results.daily.sizes[schema.DC_INPUT]
 
 
-def _sample_hours(results: pipeline.Results, samples: float) -> float:
+def _sample_hours(results: Results, samples: float) -> float:
     """``samples`` sampling intervals in hours [h]."""
     return samples * float(results.daily.attrs["interval_seconds"]) / 3600.0
 
 
-def _missing_rows(results: pipeline.Results, fault: Fault) -> Evidence:
+def _missing_rows(results: Results, fault: Fault) -> Evidence:
     gaps = _quality_rows(results, fault, "gap")
     n_dc = _dc_input_count(results)
     if len(gaps) < n_dc:
@@ -224,7 +224,7 @@ def _missing_rows(results: pipeline.Results, fault: Fault) -> Evidence:
     )
 
 
-def _duplicate(results: pipeline.Results, fault: Fault) -> Evidence:
+def _duplicate(results: Results, fault: Fault) -> Evidence:
     dropped = _quality_rows(results, fault, "duplicates_dropped")
     if dropped.empty:
         return Evidence(fault, False, f"no duplicate row dropped on {fault.dates[0]}")
@@ -243,7 +243,7 @@ def _per_dc_input(health: xr.Dataset, name: str) -> pd.Series:
     return values.to_series().dropna()
 
 
-def _lossy(results: pipeline.Results, fault: Fault) -> Evidence:
+def _lossy(results: Results, fault: Fault) -> Evidence:
     if results.health is None:
         return Evidence(fault, False, "no battery health in this run")
     efficiency = _per_dc_input(results.health, "round_trip_efficiency")
@@ -258,7 +258,7 @@ def _lossy(results: pipeline.Results, fault: Fault) -> Evidence:
     )
 
 
-def _fade(results: pipeline.Results, fault: Fault) -> Evidence:
+def _fade(results: Results, fault: Fault) -> Evidence:
     if results.health is None:
         return Evidence(fault, False, "no battery health in this run")
     trend = _per_dc_input(results.health, "capacity_trend")
@@ -269,7 +269,7 @@ def _fade(results: pipeline.Results, fault: Fault) -> Evidence:
     )
 
 
-def _soc_offset(results: pipeline.Results, fault: Fault) -> Evidence:
+def _soc_offset(results: Results, fault: Fault) -> Evidence:
     from bessx.health_report import _STEADY_SWING
 
     if results.health is None:
@@ -305,7 +305,7 @@ def _soc_offset(results: pipeline.Results, fault: Fault) -> Evidence:
     )
 
 
-def _not_analysed(results: pipeline.Results, fault: Fault) -> Evidence:
+def _not_analysed(results: Results, fault: Fault) -> Evidence:
     return Evidence(
         fault,
         None,
@@ -314,7 +314,7 @@ def _not_analysed(results: pipeline.Results, fault: Fault) -> Evidence:
     )
 
 
-def find_injected(faults: Sequence[Fault], results: pipeline.Results) -> tuple[Evidence, ...]:
+def find_injected(faults: Sequence[Fault], results: Results) -> tuple[Evidence, ...]:
     """Where a run's results show each injected fault.
 
     Parameters
@@ -391,7 +391,7 @@ def _cycles_text(plant: SyntheticPlant, daily: xr.Dataset) -> str:
     )
 
 
-def injected_faults_section(plant: SyntheticPlant, results: pipeline.Results) -> str:
+def injected_faults_section(plant: SyntheticPlant, results: Results) -> str:
     """The "Injected faults (demo plant)" section of the demo's ``summary.md`` (Markdown).
 
     Parameters
