@@ -30,10 +30,10 @@ STAGES: Final = (
     ("hold_seconds", "hold durations"),
     ("running_power_sums", "energy sums"),
     ("power_sample_flags", "quality flags of the power"),
-    ("_soc_flags", "quality flags of the SOC"),
+    ("soc_flags_given_flow", "quality flags of the SOC"),
     ("daily_soc_throughput", "SOC swings"),
     ("held_per_day", "held seconds (gaps)"),
-    ("_count_per_day", "flag counts per day"),
+    ("flag_counts_per_day", "flag counts per day"),
     ("_health_summary", "battery health partials"),
 )
 
@@ -54,10 +54,10 @@ def _timed(namespace: dict[str, Any], name: str, spent: dict[str, float]) -> Non
 def _floor_read(files: list[Path]) -> Callable[[Path], object]:
     import polars as pl
 
-    from bessx.io.exports import ColumnPatterns, _column_map
+    from bessx.io.exports import ColumnPatterns, map_columns
 
     names = tuple(pl.read_parquet_schema(files[0]))
-    columns = ["Timestamp", *_column_map(names, ColumnPatterns()).dc_power.values()]
+    columns = ["Timestamp", *map_columns(names, ColumnPatterns()).dc_power.values()]
     return lambda path: pl.read_parquet(path, columns=columns, parallel="none")
 
 

@@ -29,7 +29,7 @@ import xarray as xr
 from bessx import accessor as _accessor  # noqa: F401  (registers Dataset.bess)
 from bessx import schema
 from bessx.dayblocks import day_plan, map_day_blocks
-from bessx.kernels.energy import ALLOCATIONS, _daily_energy_block
+from bessx.kernels.energy import ALLOCATIONS, daily_energy_block
 from bessx.kernels.flags import FLAGS, power_sample_flags
 from bessx.kernels.plausibility import DEFAULT_DC_POWER_LIMIT_KW, Limits
 from bessx.quality import EXCLUDABLE, QualitySettings, flag_counts
@@ -199,7 +199,7 @@ def daily_energy(
             return (flags & bits) != 0
 
     daily = map_day_blocks(
-        _daily_energy_block,
+        daily_energy_block,
         power,
         soc,
         plan,

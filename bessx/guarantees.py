@@ -82,9 +82,9 @@ def usable_capacity_interval(
         qualifying discharge segments) are drawn with replacement; NaN with fewer than two
         days with a segment. The same data and seed give the same bounds.
     """
-    from bessx.health import _window_days
+    from bessx.health import window_length_days
 
-    window_days = _window_days(window)
+    window_days = window_length_days(window)
     values = partials.isel({schema.ENCLOSURE: 0}, drop=True).load()
     energy = values.sel(quantity="segment_energy", drop=True).values
     drop = values.sel(quantity="segment_drop", drop=True).values

@@ -297,7 +297,13 @@ def daily_health(
 # ---------------------------------------------------------------------------------------
 # per-day partials -> window estimates
 # ---------------------------------------------------------------------------------------
-def _window_days(window: str | pd.Timedelta) -> int:
+def window_length_days(window: str | pd.Timedelta) -> int:
+    """The length of a health window in days, checked: ``"30D"`` gives 30.
+
+    Raises :class:`ValueError` unless ``window`` (a :class:`pandas.Timedelta` or its text)
+    is a whole number of days, at least one. The one pass and the guarantees check their
+    ``window`` with it before anything is read.
+    """
     try:
         length = pd.Timedelta(window)
     except ValueError as error:
@@ -335,7 +341,7 @@ def health_from_daily(daily: xr.DataArray, *, window: str | pd.Timedelta = "30D"
     xarray.Dataset
         As :func:`health` returns; lazy when ``daily`` is.
     """
-    window_days = _window_days(window)
+    window_days = window_length_days(window)
     dates = daily[schema.DAY].values
     coords = {
         name: coord
@@ -547,7 +553,7 @@ def health(
     >>> result["equivalent_full_cycles"].values.ravel()
     array([1.])
     """
-    window_days = _window_days(window)  # checked before anything else
+    window_days = window_length_days(window)  # checked before anything else
     daily = daily_health(
         ds, min_swing=min_swing, max_gap=max_gap, dc_power_limit_kw=dc_power_limit_kw
     )

@@ -46,7 +46,7 @@ import xarray as xr
 from bessx import accessor as _accessor  # noqa: F401  (registers Dataset.bess)
 from bessx import schema
 from bessx.dayblocks import DayPlan, day_plan, map_day_blocks
-from bessx.kernels.flags import FLAGS, POWER_FLAGS, SOC_FLAGS, _quality_block
+from bessx.kernels.flags import FLAGS, POWER_FLAGS, SOC_FLAGS, flag_counts_block
 from bessx.kernels.plausibility import Limits
 from bessx.thresholds import EXCLUDABLE, QualitySettings
 
@@ -158,7 +158,7 @@ def flag_counts(
         duplicates = np.zeros(len(plan.hold_seconds), dtype=np.int64)
     options = {"interval_seconds": plan.interval, "settings": settings, "limits": limits}
     counts = map_day_blocks(
-        _quality_block,
+        flag_counts_block,
         power,
         soc,
         plan,

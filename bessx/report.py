@@ -202,7 +202,7 @@ def data_read_section(daily: xr.Dataset, source: Mapping[str, Any]) -> Section:
     """What was read: files, days with and without data, samples, interval, layout."""
     files = list(source.get("files", []))
     dates = _dates(daily)
-    covered = _days_with_data(daily)
+    covered = days_with_data(daily)
     missing = [date for date, has_data in zip(dates, covered, strict=True) if not has_data]
     interval = daily.attrs.get("interval_seconds")
     interval_text = f"{_number(interval, 3)} s" if _finite(interval) else "unknown"
@@ -678,7 +678,8 @@ def _dc_input_coverage(daily: xr.Dataset) -> tuple[np.ndarray, list[str], list[t
     return per_input[:, has_enclosures], _dates(daily), labels
 
 
-def _days_with_data(daily: xr.Dataset) -> np.ndarray:
+def days_with_data(daily: xr.Dataset) -> np.ndarray:
+    """Whether any DC input has coverage on each day of ``daily``: boolean ``(day,)``."""
     coverage, _, _ = _dc_input_coverage(daily)
     if coverage.size == 0:
         return np.zeros(daily.sizes.get(schema.DAY, 0), dtype=bool)

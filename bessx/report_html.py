@@ -165,11 +165,11 @@ def report_html(
 # Sections of the report only ------------------------------------------------------------------
 def glance_section(results: bessx.results.Results, plant_energy: Section) -> Section:
     """The plant and the period at a glance, with the plant-energy table of the summary."""
-    from bessx.report import layout_summary
+    from bessx.report import days_with_data, layout_summary
 
     daily = results.daily
     dates = pd.DatetimeIndex(daily[schema.DAY].values)
-    with_data = _days_with_data(daily)
+    with_data = days_with_data(daily)
     ids = daily["enclosure_id"].values.astype(str)
     items = [
         f"Plant: {daily.sizes.get(schema.INVERTER, 0)} inverters, "
@@ -352,9 +352,11 @@ def _text_parts(
 
 def _gaps_section(results: bessx.results.Results) -> Section:
     """Days without data and plant-wide gaps as runs of dates."""
+    from bessx.report import days_with_data
+
     daily = results.daily
     dates = pd.DatetimeIndex(daily[schema.DAY].values)
-    with_data = _days_with_data(daily)
+    with_data = days_with_data(daily)
     items = [
         "Days without any data: "
         + (date_ranges(dates[~with_data]) if (~with_data).any() else "none")
@@ -705,13 +707,6 @@ def _draw(name: str, results: bessx.results.Results) -> bytes:
 
 def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
-# Small helpers ---------------------------------------------------------------------------------
-def _days_with_data(daily: xr.Dataset) -> np.ndarray:
-    from bessx.report import _days_with_data as with_data
-
-    return with_data(daily)
 
 
 def _period(daily: xr.Dataset) -> str:

@@ -1,4 +1,5 @@
-"""The package's layers: no import cycle, and the numpy kernels import nothing above them.
+"""The package's layers: no import cycle, the numpy kernels import nothing above them, and
+no module reaches into another's private names.
 
 The import graph is read from the source with :mod:`ast`, function-level imports included
 (an import inside a function is still a dependency, made later); imports under
@@ -6,6 +7,13 @@ The import graph is read from the source with :mod:`ast`, function-level imports
 ``bessx/a/__init__.py`` first, so a module also depends on its parent packages (not on
 ``bessx`` itself, whose public names are imported lazily by name, not by an import
 statement).
+
+A module's ``_private`` names are its own: outside :mod:`bessx.synthetic` and
+:mod:`bessx.testing` (the demo plant and the test helpers, which build on the internals on
+purpose), no module imports a ``_name`` from another bessx module, nor uses one as
+``module._name`` of a bessx module it imported. The one thing allowed is a package's own
+``__init__`` importing (public names) from a private module directly inside it, as
+``bessx/__init__.py`` does from ``bessx._postimport``.
 """
 
 from __future__ import annotations
@@ -205,3 +213,88 @@ def test_importing_the_kernels_imports_no_labelled_library(heavy: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+#: The packages whose modules may use other modules' private names.
+PRIVATE_USERS = ("bessx.synthetic", "bessx.testing")
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def private_uses(package: Path = PACKAGE) -> list[str]:
+    """``module:line name`` for every private name or module of another bessx module used."""
+    paths = {module_name(path, package): path for path in package.rglob("*.py")}
+    found = []
+    for name, path in sorted(paths.items()):
+        if name.startswith(PRIVATE_USERS):
+            continue
+        is_package = path.name == "__init__.py"
+        package_name = name if is_package else name.rpartition(".")[0]
+        tree = ast.parse(path.read_text(), str(path))
+        modules: dict[str, str] = {}  # local name -> the bessx module it is bound to
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported = [(alias.name, alias.name, alias.asname) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package_name.split(".")
+                    anchor = anchor[: len(anchor) - node.level + 1]
+                    base = ".".join([*anchor, *([base] if base else [])])
+                imported = [(base, f"{base}.{alias.name}", alias.asname) for alias in node.names]
+            else:
+                continue
+            for module, full, alias in imported:
+                if module.partition(".")[0] != "bessx":
+                    continue
+                target = full if full in paths else module
+                if isinstance(node, ast.Import):  # binds `bessx`, or the module as its alias
+                    modules[alias or "bessx"] = full if alias else "bessx"
+                elif full in paths:  # `from bessx.io import files` binds a module
+                    modules[alias or full.rpartition(".")[2]] = full
+                parts = full.split(".")
+                private_parts = [part for part in parts[1:] if _private(part)]
+                own_private_module = (
+                    is_package
+                    and target.rpartition(".")[0] == name
+                    and private_parts == [target.rpartition(".")[2]]
+                )
+                if private_parts and target != name and not own_private_module:
+                    found.append(f"{name}:{node.lineno} {full}")
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and _private(node.attr)
+                and isinstance(node.value, ast.Name)
+                and modules.get(node.value.id, name) != name
+            ):
+                found.append(f"{name}:{node.lineno} {modules[node.value.id]}.{node.attr}")
+    return found
+
+
+def test_private_uses_are_found(tmp_path: Path) -> None:
+    package = tmp_path / "bessx"
+    (package / "io").mkdir(parents=True)
+    (package / "synthetic").mkdir()
+    (package / "__init__.py").write_text("from bessx._hooks import when\n")
+    (package / "_hooks.py").write_text("when = 1\n")
+    (package / "io" / "__init__.py").write_text("")
+    (package / "io" / "files.py").write_text("_minute = 1\nMINUTE = 2\n")
+    (package / "io" / "read.py").write_text(
+        "from .files import MINUTE, _minute\nfrom bessx import __version__\n"
+    )
+    (package / "io" / "write.py").write_text(
+        "from bessx.io import files\nimport bessx._hooks\n\ndef f():\n    return files._minute\n"
+    )
+    (package / "synthetic" / "__init__.py").write_text("from bessx.io.files import _minute\n")
+    assert private_uses(package) == [
+        "bessx.io.read:1 bessx.io.files._minute",
+        "bessx.io.write:2 bessx._hooks",
+        "bessx.io.write:5 bessx.io.files._minute",
+    ]
+
+
+def test_no_module_uses_another_modules_private_names() -> None:
+    assert private_uses() == []

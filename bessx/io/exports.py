@@ -49,7 +49,7 @@ from bessx.io.conventions import (
     power_in_kw,
 )
 from bessx.io.engines import Engine, Scan, UnreadableData, get_engine
-from bessx.io.files import ColumnMap, ExportFile, _minute
+from bessx.io.files import ColumnMap, ExportFile, minute_text
 from bessx.io.groups import file_grouping, group_overlapping, join_members
 from bessx.io.index import ExportIndex, IndexSettings, ScanRecord, as_index
 from bessx.topology import (
@@ -171,7 +171,7 @@ def export_paths(paths: PathsLike) -> list[Path]:
 
 # Columns ---------------------------------------------------------------------------------
 @lru_cache(maxsize=64)
-def _column_map(
+def map_columns(
     names: tuple[str, ...], patterns: ColumnPatterns, n_dc: int = len(schema.DC_INPUTS)
 ) -> ColumnMap:
     """Match column names against the export patterns; cached per distinct schema.
@@ -302,8 +302,8 @@ def _check_time_window(path: Path, time: np.ndarray) -> None:
     if first < EARLIEST_TIME.astype("datetime64[s]") or last > latest:
         raise ExportError(
             path,
-            f"timestamps from {_minute(first)} to {_minute(last)} lie outside the plausible "
-            f"window {_minute(EARLIEST_TIME)} to {_minute(latest)} "
+            f"timestamps from {minute_text(first)} to {minute_text(last)} lie outside the "
+            f"plausible window {minute_text(EARLIEST_TIME)} to {minute_text(latest)} "
             f"(now + {FUTURE_TOLERANCE_DAYS} days): a clock error?",
         )
 
@@ -350,10 +350,11 @@ def _check_name_date(path: Path, local_wall: np.ndarray, utc: np.ndarray) -> str
         return min(misfit, key=lambda convention: misfit[convention])
     raise ExportError(
         path,
-        f"its rows run from {_minute(local_wall.min())} to {_minute(local_wall.max())} local "
-        f"time ({_minute(utc.min())} to {_minute(utc.max())} UTC), which does not fit the "
+        f"its rows run from {minute_text(local_wall.min())} to {minute_text(local_wall.max())} "
+        f"local time ({minute_text(utc.min())} to {minute_text(utc.max())} UTC), which does not "
+        f"fit the "
         f"date {str(date)[:10]} in its name, as a local or as a UTC date (allowed: "
-        f"{_minute(start)} to {_minute(end)})",
+        f"{minute_text(start)} to {minute_text(end)})",
     )
 
 
@@ -421,7 +422,7 @@ def export_from_scan(
 
     ``n_dc`` is the number of DC inputs of the plant's arrays (:func:`dc_input_count`).
     """
-    columns = _column_map(scan.names, patterns or ColumnPatterns(), n_dc)
+    columns = map_columns(scan.names, patterns or ColumnPatterns(), n_dc)
     if not columns.dc_power:
         raise ExportError(path, "no DC input power columns ('BESS1 DC Input Power (kW) [...]')")
     for var, found in columns.ambiguous.items():
@@ -830,7 +831,7 @@ def open_exports(
     )
     if unplaced is not None:
         warnings.warn(unplaced, ExportWarning, stacklevel=2)
-    for note in _note_missing(exports, inverters, topo, variables, absent):
+    for note in missing_notes(exports, inverters, topo, variables, absent):
         warnings.warn(note, ExportNote, stacklevel=2)
     for export in exports:
         for file in export.files:
@@ -1138,7 +1139,7 @@ def _check_gaps(exports: list[ExportFile], max_gap_days: float) -> None:
     years = abs(float((starts[nearest] - starts[outside]) / np.timedelta64(1, "D"))) / 365.25
     raise ExportError(
         exports[outside].path,
-        f"its timestamps ({_minute(starts[outside])} UTC) lie {years:.1f} years from the rest "
+        f"its timestamps ({minute_text(starts[outside])} UTC) lie {years:.1f} years from the rest "
         f"of the history ({int(files[history])} file(s), nearest {exports[nearest].path.name}); "
         f"exports more than {max_gap_days:g} days apart are refused (a clock error? "
         "else give max_gap_days=)",
@@ -1170,7 +1171,7 @@ def _check_no_overlap(exports: list[ExportFile]) -> None:
             )
 
 
-def _note_missing(
+def missing_notes(
     exports: list[ExportFile],
     inverters: list[str],
     topo: Topology,

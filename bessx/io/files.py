@@ -49,6 +49,6 @@ class ExportFile:
         return self.members or (self,)
 
 
-def _minute(time: np.datetime64) -> str:
+def minute_text(time: np.datetime64) -> str:
     """``2023-05-01 13:45``: a time to the minute, for messages."""
     return str(time.astype("datetime64[m]")).replace("T", " ")

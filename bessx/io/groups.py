@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from bessx.errors import ExportError
-from bessx.io.files import ColumnMap, ExportFile, _minute
+from bessx.io.files import ColumnMap, ExportFile, minute_text
 
 __all__ = ["file_grouping", "group_overlapping", "join_members", "merge_members", "union_columns"]
 
@@ -137,7 +137,7 @@ def join_members(
                 raise ExportError(
                     member.path,
                     f"overlaps {other.path.name} in time and differs from it in "
-                    f"'{names[column]}' at {_minute(member.time[row])} UTC (the same period "
+                    f"'{names[column]}' at {minute_text(member.time[row])} UTC (the same period "
                     "exported twice with other values?)",
                 )
         joined[cells] = values

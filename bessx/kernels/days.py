@@ -11,33 +11,61 @@ from typing import NamedTuple
 import numpy as np
 
 __all__ = [
+    "Segments",
     "day_aligned_chunks",
+    "day_segments",
+    "held_per_day",
+    "held_sums",
+    "pair_counts",
+    "scatter_days",
+    "segment_sums",
 ]
 
 
-class _Segments(NamedTuple):
-    """Runs of equal values in a non-decreasing ``day_index``."""
+class Segments(NamedTuple):
+    """Runs of equal values in a non-decreasing ``day_index``: one run per day present."""
 
-    starts: np.ndarray  # position of the first sample of each run
-    days: np.ndarray  # day of each run
+    #: Position of the first sample of each run, int ``(run,)``.
+    starts: np.ndarray
+    #: The day of each run, ``(run,)``.
+    days: np.ndarray
 
 
-def _segments(day_index: np.ndarray) -> _Segments:
+def day_segments(day_index: np.ndarray) -> Segments:
+    """The runs of equal days in ``day_index``.
+
+    Parameters
+    ----------
+    day_index : numpy.ndarray
+        Non-decreasing day of each sample ``(n,)``, ``n >= 1``.
+
+    Returns
+    -------
+    Segments
+        Where each run starts and the day it holds.
+
+    Examples
+    --------
+    >>> day_segments(np.array([0, 0, 2, 2, 2]))
+    Segments(starts=array([0, 2]), days=array([0, 2]))
+    """
     starts = np.concatenate(([0], np.flatnonzero(np.diff(day_index) != 0) + 1))
-    return _Segments(starts, day_index[starts])
+    return Segments(starts, day_index[starts])
 
 
-def _day_sums(
-    values: np.ndarray, segments: _Segments, weights: np.ndarray | None = None
+def segment_sums(
+    values: np.ndarray, segments: Segments, weights: np.ndarray | None = None
 ) -> np.ndarray:
-    """Sum ``weights[i] * values[i]`` (default weight 1) over each run, in float64.
+    """Sum ``weights[i] * values[i]`` (default weight 1) over each run, in float64 ``(run, k)``.
 
     ``values`` is ``(n, k)``, of any real or boolean dtype, without NaN; it is not modified.
-    Each run is summed sample after sample, in time order: :func:`numpy.add.reduce` over the
-    rows of a C-contiguous block of at least two columns adds row after row (whereas
-    ``reduceat`` and a reduction along a contiguous axis sum pairwise). So a day's sum does
-    not depend on how its samples were split into blocks, and a sum can be continued: the
-    sum of a day's first ``n - 1`` samples plus the last one is the day's sum, bit for bit.
+    ``weights`` is ``(n,)``, in whatever unit the sums should carry (hold seconds [s] make
+    a sum of powers [kW] one of energies [kJ]). Each run is summed sample after sample, in
+    time order: :func:`numpy.add.reduce` over the rows of a C-contiguous block of at least
+    two columns adds row after row (whereas ``reduceat`` and a reduction along a contiguous
+    axis sum pairwise). So a day's sum does not depend on how its samples were split into
+    blocks, and a sum can be continued: the sum of a day's first ``n - 1`` samples plus the
+    last one is the day's sum, bit for bit.
     """
     if weights is not None:
         values = np.multiply(values, weights[:, np.newaxis], dtype=np.float64)
@@ -54,23 +82,24 @@ def _day_sums(
     return sums[:, : values.shape[1]]
 
 
-def _held_sums(mask: np.ndarray, segments: _Segments, hold_seconds: np.ndarray) -> np.ndarray:
-    """Sum the hold seconds of the samples where ``mask`` is True over each run ``(run, k)``.
+def held_sums(mask: np.ndarray, segments: Segments, hold_seconds: np.ndarray) -> np.ndarray:
+    """Sum the hold seconds [s] of the samples where ``mask`` is True over each run ``(run, k)``.
 
-    The same sums as ``_day_sums(mask, segments, hold_seconds)``, bit for bit: the columns
+    ``mask`` is boolean ``(n, k)``, ``hold_seconds`` the hold of each sample [s] ``(n,)``.
+    The same sums as ``segment_sums(mask, segments, hold_seconds)``, bit for bit: the columns
     that are True throughout share one sum of the hold seconds, and only the others are
     summed one by one (on healthy data, next to none).
     """
     n, k = mask.shape
-    whole = _day_sums(np.ones((n, 1), dtype=bool), segments, hold_seconds)
+    whole = segment_sums(np.ones((n, 1), dtype=bool), segments, hold_seconds)
     sums = np.repeat(whole, k, axis=1)
     partial = np.flatnonzero(~mask.all(axis=0))
     if len(partial):
-        sums[:, partial] = _day_sums(mask[:, partial], segments, hold_seconds)
+        sums[:, partial] = segment_sums(mask[:, partial], segments, hold_seconds)
     return sums
 
 
-def _pair_counts(finite: np.ndarray, segments: _Segments) -> np.ndarray:
+def pair_counts(finite: np.ndarray, segments: Segments) -> np.ndarray:
     """Finite differences per run ``(run, k)``, as float64 counts (exact in any order).
 
     ``finite`` marks the finite differences, the last of each run never (it would pair two
@@ -90,15 +119,21 @@ def held_per_day(
 ) -> np.ndarray:
     """Hold seconds [s] of the samples where ``received`` is True, per day ``(day, k)``.
 
-    Summed sample after sample (:func:`_held_sums`); 0 on days without samples.
+    ``received`` is boolean ``(n, k)``, ``hold_seconds`` the hold of each sample [s]
+    ``(n,)``, ``day_index`` the non-decreasing day of each sample (0 to ``n_days - 1``).
+    Summed sample after sample (:func:`held_sums`); 0 on days without samples.
     """
-    segments = _segments(day_index)
-    sums = _held_sums(received, segments, hold_seconds)
-    return np.nan_to_num(_scatter_days(sums[np.newaxis], segments.days, n_days)[0])
+    segments = day_segments(day_index)
+    sums = held_sums(received, segments, hold_seconds)
+    return np.nan_to_num(scatter_days(sums[np.newaxis], segments.days, n_days)[0])
 
 
-def _scatter_days(sums: np.ndarray, present_days: np.ndarray, n_days: int) -> np.ndarray:
-    """Place ``sums`` (quantity, present day, ...) on rows ``present_days``; NaN elsewhere."""
+def scatter_days(sums: np.ndarray, present_days: np.ndarray, n_days: int) -> np.ndarray:
+    """Place ``sums`` (quantity, present day, ...) on rows ``present_days`` of ``n_days``.
+
+    Returns float64 ``(quantity, n_days, ...)``, NaN on the days not present; ``sums``
+    itself when every day is present. The units are those of ``sums``.
+    """
     if len(present_days) == n_days:
         return sums
     full = np.full((sums.shape[0], n_days, *sums.shape[2:]), np.nan)

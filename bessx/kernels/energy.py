@@ -11,13 +11,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bessx.kernels.days import _day_sums, _held_sums, _pair_counts, _scatter_days, _segments
+from bessx.kernels.days import day_segments, held_sums, pair_counts, scatter_days, segment_sums
 from bessx.kernels.plausibility import Limits, masked
 
 __all__ = [
     "ALLOCATIONS",
     "Allocation",
     "allocate",
+    "daily_energy_block",
     "daily_power_sums",
     "daily_soc_throughput",
     "equal_shares",
@@ -78,19 +79,19 @@ def daily_power_sums(
     flat = power.reshape(n, -1)
     hold_seconds = np.asarray(hold_seconds, dtype=np.float64)
     hold_hours = hold_seconds / _SECONDS_PER_HOUR
-    segments = _segments(day_index)
+    segments = day_segments(day_index)
 
     # The energy of each sample P * dt in float64, then its positive and negative parts:
     # dt > 0, so max(P * dt, 0) = max(P, 0) * dt exactly (fmax and fmin drop NaN).
     weighted = np.multiply(flat, hold_hours[:, np.newaxis], dtype=np.float64)
-    discharged = _day_sums(np.fmax(weighted, 0.0), segments)
-    charged = 0.0 - _day_sums(np.fmin(weighted, 0.0, out=weighted), segments)
-    valid_seconds = _held_sums(np.isfinite(flat), segments, hold_seconds)
+    discharged = segment_sums(np.fmax(weighted, 0.0), segments)
+    charged = 0.0 - segment_sums(np.fmin(weighted, 0.0, out=weighted), segments)
+    valid_seconds = held_sums(np.isfinite(flat), segments, hold_seconds)
 
     no_valid_sample = valid_seconds <= 0.0
     discharged[no_valid_sample] = np.nan
     charged[no_valid_sample] = np.nan
-    sums = _scatter_days(np.stack([discharged, charged, valid_seconds]), segments.days, n_days)
+    sums = scatter_days(np.stack([discharged, charged, valid_seconds]), segments.days, n_days)
     return sums.reshape(3, n_days, *power.shape[1:])
 
 
@@ -129,7 +130,7 @@ def daily_soc_throughput(soc: np.ndarray, day_index: np.ndarray) -> np.ndarray:
         return np.full((3, n_days, *soc.shape[1:]), np.nan)
 
     flat = soc.reshape(n, -1)
-    segments = _segments(day_index)
+    segments = day_segments(day_index)
 
     # Difference i pairs samples i and i + 1 and belongs to sample i's day; it is dropped
     # (NaN) when the pair straddles midnight, and for the last sample (no successor).
@@ -138,12 +139,12 @@ def daily_soc_throughput(soc: np.ndarray, day_index: np.ndarray) -> np.ndarray:
     delta[-1] = np.nan
     delta[np.flatnonzero(day_index[1:] != day_index[:-1])] = np.nan
 
-    finite_pairs = _pair_counts(np.isfinite(delta), segments)
-    upward = _day_sums(np.fmax(delta, 0), segments)
+    finite_pairs = pair_counts(np.isfinite(delta), segments)
+    upward = segment_sums(np.fmax(delta, 0), segments)
     np.fmin(delta, 0, out=delta)
-    downward = 0.0 - _day_sums(delta, segments)
+    downward = 0.0 - segment_sums(delta, segments)
 
-    sums = _scatter_days(np.stack([downward, upward, finite_pairs]), segments.days, n_days)
+    sums = scatter_days(np.stack([downward, upward, finite_pairs]), segments.days, n_days)
     return sums.reshape(3, n_days, *soc.shape[1:])
 
 
@@ -244,7 +245,7 @@ ALLOCATIONS: Mapping[str, Allocation] = {
 }
 
 
-def _daily_energy_block(
+def daily_energy_block(
     power: np.ndarray,
     day_index: np.ndarray,
     day_seconds: np.ndarray,
@@ -257,6 +258,9 @@ def _daily_energy_block(
     exclude: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Daily discharged, charged energy and coverage per enclosure for a block of days.
+
+    The kernel :func:`bessx.daily_energy` runs on each day-aligned block
+    (:func:`bessx.dayblocks.map_day_blocks`).
 
     ``power`` is (time, inverter, dc_input) [kW]; ``day_index`` (counted from the block's
     first output day) and ``hold_seconds`` are per sample, ``day_seconds`` (length of each

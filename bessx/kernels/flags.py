@@ -10,16 +10,19 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bessx.kernels.days import _segments, held_per_day
-from bessx.kernels.plausibility import Limits, _all_plausible, implausible, masked
+from bessx.kernels.days import day_segments, held_per_day
+from bessx.kernels.plausibility import Limits, all_plausible, implausible, masked
 from bessx.thresholds import QualitySettings
 
 __all__ = [
     "FLAGS",
     "Flag",
+    "flag_counts_block",
+    "flag_counts_per_day",
     "fleet_moves",
     "long_runs",
     "power_sample_flags",
+    "soc_flags_given_flow",
     "soc_sample_flags",
 ]
 
@@ -179,7 +182,7 @@ def _implausible_flags(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The bits of the plausibility rules' flags, and the values with those samples NaN."""
     flags = np.zeros(values.shape, dtype=np.uint8)
-    if _all_plausible(values, variable, limits):
+    if all_plausible(values, variable, limits):
         return flags, values
     for name in ("non_finite", "out_of_range"):
         _set(flags, name, implausible(values, variable, limits, flag=name))
@@ -310,10 +313,12 @@ def soc_sample_flags(
     """
     with np.errstate(invalid="ignore"):
         flowing = np.abs(masked(power, "dc_power", limits)) > settings.moving_kw
-    return _soc_flags(soc, flowing[..., np.newaxis], day_index, interval_seconds, settings, limits)
+    return soc_flags_given_flow(
+        soc, flowing[..., np.newaxis], day_index, interval_seconds, settings, limits
+    )
 
 
-def _soc_flags(
+def soc_flags_given_flow(
     soc: np.ndarray,
     flowing: np.ndarray,
     day_index: np.ndarray,
@@ -321,8 +326,23 @@ def _soc_flags(
     settings: QualitySettings,
     limits: Limits,
 ) -> np.ndarray:
-    """:func:`soc_sample_flags` given ``flowing``: whether the DC input of each SOC sample
-    carries more than ``moving_kw`` (boolean, broadcastable to ``soc``)."""
+    """:func:`soc_sample_flags` given ``flowing`` instead of the DC input power.
+
+    Parameters
+    ----------
+    soc : numpy.ndarray
+        State of charge [%] ``(n, ..., enclosure)``; NaN marks a missing sample.
+    flowing : numpy.ndarray
+        Boolean, broadcastable to ``soc``: whether the DC input of each SOC sample carries
+        more than ``settings.moving_kw`` [kW] (the one pass has it at hand already).
+    day_index, interval_seconds, settings, limits
+        As for :func:`power_sample_flags`.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8, the shape of ``soc``, as :func:`soc_sample_flags` returns.
+    """
     n = soc.shape[0]
     flags, good = _implausible_flags(soc, "soc", limits)
     frozen = (np.isfinite(good) & flowing).reshape(n, -1)
@@ -332,13 +352,18 @@ def _soc_flags(
     return flags
 
 
-def _count_per_day(flags: np.ndarray, names: Sequence[str], day_index: np.ndarray) -> np.ndarray:
+def flag_counts_per_day(
+    flags: np.ndarray, names: Sequence[str], day_index: np.ndarray
+) -> np.ndarray:
     """Samples per day carrying each flag: int64 ``(flag, day, ...)``.
 
-    Only the flags and columns that occur are summed: on healthy data, next to nothing.
+    ``flags`` is the uint8 bit mask of each sample ``(n, ...)`` (see :data:`FLAGS`),
+    ``names`` the flags to count, ``day_index`` the non-decreasing day of each sample
+    (from 0; the last sample's day is the last day counted). Only the flags and columns
+    that occur are summed: on healthy data, next to nothing.
     """
 
-    segments = _segments(day_index)
+    segments = day_segments(day_index)
     n_days = int(day_index[-1]) + 1
     flat = flags.reshape(flags.shape[0], -1)
     counts = np.zeros((len(names), n_days, flat.shape[1]), dtype=np.int64)
@@ -371,7 +396,7 @@ def _gap_intervals(
     return missing.reshape(n_days, *received.shape[1:])
 
 
-def _quality_block(
+def flag_counts_block(
     power: np.ndarray,
     day_index: np.ndarray,
     day_seconds: np.ndarray,
@@ -386,15 +411,22 @@ def _quality_block(
 ) -> np.ndarray:
     """Flag counts of a block of whole days: float64 ``(flag, day, inverter, dc_input, slot)``.
 
-    The power flags come first (in :data:`POWER_FLAGS` order, the same for every slot),
-    then the SOC flags (:data:`SOC_FLAGS`, per slot; 0 without SOC).
+    The kernel :func:`bessx.quality` counts its flags with, on each day-aligned block
+    (:func:`bessx.dayblocks.map_day_blocks`). ``power`` is the DC input power [kW]
+    ``(time, inverter, dc_input)``, ``soc`` the SOC [%] ``(time, inverter, dc_input,
+    slot)``; ``day_index`` (from the block's first day), ``hold_seconds`` [s] and
+    ``duplicates`` (rows dropped as repeated timestamps) are per sample, ``day_seconds``
+    (length of each day [s]) per day, ``used`` (boolean ``(inverter, dc_input, slot)``)
+    marks the slots that hold an enclosure. The power flags come first (in
+    :data:`POWER_FLAGS` order, the same for every slot), then the SOC flags
+    (:data:`SOC_FLAGS`, per slot; 0 without SOC).
     """
     n_days = len(day_seconds)
     power_flags = power_sample_flags(power, day_index, interval_seconds, settings, limits)
-    power_counts = _count_per_day(power_flags, POWER_FLAGS[:5], day_index)
+    power_counts = flag_counts_per_day(power_flags, POWER_FLAGS[:5], day_index)
 
     dropped = np.zeros(n_days)
-    segments = _segments(day_index)
+    segments = day_segments(day_index)
     dropped[segments.days] = np.add.reduceat(duplicates, segments.starts, dtype=np.int64)
     dropped = np.broadcast_to(dropped.reshape(n_days, 1, 1), (n_days, *power.shape[1:]))
     gaps = _gap_intervals(~np.isnan(power), hold_seconds, day_index, day_seconds, interval_seconds)
@@ -405,7 +437,7 @@ def _quality_block(
     out[: len(POWER_FLAGS)] = power_counts[..., np.newaxis]
     if soc is not None:
         soc_flags = soc_sample_flags(soc, power, day_index, interval_seconds, settings, limits)
-        soc_counts = _count_per_day(soc_flags, SOC_FLAGS[:-1], day_index)
+        soc_counts = flag_counts_per_day(soc_flags, SOC_FLAGS[:-1], day_index)
         soc_gaps = _gap_intervals(
             ~np.isnan(soc), hold_seconds, day_index, day_seconds, interval_seconds
         )

@@ -25,7 +25,7 @@ from typing import Final
 
 import numpy as np
 
-from bessx.kernels.days import _day_sums, _Segments
+from bessx.kernels.days import Segments, segment_sums
 from bessx.kernels.energy import daily_power_sums
 from bessx.kernels.plausibility import Limits, masked
 
@@ -294,14 +294,14 @@ def power_terms(power: np.ndarray, hold: float) -> np.ndarray:
     return np.stack([np.fmax(weighted, 0.0), np.fmin(weighted, 0.0), np.isfinite(power) * hold])
 
 
-def _downward_swing(soc: np.ndarray, segments: _Segments, crossing: np.ndarray) -> np.ndarray:
+def _downward_swing(soc: np.ndarray, segments: Segments, crossing: np.ndarray) -> np.ndarray:
     """Sum of the SOC decreases between consecutive samples of each day (NaN steps add 0)."""
     step = np.empty_like(soc)
     np.subtract(soc[1:], soc[:-1], out=step[:-1])
     step[-1] = 0.0
     step[crossing] = 0.0
     np.fmin(step, 0.0, out=step)
-    return 0.0 - _day_sums(step, segments)
+    return 0.0 - segment_sums(step, segments)
 
 
 def day_parts(
@@ -349,7 +349,7 @@ def day_parts(
     starts = _day_starts(day_index)
     present = day_index[starts]
     ends = np.append(starts[1:] - 1, n - 1)
-    segments = _Segments(starts, present)
+    segments = Segments(starts, present)
 
     n_used = slot_used.sum(axis=-1)
     soc_total, spread = _slot_statistics(slots, slot_used)
@@ -386,13 +386,13 @@ def day_parts(
     all_valid = bool(valid.all())
 
     def valid_sums(values: np.ndarray) -> np.ndarray:
-        return _day_sums(values if all_valid else np.where(valid, values, 0.0), segments)
+        return segment_sums(values if all_valid else np.where(valid, values, 0.0), segments)
 
     if all_valid:  # every sample counts
         samples = np.diff(np.append(starts, n)).astype(np.float64)
         valid_count = np.repeat(samples[:, np.newaxis], m, axis=1)
     else:
-        valid_count = _day_sums(valid, segments)
+        valid_count = segment_sums(valid, segments)
     total_sum = valid_sums(soc_total)
     crossing = ends[:-1]
     enclosure = slot_used & (n_used >= 2)[:, np.newaxis]

@@ -29,6 +29,7 @@ __all__ = [
     "RULES",
     "Limits",
     "Rule",
+    "all_plausible",
     "implausible",
     "masked",
 ]
@@ -158,8 +159,14 @@ PLAUSIBLE_RANGE: Mapping[str, Callable[[Limits], tuple[float, float]]] = {
 }
 
 
-def _all_plausible(values: np.ndarray, variable: str, limits: Limits) -> bool:
-    """Whether every sample lies in the plausible range (two fast reductions; NaN ignored)."""
+def all_plausible(values: np.ndarray, variable: str, limits: Limits) -> bool:
+    """Whether every sample of ``values`` lies in ``variable``'s plausible range.
+
+    Two fast reductions; NaN is ignored, except that an all-NaN array is not called
+    plausible (it takes the slow path of :func:`implausible`). A variable without a range
+    (and an empty array) is plausible throughout. ``values`` is in the variable's unit
+    (DC power [kW], SOC [%], plant power [kW]).
+    """
     if variable not in PLAUSIBLE_RANGE or values.size == 0:
         return variable not in PLAUSIBLE_RANGE or values.size == 0
     low, high = PLAUSIBLE_RANGE[variable](limits)
@@ -201,7 +208,7 @@ def implausible(
     """
     values = np.asarray(values)
     result = np.zeros(values.shape, dtype=bool)
-    if _all_plausible(values, variable, limits):
+    if all_plausible(values, variable, limits):
         return result
     for rule in RULES.values():
         if rule.variable == variable and (flag is None or rule.flag == flag):
@@ -222,7 +229,7 @@ def masked(values: np.ndarray, variable: str, limits: Limits = Limits()) -> np.n
     """
     values = np.asarray(values)
     dtype = np.result_type(values.dtype, np.float32)
-    if _all_plausible(values, variable, limits):
+    if all_plausible(values, variable, limits):
         return values.astype(dtype, copy=False)
     bad = implausible(values, variable, limits)
     if not bad.any():

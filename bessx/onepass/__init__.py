@@ -61,7 +61,7 @@ import xarray as xr
 from bessx import schema
 from bessx.config import require_timezone
 from bessx.errors import CONTROL, ExportError, reason
-from bessx.health import _window_days, check_min_swing
+from bessx.health import check_min_swing, window_length_days
 from bessx.io.conventions import POWER_SIGNS, POWER_UNITS, check_power_convention
 from bessx.io.engines import get_engine
 from bessx.io.exports import (
@@ -77,7 +77,7 @@ from bessx.onepass.parallel import map_files
 from bessx.onepass.reduce import NotOnePass, Results, combine
 from bessx.onepass.summarise import summarise_export, summarise_group
 from bessx.onepass.summary import (
-    _TOPOLOGY_COLUMNS,
+    TOPOLOGY_ROW_FIELDS,
     DailySummary,
     HealthSettings,
     HealthSummary,
@@ -208,7 +208,7 @@ def from_exports(
         else tuple(
             (str(inverter), int(dc_input), str(enclosure_id), int(slot))
             for inverter, dc_input, enclosure_id, slot in topo.table[
-                list(_TOPOLOGY_COLUMNS)
+                list(TOPOLOGY_ROW_FIELDS)
             ].itertuples(index=False)
         ),
         soc=soc,
@@ -399,7 +399,7 @@ def health_from_exports(
     """
     from bessx.health import health_from_daily
 
-    window = f"{_window_days(window)}D"  # checked before any file is read
+    window = f"{window_length_days(window)}D"  # checked before any file is read
     results = from_exports(
         paths,
         timezone=timezone,

@@ -25,7 +25,7 @@ from bessx.kernels.availability import (
     sample_terms,
 )
 from bessx.kernels.flags import FLAGS, fleet_moves
-from bessx.onepass.layout import _Layout
+from bessx.onepass.layout import ArrayLayout
 from bessx.onepass.summary import Summary
 
 __all__ = ["enclosures_per_column", "join_availability", "summarise_availability"]
@@ -78,7 +78,7 @@ def summarise_availability(
 
 def join_availability(
     summaries: Sequence[Summary],
-    layout: _Layout,
+    layout: ArrayLayout,
     n_days: int,
     rows_of: Callable[[Summary], np.ndarray],
     last_hold: Callable[[int], float],

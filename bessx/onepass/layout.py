@@ -1,6 +1,6 @@
 """Where each power and state-of-charge column of the exports sits in the plant's arrays.
 
-:class:`_Layout` places the DC input power columns on ``(inverter, dc_input)`` and the
+:class:`ArrayLayout` places the DC input power columns on ``(inverter, dc_input)`` and the
 enclosures' SOC columns on ``(inverter, dc_input, slot)`` as :func:`bessx.open_exports`
 does, and gives the results' coordinates. The map builds one from a file's columns for its
 battery health partials (``bessx.onepass.summarise``); the reduce builds the history's and
@@ -23,7 +23,7 @@ from bessx.topology import Topology
 
 
 @dataclass(frozen=True)
-class _Layout:
+class ArrayLayout:
     """Where each power and SOC column of the exports sits in the plant's arrays."""
 
     inverters: list[str]
@@ -35,7 +35,7 @@ class _Layout:
     )
 
     @classmethod
-    def of(cls, topo: Topology, inverters: list[str]) -> _Layout:
+    def of(cls, topo: Topology, inverters: list[str]) -> ArrayLayout:
         enclosure_id, n_enclosures = topo.arrays(inverters)
         return cls(inverters, enclosure_id, n_enclosures)
 

@@ -37,17 +37,17 @@ from bessx.io.exports import (
     ExportNote,
     ExportWarning,
     SkippedFileWarning,
-    _note_missing,
     check_history,
     check_patterns_found,
     export_attrs,
+    missing_notes,
     unplaced_columns,
 )
 from bessx.io.files import ColumnMap, ExportFile
 from bessx.kernels.energy import ALLOCATIONS, allocate
 from bessx.kernels.flags import POWER_FLAGS, SOC_FLAGS
 from bessx.kernels.health import PARTIALS, DayParts, add_sample, finish_parts, power_terms
-from bessx.onepass.layout import _Layout
+from bessx.onepass.layout import ArrayLayout
 from bessx.onepass.summary import Settings, Summary
 from bessx.quality import flags_dataset
 from bessx.topology import TopologyLike, sort_inverters
@@ -179,7 +179,7 @@ def combine(
         raise NotOnePass("files with another provisional interval")
 
     inverters = sort_inverters({inv for inv, _ in metered} | set(topo.inverters))
-    layout = _Layout.of(topo, inverters)
+    layout = ArrayLayout.of(topo, inverters)
     dc_inputs: dict[tuple[str, ...], np.ndarray] = {}  # the files of a history share columns
     for summary in summaries:
         soc_ids = tuple(summary.soc_ids)
@@ -190,7 +190,7 @@ def combine(
         if settings.health is not None and not layout.holds(summary.health):
             raise NotOnePass(f"{Path(summary.path).name}: its columns give another plant layout")
 
-    run_notes = _note_missing(exports, inverters, topo, settings.variables, absent)
+    run_notes = missing_notes(exports, inverters, topo, settings.variables, absent)
     for left_out in skipped:
         warnings.warn(SkippedFileWarning(left_out.path, left_out.problem), stacklevel=3)
     if absent:
@@ -271,7 +271,7 @@ def combine(
 
 def _availability(
     summaries: Sequence[Summary],
-    layout: _Layout,
+    layout: ArrayLayout,
     settings: Settings,
     interval: float,
     dates: np.ndarray,
@@ -348,7 +348,7 @@ def _joined_to_next(summaries: Sequence[Summary], index: int, limit: float) -> b
 
 def _join(
     summaries: Sequence[Summary],
-    layout: _Layout,
+    layout: ArrayLayout,
     settings: Settings,
     interval: float,
     dates: np.ndarray,
@@ -408,7 +408,7 @@ def _join(
 
 def _join_health(
     summaries: Sequence[Summary],
-    layout: _Layout,
+    layout: ArrayLayout,
     settings: Settings,
     interval: float,
     dates: np.ndarray,

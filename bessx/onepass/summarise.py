@@ -27,7 +27,7 @@ from bessx.errors import CONTROL, BessxError, ExportError, reason
 from bessx.health import plant_threshold
 from bessx.io.conventions import is_native, power_in_kw
 from bessx.io.engines import UnreadableData, get_engine
-from bessx.io.exports import ColumnPatterns, _column_map, check_repeats, export_from_scan
+from bessx.io.exports import ColumnPatterns, check_repeats, export_from_scan, map_columns
 from bessx.io.files import ColumnMap, ExportFile
 from bessx.io.groups import join_members, merge_members
 from bessx.kernels.days import held_per_day
@@ -36,16 +36,16 @@ from bessx.kernels.flags import (
     FLAGS,
     POWER_FLAGS,
     SOC_FLAGS,
-    _count_per_day,
-    _soc_flags,
+    flag_counts_per_day,
     power_sample_flags,
+    soc_flags_given_flow,
 )
 from bessx.kernels.health import day_parts, running_power_sums
 from bessx.kernels.plausibility import implausible, masked
 from bessx.onepass.availability import enclosures_per_column, summarise_availability
-from bessx.onepass.layout import _Layout
+from bessx.onepass.layout import ArrayLayout
 from bessx.onepass.summary import (
-    _TOPOLOGY_COLUMNS,
+    TOPOLOGY_ROW_FIELDS,
     DailySummary,
     HealthSettings,
     HealthSummary,
@@ -57,7 +57,7 @@ from bessx.topology import Topology, infer_topology, sort_inverters
 
 def _pick(patterns: ColumnPatterns, path: Path, settings: Settings) -> Callable[..., list[str]]:
     def pick(names: tuple[str, ...], refusal: Callable[[str], str | None]) -> list[str]:
-        needed = _needed(_column_map(names, patterns, settings.n_dc_inputs), settings)
+        needed = _needed(map_columns(names, patterns, settings.n_dc_inputs), settings)
         for name in needed:
             if (why := refusal(name)) is not None:
                 raise ExportError(path, f"column '{name}' is not numeric ({why})")
@@ -342,7 +342,7 @@ def _daily_summary(
         with np.errstate(invalid="ignore"):
             flowing_dc = np.abs(measured) > quality.moving_kw
         flowing = np.take(flowing_dc, position, axis=1, mode="clip") & (position >= 0)
-    soc_flags = _soc_flags(soc, flowing, day_index, interval, quality, limits)
+    soc_flags = soc_flags_given_flow(soc, flowing, day_index, interval, quality, limits)
 
     held_power = np.zeros((n_days, power.shape[1]))
     held_soc = np.zeros((n_days, soc.shape[1]))
@@ -370,8 +370,8 @@ def _daily_summary(
     return DailySummary(
         energy=power_sums,
         swings=np.nan_to_num(daily_soc_throughput(soc_plausible, day_index)),
-        power_counts=_count_per_day(power_flags, POWER_FLAGS[:5], day_index),
-        soc_counts=_count_per_day(soc_flags, SOC_FLAGS[:-1], day_index),
+        power_counts=flag_counts_per_day(power_flags, POWER_FLAGS[:5], day_index),
+        soc_counts=flag_counts_per_day(soc_flags, SOC_FLAGS[:-1], day_index),
         power_held=held_power,
         soc_held=held_soc,
         duplicates=duplicates,
@@ -462,7 +462,7 @@ def _health_layout(
     dc_keys: tuple[tuple[str, int], ...],
     soc_ids: tuple[str, ...],
     topology: tuple[tuple[str, int, str, int], ...] | None,
-) -> tuple[_Layout, np.ndarray, np.ndarray] | None:
+) -> tuple[ArrayLayout, np.ndarray, np.ndarray] | None:
     """The plant layout a file's columns give, as :func:`bessx.open_exports` makes it, and
     where each of its DC inputs (``(m,)``) and enclosure slots (``(slot, m)``) finds its
     column: -1 for none (NaN), -2 for the 0 of a DC input without enclosures. An unused
@@ -470,13 +470,13 @@ def _health_layout(
     None when the battery systems give no topology. Cached: the files of a history share
     their columns."""
     if topology is not None:
-        topo = Topology(pd.DataFrame(list(topology), columns=list(_TOPOLOGY_COLUMNS)))
+        topo = Topology(pd.DataFrame(list(topology), columns=list(TOPOLOGY_ROW_FIELDS)))
     else:
         try:
             topo = infer_topology(soc_ids)
         except BessxError:
             return None
-    layout = _Layout.of(topo, sort_inverters({inv for inv, _ in dc_keys} | set(topo.inverters)))
+    layout = ArrayLayout.of(topo, sort_inverters({inv for inv, _ in dc_keys} | set(topo.inverters)))
     keys = pd.MultiIndex.from_tuples(dc_keys) if dc_keys else pd.MultiIndex.from_tuples([("", 0)])
     wanted = pd.MultiIndex.from_product([layout.inverters, list(layout.dc_inputs)])
     power_source = keys.get_indexer(wanted) if dc_keys else np.full(len(wanted), -1)

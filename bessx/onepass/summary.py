@@ -23,7 +23,7 @@ from bessx.kernels.plausibility import Limits
 from bessx.quality import QualitySettings
 
 #: The columns of a topology table, in the order :class:`Settings` keeps its rows.
-_TOPOLOGY_COLUMNS = ("inverter", "dc_input", "enclosure_id", "slot")
+TOPOLOGY_ROW_FIELDS = ("inverter", "dc_input", "enclosure_id", "slot")
 
 
 @dataclass(frozen=True)
