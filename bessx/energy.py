@@ -20,7 +20,6 @@ The method is described in ``docs/methodology.md``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -256,14 +255,11 @@ def energy_dataset(
     if "soc_flags" in flags:
         data_vars["soc_quality_flags"] = flags["soc_flags"].variable
 
-    from bessx import __version__
-
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    line = (
-        f"{stamp}: bessx.daily_energy(allocation={allocation!r}, max_gap={float(max_gap)!r})"
-        f" [bessx {__version__}]"
+    history = schema.add_history(
+        attrs.get("history"),
+        f"bessx.daily_energy(allocation={allocation!r}, max_gap={float(max_gap)!r})",
+        call=True,
     )
-    history = attrs.get("history")
     attrs = {
         **attrs,
         "allocation": allocation,
@@ -271,6 +267,6 @@ def energy_dataset(
         "dc_power_limit_kw": limits.dc_power_limit_kw,
         "excluded_flags": " ".join(excluded),
         "Conventions": schema.CF_CONVENTIONS,
-        "history": f"{history}\n{line}" if history else line,
+        "history": history,
     }
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)

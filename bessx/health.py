@@ -23,7 +23,6 @@ described in ``docs/methodology.md`` (section "Battery health").
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -202,14 +201,12 @@ def partials_array(
     ``dates`` the local dates, ``coords`` the plant's coordinates without time, ``attrs``
     those of the source (with ``timezone`` and ``interval_seconds``).
     """
-    from bessx import __version__
-
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    line = (
-        f"{stamp}: bessx.daily_health(min_swing={min_swing!r}, max_gap={max_gap!r}, "
-        f"dc_power_limit_kw={limits.dc_power_limit_kw!r}) [bessx {__version__}]"
+    history = schema.add_history(
+        attrs.get("history"),
+        f"bessx.daily_health(min_swing={min_swing!r}, max_gap={max_gap!r}, "
+        f"dc_power_limit_kw={limits.dc_power_limit_kw!r})",
+        call=True,
     )
-    history = attrs.get("history")
     return xr.DataArray(
         partials,
         dims=(QUANTITY, schema.DAY, schema.INVERTER, schema.DC_INPUT, schema.ENCLOSURE),
@@ -228,7 +225,7 @@ def partials_array(
             "dc_power_limit_kw": limits.dc_power_limit_kw,
             "plant_power": int(has_plant),
             "Conventions": schema.CF_CONVENTIONS,
-            "history": f"{history}\n{line}" if history else line,
+            "history": history,
         },
     )
 
@@ -397,15 +394,12 @@ def health_from_daily(daily: xr.DataArray, *, window: str | pd.Timedelta = "30D"
     if has_plant:
         result = result.assign_coords({DIRECTION: ["discharge", "charge"]})
 
-    from bessx import __version__
-
     min_swing, max_gap = daily.attrs["min_swing"], daily.attrs["max_gap"]
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    line = (
-        f"{stamp}: bessx.health(window='{window_days}D', min_swing={min_swing!r}, "
-        f"max_gap={max_gap!r}) [bessx {__version__}]"
+    history = schema.add_history(
+        daily.attrs.get("history"),
+        f"bessx.health(window='{window_days}D', min_swing={min_swing!r}, max_gap={max_gap!r})",
+        call=True,
     )
-    history = daily.attrs.get("history")
     result.attrs = {
         "timezone": daily.attrs["timezone"],
         "interval_seconds": daily.attrs["interval_seconds"],
@@ -413,7 +407,7 @@ def health_from_daily(daily: xr.DataArray, *, window: str | pd.Timedelta = "30D"
         "min_swing": min_swing,
         "max_gap": max_gap,
         "Conventions": schema.CF_CONVENTIONS,
-        "history": f"{history}\n{line}" if history else line,
+        "history": history,
     }
     return result
 

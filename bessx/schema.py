@@ -26,6 +26,7 @@ slot) and ``n_enclosures`` (inverter, dc_input).
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Final
 
 # Dimensions -----------------------------------------------------------------------------
@@ -44,6 +45,51 @@ MAX_DC_INPUTS: Final = 16
 
 # Sign convention of the exports: positive power discharges the battery.
 CF_CONVENTIONS: Final = "CF-1.10"
+
+
+def add_history(previous: str | None, entry: str, *, call: bool = False) -> str:
+    """The CF ``history`` attribute ``previous`` with a line for ``entry`` added at its end.
+
+    Every line of a bessx history starts with the UTC time of now to the second. The line of
+    a call of a bessx function (``call=True``) names the version that made it::
+
+        2024-05-01T12:00:00Z: bessx.health(window='30D', min_swing=20.0, max_gap=3.0) [bessx 0.4.0]
+
+    and the readers' and the writer's notes follow the time with a space::
+
+        2024-05-01T12:00:00Z bessx.open_exports: read 3 export file(s)
+
+    Parameters
+    ----------
+    previous : str or None
+        The source's ``history``; None or ``""`` when it has none (``entry`` is then the
+        first line).
+    entry : str
+        What made the new data: the call with its arguments, or a note.
+    call : bool
+        Whether ``entry`` is a call (``<time>: <entry> [bessx <version>]``) rather than a
+        note (``<time> <entry>``).
+
+    Returns
+    -------
+    str
+        The new ``history``, one line per step, oldest first.
+
+    Examples
+    --------
+    >>> add_history("2024-05-01T12:00:00Z bessx.open_exports: read 3 export file(s)",
+    ...             "bessx.daily_energy()", call=True).splitlines()[0]
+    '2024-05-01T12:00:00Z bessx.open_exports: read 3 export file(s)'
+    """
+    stamp = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
+    if call:
+        from bessx import __version__
+
+        line = f"{stamp}: {entry} [bessx {__version__}]"
+    else:
+        line = f"{stamp} {entry}"
+    return f"{previous}\n{line}" if previous else line
+
 
 # Export columns -------------------------------------------------------------------------
 TIMESTAMP_COLUMN: Final = "Timestamp"

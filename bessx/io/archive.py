@@ -202,13 +202,11 @@ def _prepare(ds: xr.Dataset, kind: ArchiveKind, file_name: str) -> xr.Dataset:
         name: var.assign_attrs({**schema_attrs.get(str(name), {}), **var.attrs})
         for name, var in ds.data_vars.items()
     }
-    stamp = f"{pd.Timestamp.now('UTC'):%Y-%m-%dT%H:%M:%SZ}"
-    line = f"{stamp} bessx {__version__}: written by bessx.to_netcdf as {file_name} ({kind})"
-    history = ds.attrs.get("history")
+    written = f"bessx {__version__}: written by bessx.to_netcdf as {file_name} ({kind})"
     attrs = {
         **ds.attrs,
         "Conventions": schema.CF_CONVENTIONS,
-        "history": f"{history}\n{line}" if history else line,
+        "history": schema.add_history(ds.attrs.get("history"), written),
         KIND_ATTR: kind,
     }
     prepared = ds.assign(data_vars).assign_attrs(attrs).drop_encoding()

@@ -877,14 +877,14 @@ def open_exports(
             schema.COORD_ATTRS["n_enclosures"],
         ),
     }
+    n_files = sum(len(export.files) for export in exports)
     attrs = {
         "Conventions": schema.CF_CONVENTIONS,
         "timezone": timezone,
         "interval_seconds": interval,
-        "source_files": sum(len(export.files) for export in exports),
+        "source_files": n_files,
         "source_samples": len(time),
-        "history": f"{pd.Timestamp.now('UTC'):%Y-%m-%dT%H:%M:%SZ} bessx.open_exports: "
-        f"read {sum(len(export.files) for export in exports)} export file(s)",
+        "history": schema.add_history(None, f"bessx.open_exports: read {n_files} export file(s)"),
         **export_attrs(exports),
         **convention_attrs(power_sign, power_unit),
     }

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from bessx import schema
@@ -223,9 +222,11 @@ def combine(
         "interval_seconds": interval,
         "source_files": sum(len(summary.members) or 1 for summary in summaries),
         "source_samples": sum(summary.rows for summary in summaries),
-        "history": f"{pd.Timestamp.now('UTC'):%Y-%m-%dT%H:%M:%SZ} bessx."
-        f"{'daily' if settings.daily else 'health'}_from_exports: "
-        f"read {sum(len(summary.members) or 1 for summary in summaries)} export file(s)",
+        "history": schema.add_history(
+            None,
+            f"bessx.{'daily' if settings.daily else 'health'}_from_exports: "
+            f"read {sum(len(summary.members) or 1 for summary in summaries)} export file(s)",
+        ),
         **export_attrs(_with_members(exports, summaries)),
         **convention_attrs(settings.power_sign, settings.power_unit),
     }
