@@ -34,7 +34,7 @@ Each module has one job; in reading order:
 ``summary``
     What a file is reduced to (:class:`Summary`) and what that depends on
     (:class:`Settings`, part of the cache key).
-``summarise``
+``per_file``
     The map: one export, read once, to one summary (:func:`summarise_export`).
 ``layout``
     Where each column of the exports sits in the plant's arrays.
@@ -74,8 +74,8 @@ from bessx.io.exports import (
 from bessx.kernels.energy import ALLOCATIONS
 from bessx.kernels.plausibility import Limits
 from bessx.onepass.parallel import map_files
+from bessx.onepass.per_file import summarise_export, summarise_group
 from bessx.onepass.reduce import NotOnePass, Results, combine
-from bessx.onepass.summarise import summarise_export, summarise_group
 from bessx.onepass.summary import (
     TOPOLOGY_ROW_FIELDS,
     DailySummary,

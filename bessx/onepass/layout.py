@@ -3,7 +3,7 @@
 :class:`ArrayLayout` places the DC input power columns on ``(inverter, dc_input)`` and the
 enclosures' SOC columns on ``(inverter, dc_input, slot)`` as :func:`bessx.open_exports`
 does, and gives the results' coordinates. The map builds one from a file's columns for its
-battery health partials (``bessx.onepass.summarise``); the reduce builds the history's and
+battery health partials (``bessx.onepass.per_file``); the reduce builds the history's and
 checks each file's against it (``bessx.onepass.reduce``).
 """
 

@@ -65,7 +65,7 @@ from bessx.synthetic.faults import (
     _fault_rows,
     _fault_slot,
 )
-from bessx.synthetic.layout import _Layout, _layout, plant_topology
+from bessx.synthetic.layout import _ExportLayout, _layout, plant_topology
 from bessx.synthetic.schedule import (
     _HOURS_PER_SAMPLE,
     _STAGE_EFFICIENCY,
@@ -357,7 +357,7 @@ def _day_frame_and_truth(
 
 
 def _assemble(
-    layout: _Layout,
+    layout: _ExportLayout,
     floats: np.ndarray,
     ints: np.ndarray,
     utc_ns: np.ndarray,

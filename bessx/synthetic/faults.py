@@ -57,7 +57,7 @@ from bessx.synthetic.constants import (
     SOC_OFFSET_PCT,
     WEAK_FRACTION,
 )
-from bessx.synthetic.layout import _Layout, _layout
+from bessx.synthetic.layout import _ExportLayout, _layout
 from bessx.synthetic.schedule import (
     _as_date,
     _local_naive,
@@ -378,7 +378,7 @@ def plan_faults(
     return (*planned, *health_faults)
 
 
-def _fault_slot(layout: _Layout, fault: Fault) -> int:
+def _fault_slot(layout: _ExportLayout, fault: Fault) -> int:
     """DC input slot of a fault that names its inverter and DC input."""
     if fault.inverter is None or fault.dc_input is None:
         raise ConfigError(f"fault {fault.kind!r} needs an inverter and a DC input")

@@ -159,7 +159,7 @@ def plant_topology(inverters: int = MAX_INVERTERS) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class _Layout:
+class _ExportLayout:
     """Index arrays and column names derived once from a topology."""
 
     inverters: tuple[str, ...]
@@ -185,7 +185,7 @@ class _Layout:
         return 2 * self.inverters.index(inverter) + int(dc_input) - 1
 
 
-def _layout(topology: pd.DataFrame) -> _Layout:
+def _layout(topology: pd.DataFrame) -> _ExportLayout:
     missing = {"inverter", "dc_input", "enclosure_id"} - set(topology.columns)
     if missing:
         raise ConfigError(f"topology lacks the columns {sorted(missing)}")
@@ -201,7 +201,7 @@ def _layout(topology: pd.DataFrame) -> _Layout:
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_layout(rows: tuple[tuple[str, int, str], ...]) -> _Layout:
+def _cached_layout(rows: tuple[tuple[str, int, str], ...]) -> _ExportLayout:
     inverters = tuple(dict.fromkeys(inverter for inverter, _, _ in rows))
     position = {inverter: i for i, inverter in enumerate(inverters)}
     group_of = []
@@ -256,7 +256,7 @@ def _cached_layout(rows: tuple[tuple[str, int, str], ...]) -> _Layout:
     for name in dc_and_temperature[:: 2 + len(_INVERTER_EXTRA_FLOATS)]:
         assert DC_POWER_PATTERN.fullmatch(name), name
     assert SOC_PATTERN.fullmatch(enclosure_floats[0]), enclosure_floats[0]
-    return _Layout(
+    return _ExportLayout(
         inverters=inverters,
         groups=groups,
         enclosure_ids=enclosure_ids,

@@ -33,7 +33,7 @@ from bessx.synthetic.constants import (
     SOC_STEP_PCT,
 )
 from bessx.synthetic.faults import Fault, _fault_slot
-from bessx.synthetic.layout import _Layout, _layout
+from bessx.synthetic.layout import _ExportLayout, _layout
 from bessx.synthetic.schedule import _as_date, _rng
 
 #: The battery-health truths :func:`write_plant` writes next to the exports.
@@ -188,7 +188,7 @@ def health_truth(
     )
 
 
-def _daily_truth(layout: _Layout, soc_reading: np.ndarray) -> dict[str, np.ndarray]:
+def _daily_truth(layout: _ExportLayout, soc_reading: np.ndarray) -> dict[str, np.ndarray]:
     """The day's true SOC spread per DC input and SOC offset per enclosure [%].
 
     Computed from the SOC readings before quantisation, as :func:`bessx.health` defines them:
