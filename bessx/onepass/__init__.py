@@ -39,7 +39,7 @@ Each module has one job; in reading order:
 ``layout``
     Where each column of the exports sits in the plant's arrays.
 ``reduce``
-    The summaries joined into the results (:func:`combine`, :class:`Results`).
+    The summaries joined into the results (:func:`combine`, :class:`OnePassResults`).
 this module
     The entry points (:func:`from_exports`, :func:`daily_from_exports`,
     :func:`health_from_exports`), which run the map as dask tasks, and the classic path
@@ -75,7 +75,7 @@ from bessx.kernels.energy import ALLOCATIONS
 from bessx.kernels.plausibility import Limits
 from bessx.onepass.parallel import map_files
 from bessx.onepass.per_file import summarise_export, summarise_group
-from bessx.onepass.reduce import NotOnePass, Results, combine
+from bessx.onepass.reduce import NotOnePass, OnePassResults, combine
 from bessx.onepass.summary import (
     TOPOLOGY_ROW_FIELDS,
     DailySummary,
@@ -92,6 +92,7 @@ __all__ = [
     "HealthSettings",
     "HealthSummary",
     "NotOnePass",
+    "OnePassResults",
     "Results",
     "Settings",
     "Summary",
@@ -102,6 +103,10 @@ __all__ = [
     "summarise_export",
     "summarise_group",
 ]
+
+#: The former name of :class:`OnePassResults` (it is not :class:`bessx.results.Results`,
+#: what a whole run computed).
+Results = OnePassResults
 
 
 def from_exports(
@@ -128,7 +133,7 @@ def from_exports(
     planned: Any = (),
     power_sign: str = POWER_SIGNS[0],
     power_unit: str = POWER_UNITS[0],
-) -> Results:
+) -> OnePassResults:
     """The daily energy, the quality flags and the battery health's per-day partials of a
     folder of exports, reading each file once.
 
@@ -161,7 +166,7 @@ def from_exports(
 
     Returns
     -------
-    Results
+    OnePassResults
         In memory; ``daily`` and ``flags`` None without ``daily``, ``health`` None without
         ``health``, ``availability`` None without ``availability``. The file tasks run
         under the active dask scheduler (a ``distributed.Client`` when one is active: the
@@ -502,7 +507,7 @@ def _classic(
     max_gap_days: float,
     bad_files: str = "raise",
     cache: Any | None = None,
-) -> Results:
+) -> OnePassResults:
     """The two-pass path: :func:`open_exports`, then every result in one compute.
 
     With a ``cache``, its folder keeps the exports' index too: a re-run opens them without
@@ -535,7 +540,7 @@ def _classic(
     if settings.health is not None:
         health = daily_health(history, min_swing=settings.health.min_swing, **options)
     if not settings.daily:
-        return Results(None, None, None if health is None else health.compute())
+        return OnePassResults(None, None, None if health is None else health.compute())
     available = None
     if settings.availability is not None:
         from bessx.availability import availability
@@ -569,10 +574,10 @@ def _classic(
     if health is not None:
         computed_health = computed[str(health.name)].assign_attrs(health.attrs)
     if available is None:
-        return Results(computed_daily, computed_flags, computed_health)
+        return OnePassResults(computed_daily, computed_flags, computed_health)
     computed_availability = computed[list(available.data_vars)]
     computed_availability = computed_availability.drop_vars(
         [name for name in computed_availability.coords if name not in available.coords]
     ).assign_coords({name: available.coords[name] for name in available.coords})
     computed_availability.attrs = dict(available.attrs)
-    return Results(computed_daily, computed_flags, computed_health, computed_availability)
+    return OnePassResults(computed_daily, computed_flags, computed_health, computed_availability)

@@ -108,7 +108,7 @@ def _median_step(summaries: Sequence[Summary]) -> float:
     return float(np.median([low, high])) / 1e9
 
 
-class Results(NamedTuple):
+class OnePassResults(NamedTuple):
     """What the one pass computes, in memory; None for what the settings did not ask."""
 
     #: :func:`bessx.daily_energy`
@@ -131,7 +131,7 @@ def combine(
     source: str = "",
     skip: bool = False,
     skipped: Sequence[ExportError] = (),
-) -> Results:
+) -> OnePassResults:
     """Join per-file summaries into the daily energy, the quality flags and the health.
 
     Returns what ``daily_energy(ds, ...)``, ``quality(ds, ...)`` and
@@ -267,7 +267,7 @@ def combine(
     availability = None
     if settings.daily and settings.availability is not None:
         availability = _availability(summaries, layout, settings, interval, dates, coords, attrs)
-    return Results(daily, flags, health, availability)
+    return OnePassResults(daily, flags, health, availability)
 
 
 def _availability(
