@@ -48,7 +48,7 @@ def _capacity_trend(results: Results, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from bessx.plot_health import capacity_trend
+    from bessx.health.plot import capacity_trend
 
     if results.health is None:
         raise ValueError("no battery health in these results: ask for the 'health' output")

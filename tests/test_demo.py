@@ -13,7 +13,7 @@ import pytest
 
 from bessx.cli.parser import DEMO_DAYS, DEMO_INVERTERS, DEMO_START
 from bessx.config import Config
-from bessx.health_report import _STEADY_SWING
+from bessx.health.report import _STEADY_SWING
 from bessx.pipeline import run, write_outputs
 from bessx.results import Results
 from bessx.synthetic import (

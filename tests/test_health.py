@@ -335,7 +335,7 @@ def test_capacity_trend_plot(estimated: Estimated) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from bessx.plot_health import capacity_trend
+    from bessx.health.plot import capacity_trend
 
     axes = capacity_trend(estimated.health)
     try:
@@ -473,7 +473,7 @@ def test_capacity_trend_of_a_single_window_says_there_is_no_trend(tmp_path: Path
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from bessx.plot_health import capacity_trend
+    from bessx.health.plot import capacity_trend
 
     plant = synthetic.write_plant(tmp_path / "exports", START, 3, inverters=2, seed=1)
     health = bessx.health(open_quietly(plant.folder)).compute()  # one 30-day window

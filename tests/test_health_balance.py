@@ -20,7 +20,7 @@ import xarray as xr
 import bessx
 from bessx import ExportWarning
 from bessx.health import ROUND_TRIP_FLAGS, ROUND_TRIP_TOLERANCE, daily_health
-from bessx.health_report import summary_section, to_frame
+from bessx.health.report import summary_section, to_frame
 from bessx.onepass import health_from_exports
 from bessx.testing import make_dataset
 

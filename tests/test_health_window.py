@@ -102,7 +102,7 @@ def test_the_capacity_trend_without_a_trend_names_the_flag_and_the_key(plant) ->
     import matplotlib.pyplot as plt
 
     import bessx as package
-    from bessx.plot_health import capacity_trend
+    from bessx.health.plot import capacity_trend
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", package.ExportWarning)

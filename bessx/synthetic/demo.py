@@ -270,7 +270,7 @@ def _fade(results: Results, fault: Fault) -> Evidence:
 
 
 def _soc_offset(results: Results, fault: Fault) -> Evidence:
-    from bessx.health_report import _STEADY_SWING
+    from bessx.health.report import _STEADY_SWING
 
     if results.health is None:
         return Evidence(fault, False, "no battery health in this run")

@@ -32,7 +32,7 @@ from dask.base import is_dask_collection
 
 from bessx import schema
 from bessx.dayblocks import day_plan, map_day_blocks, used_slots
-from bessx.health_report import health_section, summary_section, to_frame
+from bessx.health.report import health_section, summary_section, to_frame
 from bessx.kernels.health import DISCHARGE_THRESHOLD_KW, PARTIALS, daily_health_partials, theil_sen
 from bessx.kernels.plausibility import DEFAULT_DC_POWER_LIMIT_KW, Limits
 
