@@ -49,8 +49,9 @@ __all__ = [
 ]
 
 _SECONDS_PER_HOUR: Final = 3600.0
-#: The scopes :func:`aggregate` sums over, and the periods.
+#: The scopes :func:`aggregate` sums over.
 SCOPES: Final = ("dc_input", "inverter", "plant")
+#: The periods :func:`aggregate` sums over: local days or calendar months.
 PERIODS: Final = ("day", "month")
 #: Output variable of each quantity of :data:`~bessx.kernels.availability.QUANTITIES`.
 _VARIABLES: Final = {

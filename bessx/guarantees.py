@@ -69,7 +69,7 @@ def usable_capacity_interval(
         The battery health's per-day partials (:func:`bessx.health.daily_health` or the one
         pass's); loaded here.
     window : str or pandas.Timedelta
-        The windows of :func:`bessx.health_from_daily` (whole days from the first date).
+        The windows of :func:`bessx.health.health_from_daily` (whole days from the first date).
     resamples, confidence, seed
         As for :func:`bessx.kernels.guarantees.ratio_interval`.
 

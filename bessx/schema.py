@@ -41,6 +41,7 @@ DIRECTION: Final = "direction"  # battery health: "discharge", "charge"
 #: The DC inputs of the reference plant's inverters (and of an inferred topology); a site
 #: topology may give more (any whole number from 1 to :data:`MAX_DC_INPUTS`).
 DC_INPUTS: Final = (1, 2)
+#: The most DC inputs one inverter may have in a site topology.
 MAX_DC_INPUTS: Final = 16
 
 # Sign convention of the exports: positive power discharges the battery.

@@ -17,6 +17,13 @@ resolve) on a machine without network access:
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import dataclasses
+import functools
+import importlib
+import importlib.util
+import inspect
 import os
 import re
 import subprocess
@@ -25,6 +32,8 @@ import urllib.request
 from pathlib import Path
 
 import sphinx_autosummary_accessors
+from sphinx.errors import PycodeError
+from sphinx.pycode import ModuleAnalyzer
 
 import bessx
 
@@ -115,12 +124,6 @@ nitpick_ignore_regex = [
     (r"py:class", r"(Axes|Figure|Path|PathLike|DataFrame|Dataset|DataArray|Timestamp|ndarray)"),
     (r"py:class", r"(array-like|array_like|callable|path-like|scalar)"),
     (r"py:(class|obj)", r"(int|float|str|bool|bytes|None|tuple|list|dict|set|object|type)"),
-    # private base classes of bessx's settings tables
-    (r"py:class", r"(bessx\.config\.)?_Checked"),
-    # autodoc splits ``tuple[str, ...]`` of a dataclass field at the comma
-    (r"py:class", r"tuple\[str"),
-    # autodoc splits a generic of numpy types (``tuple[np.ndarray, np.ndarray]``) at the comma
-    (r"py:class", r"(tuple|list|dict)\[~?numpy\..*"),
 ]
 
 
@@ -149,6 +152,15 @@ def _defining_module(docname: str) -> str | None:
     return None
 
 
+def _is_private_bessx_class(target: str, current: str | None) -> bool:
+    """Whether ``target`` (``_Checked``, ``bessx.config._Checked``) is a private bessx class."""
+    module_name, _, name = target.rpartition(".")
+    module_name = module_name or current or ""
+    if not name.startswith("_") or name.startswith("__") or not module_name.startswith("bessx"):
+        return False
+    return isinstance(getattr(sys.modules.get(module_name), name, None), type)
+
+
 def _resolve_bessx_names(app, env, node, contnode):
     """Resolve bessx names as the docstrings that use them mean them.
 
@@ -156,10 +168,15 @@ def _resolve_bessx_names(app, env, node, contnode):
     a docstring may name one by its defining module (``bessx.outliers.outliers``), and a
     docstring's unqualified names (``RANKINGS``) are those of the module that defines it,
     as in Python, also where the function is shown under its public name.
+
+    A private class of bessx that a type annotation names (``type[_Checked]``) is shown as
+    text: it is not documented, by design.
     """
     if node.get("refdomain") != "py":
         return None
     target = node["reftarget"]
+    if node["reftype"] == "class" and _is_private_bessx_class(target, node.get("py:module")):
+        return contnode
     candidates = []
     if target in PUBLIC_ALIASES:
         candidates.append(PUBLIC_ALIASES[target])
@@ -181,6 +198,113 @@ def _resolve_bessx_names(app, env, node, contnode):
         if resolved is not None:
             return resolved
     return None
+
+
+def _factory_defaults(obj: object, signature: str) -> str:
+    """A dataclass field's ``default_factory`` shown as its call (``list()``), not ``<factory>``.
+
+    ``inspect.signature`` gives such a default as ``<factory>``, which is not Python: Sphinx
+    then cannot parse the signature and splits it at every comma, the commas inside a
+    ``tuple[str, ...]`` annotation included, and each piece becomes a broken reference.
+    """
+    if "<factory>" not in signature or not dataclasses.is_dataclass(obj):
+        return signature
+    for item in dataclasses.fields(obj):
+        if item.default_factory is dataclasses.MISSING:
+            continue
+        factory = getattr(item.default_factory, "__name__", "")
+        call = f"{factory}()" if factory.isidentifier() else "..."
+        signature = re.sub(
+            rf"(\b{re.escape(item.name)}\s*:[^=]*=\s*)<factory>", rf"\g<1>{call}", signature
+        )
+    return signature
+
+
+@functools.cache
+def _type_checking_imports(module_name: str) -> dict[str, str]:
+    """``{"Results": "bessx.results.Results"}``: the classes a module imports for type checking
+    only (``if TYPE_CHECKING: from ... import ...``; by the house style's names, a class is
+    capitalised and a parameter is not)."""
+    try:
+        tree = ast.parse(inspect.getsource(importlib.import_module(module_name)))
+    except (ImportError, OSError, TypeError):
+        return {}
+    names = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            for statement in node.body:
+                if isinstance(statement, ast.ImportFrom) and not statement.level:
+                    for alias in statement.names:
+                        if alias.name[:1].isupper():
+                            names[alias.asname or alias.name] = f"{statement.module}.{alias.name}"
+    return names
+
+
+def _type_checking_names(annotation: str, module: str | None) -> str:
+    """An annotation naming a class imported for type checking only, by its full path.
+
+    Such a name cannot be evaluated when autodoc reads the signature, so Sphinx would look the
+    bare name up anywhere (``Results``: the run's or the one pass's?); the module's
+    ``if TYPE_CHECKING:`` imports say which one it is.
+    """
+    for name, path in _type_checking_imports(module).items() if module else ():
+        annotation = re.sub(rf"(?<![\w.~]){re.escape(name)}(?!\w)", f"~{path}", annotation)
+    return annotation
+
+
+def _signature(app, what, name, obj, options, signature, return_annotation):
+    """Signatures that Sphinx can parse and whose annotations name the right objects."""
+    if what not in {"function", "method", "class"} or not signature:
+        return None
+    module = getattr(obj, "__module__", None)
+    signature = _type_checking_names(_factory_defaults(obj, signature), module)
+    if return_annotation:
+        return_annotation = _type_checking_names(return_annotation, module)
+    return signature, return_annotation
+
+
+def _imported_from(module_name: str, name: str) -> str | None:
+    """The module ``name`` is imported into ``module_name`` from (``from m import name``)."""
+    try:
+        module = importlib.import_module(module_name)
+        tree = ast.parse(inspect.getsource(module))
+    except (ImportError, OSError, TypeError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and any(a.name == name for a in node.names):
+            package = module_name if hasattr(module, "__path__") else module_name.rpartition(".")[0]
+            return importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+    return None
+
+
+def _constant_doc_comment(app, what, name, obj, options, lines):
+    """A constant documented where it is imported, such as ``bessx.synthetic.TIMEZONE``: its
+    doc comment (``#:``) from the module that defines it, never its type's docstring.
+
+    Sphinx reads doc comments only in the module it documents a name from, and a string or a
+    tuple has no docstring of its own: without this, ``str``'s help would stand in for it.
+    """
+    if what not in {"data", "attribute"} or "\n".join(lines).strip() != inspect.getdoc(obj):
+        return
+    module_name, _, attribute = name.rpartition(".")
+    source = _imported_from(module_name, attribute)
+    comment: list[str] = []
+    if source:
+        with contextlib.suppress(PycodeError):
+            comment = ModuleAnalyzer.for_module(source).find_attr_docs().get(("", attribute), [])
+    lines[:] = [line.rstrip("\n") for line in comment]
+
+
+def _public_bases(app, name, obj, options, bases):
+    """A class's public ancestry: a private base (``bessx.config._Checked``, which only checks
+    the settings tables' values) is shown as the bases it has itself."""
+    index = 0
+    while index < len(bases):
+        base = bases[index]
+        if isinstance(base, type) and base.__name__.startswith("_"):
+            bases[index : index + 1] = base.__bases__
+        else:
+            index += 1
 
 
 _PARAMETERS = re.compile(r"^Parameters\n-+\n", re.MULTILINE)
@@ -235,5 +359,8 @@ def _report_screenshot(app):
 def setup(app):
     app.connect("builder-inited", _report_screenshot)
     app.connect("missing-reference", _resolve_bessx_names)
+    app.connect("autodoc-process-signature", _signature)
+    app.connect("autodoc-process-docstring", _constant_doc_comment, priority=400)
+    app.connect("autodoc-process-bases", _public_bases)
     # before numpydoc (priority 500) rewrites the sections
     app.connect("autodoc-process-docstring", _drop_accessor_argument, priority=400)

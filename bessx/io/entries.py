@@ -344,10 +344,11 @@ _MAGIC: Final = b"bessx-cache\x00"
 def dump_entry(value: Any, classes: Iterable[type], compressed: bool = False) -> bytes:
     """The bytes of an entry holding ``value``.
 
-    The layout: :data:`_MAGIC`, the format version (1 byte), whether compressed (1 byte),
-    then (zlib-compressed if so) the JSON header's length (8 bytes, little-endian), the JSON
-    header (format version, bessx version, the value's structure, and each array's dtype,
-    shape and place) and the arrays' bytes, one after the other.
+    The layout: ``_MAGIC`` (``bessx-cache`` and a NUL byte), the format version (1 byte),
+    whether compressed (1 byte), then (zlib-compressed if so) the JSON header's length (8
+    bytes, little-endian), the JSON header (format version, bessx version, the value's
+    structure, and each array's dtype, shape and place) and the arrays' bytes, one after the
+    other.
 
     Examples
     --------
@@ -471,7 +472,8 @@ class EntryCache:
 
     @classmethod
     def kind(cls) -> type:
-        """The type of the values kept (:attr:`holds`, unless a subclass says otherwise)."""
+        """The type of the values kept (:attr:`~bessx.io.entries.EntryCache.holds`, unless a
+        subclass says otherwise)."""
         return cls.holds
 
     @classmethod

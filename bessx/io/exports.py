@@ -420,7 +420,8 @@ def export_from_scan(
 ) -> ExportFile:
     """Check what a footer parse found and put the rows in time order (see :func:`scan_export`).
 
-    ``n_dc`` is the number of DC inputs of the plant's arrays (:func:`dc_input_count`).
+    ``n_dc`` is the number of DC inputs of the plant's arrays
+    (:func:`~bessx.topology.dc_input_count`).
     """
     columns = map_columns(scan.names, patterns or ColumnPatterns(), n_dc)
     if not columns.dc_power:

@@ -112,7 +112,7 @@ class DailySummary:
     last_soc_received: np.ndarray  # (SOC column,)
     #: the availability's per-day sums (quantity, day, DC column) without the last sample,
     #: the last sample's rates (quantity, DC column) and the enclosures each DC column was
-    #: counted with (:mod:`bessx.onepass.availability`); None without the availability
+    #: counted with (``bessx.onepass.availability``); None without the availability
     availability: np.ndarray | None = None
     last_availability: np.ndarray | None = None
     enclosures: np.ndarray | None = None
