@@ -1,4 +1,5 @@
-"""The ``bessx`` command: :mod:`bessx.cli.parser` parses, :mod:`bessx.cli.commands` runs.
+"""The ``bessx`` command: :mod:`bessx.cli.parser` parses, :mod:`bessx.cli.commands` dispatches
+to ``run``, ``demo`` and ``info`` (one module each; :mod:`bessx.cli.console` prints).
 
 The command only parses its arguments, calls the library and prints. ``bessx.cli.main`` is
 the entry point (the console script reaches it through ``bessx_launch``).
