@@ -1,8 +1,8 @@
 """``bessx demo``: write the synthetic plant and its site file, and run ``bessx run`` on it.
 
-The demo writes into ``--out``: the exports (:data:`~bessx.cli.parser.DEMO_FOLDERS`), a site
-file with the plant's timezone (:data:`DEMO_SITE_FILE`), and the results. It replaces only
-folders and files it wrote itself.
+The demo writes into ``--out``: the exports (``DEMO_FOLDERS`` of :mod:`bessx.cli.parser`),
+a site file with the plant's timezone (:data:`DEMO_SITE_FILE`), and the results. It
+replaces only folders and files it wrote itself.
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def analyse(
     False for none. It may not lie in the data folder: the exports are never written.
     Unless ``force`` (or no cache), outputs found up to date (:mod:`bessx.io.freshness`)
     are left as they are, with one line and None. ``injected`` is the demo's synthetic
-    plant, whose faults ``summary.md`` then lists (:attr:`Results.injected`).
+    plant, whose faults ``summary.md`` then lists (``injected`` of :class:`bessx.results.Results`).
     """
     from bessx.io import freshness
 
