@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import re
 import signal
+import sys
+from collections.abc import Callable
 
 #: The interpreter's own ways of stopping (Ctrl-C, a signal, an exit): never a file's error.
 #: Everything else raised while reading one export, a Rust panic of a parquet engine
@@ -27,13 +29,61 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
+#: The signal :func:`terminate` received, kept for :func:`check_terminated` (None: none).
+_received: int | None = None
+
+
 def terminate(signum: int, frame: object) -> None:
     """A signal handler: raise :class:`Terminated` once (a second signal while cleaning up
-    is ignored, so that the cleanup finishes)."""
+    is ignored, so that the cleanup finishes), and remember the signal.
+
+    The exception is raised wherever the main thread is, and may land where it is dropped
+    (a ``__del__``, a weakref callback, a library's bare ``except:``) or turned into another
+    error (Python 3.11 wraps one raised in a ``__set_name__`` in a ``RuntimeError``). The run
+    would then go on with the signals ignored, or fail with that error;
+    :func:`check_terminated` raises the signal again.
+    """
+    global _received
     for other in TERMINATING:
         with contextlib.suppress(ValueError, OSError):
             signal.signal(other, signal.SIG_IGN)
+    _received = signum
     raise Terminated(signum)
+
+
+def check_terminated() -> None:
+    """Raise :class:`Terminated` again if :func:`terminate` received a signal: call it where
+    a run must not go on after a signal whose exception was dropped (before an output set
+    is made current, before the command reports success).
+
+    Raises
+    ------
+    Terminated
+        A signal was received since :func:`forget_terminated`.
+    """
+    if _received is not None:
+        raise Terminated(_received)
+
+
+def forget_terminated() -> None:
+    """Forget the signal :func:`terminate` received: a new run starts (the command does this
+    when it installs the handler)."""
+    global _received
+    _received = None
+
+
+def dropping_terminated(
+    hook: Callable[[sys.UnraisableHookArgs], object],
+) -> Callable[[sys.UnraisableHookArgs], None]:
+    """A :data:`sys.unraisablehook` that prints nothing for a :class:`Terminated` dropped in
+    a ``__del__`` or a callback (:func:`check_terminated` raises it again, and the run ends
+    with its one line) and passes anything else to ``hook``."""
+
+    def unraisablehook(unraisable: sys.UnraisableHookArgs) -> None:
+        if not isinstance(unraisable.exc_value, Terminated):
+            hook(unraisable)
+
+    return unraisablehook
 
 
 def ignore_terminating() -> None:

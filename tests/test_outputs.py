@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 from pathlib import Path
 
 import pytest
 
-from bessx.errors import ConfigError, OutputError
+from bessx import errors
+from bessx.errors import ConfigError, OutputError, Terminated
 from bessx.io import outputs
 from bessx.io.outputs import STATE_FOLDER, check_out, current_set, locked, write_set
 
@@ -181,6 +183,35 @@ def test_a_failed_first_run_leaves_no_folder(tmp_path):
     with pytest.raises(RuntimeError), locked(out):
         raise RuntimeError("the data could not be read")
     assert not (tmp_path / "a").exists()
+
+
+@pytest.fixture
+def handlers():
+    """The signal handlers as they are, again after the test; no signal remembered."""
+    before = {signum: signal.getsignal(signum) for signum in errors.TERMINATING}
+    yield
+    errors.forget_terminated()
+    for signum, handler in before.items():
+        signal.signal(signum, handler)
+
+
+def test_a_signal_whose_exception_was_dropped_shows_no_new_set(tmp_path, handlers):
+    out = tmp_path / "out"
+    commit(out, "old")
+
+    def dropping(path: Path) -> None:
+        try:
+            errors.terminate(signal.SIGTERM, None)  # the handler, as the signal calls it
+        except BaseException:  # as a library's bare except: would
+            pass
+        path.write_text("new")  # the run goes on
+
+    with pytest.raises(Terminated) as stopped, locked(out):
+        write_set(out, {**writers("new"), "summary.md": dropping}, known=KNOWN)
+    assert stopped.value.signum == signal.SIGTERM
+    assert visible(out) == expected("old")
+    assert leftovers(out) == []
+    assert len(list((out / STATE_FOLDER / "sets").iterdir())) == 1
 
 
 def test_check_out_refuses_folders_and_inputs(tmp_path):

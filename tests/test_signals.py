@@ -76,13 +76,38 @@ def run_seconds(work: Path, plant) -> float:
     return time.monotonic() - started
 
 
-#: Before this, the interpreter itself starts (the launcher's handler is not installed yet:
-#: nothing of bessx runs, and the signal's default action ends the process) [s].
+#: Where the operating system shows which signals a process catches (Linux).
+_STATUS = Path("/proc/self/status")
+#: Without it, the time the interpreter takes to start (before the launcher's handler is
+#: installed, the signal's default action ends the process) [s].
 STARTUP = 0.2
 
 
+def catches(process: subprocess.Popen[str], signum: int) -> bool:
+    """Whether ``process`` has a handler for ``signum`` (its ``SigCgt`` mask in /proc)."""
+    try:
+        status = Path(f"/proc/{process.pid}/status").read_text(encoding="ascii")
+    except OSError:  # it has ended
+        return False
+    mask = next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(mask, 16) >> (signum - 1) & 1)
+
+
+def started(process: subprocess.Popen[str], signum: int) -> None:
+    """Return once the launcher handles ``signum`` (the interpreter has started), or the
+    process has ended: a signal sent before that ends it by the signal's default action,
+    however long the start takes on a loaded machine."""
+    if not _STATUS.exists():
+        time.sleep(STARTUP)
+        return
+    while process.poll() is None and not catches(process, signum):
+        time.sleep(0.002)
+
+
 def stop_at(moment: float, process: subprocess.Popen[str], signum: int) -> None:
-    time.sleep(STARTUP + moment)
+    """Send ``signum`` ``moment`` seconds after the launcher handles it [s]."""
+    started(process, signum)
+    time.sleep(moment)
     if process.poll() is None:
         process.send_signal(signum)
 
@@ -93,7 +118,7 @@ def assert_stopped_or_done(code: int, stderr: str, signum: int) -> bool:
         return False
     assert code == CODES[signum], stderr
     assert stderr.splitlines()[-1] == "bessx: terminated", stderr
-    assert "Traceback" not in stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
     return True
 
 
@@ -160,9 +185,123 @@ def test_a_signal_during_the_imports_is_one_line(work, plant):
     """The very first moments: the launcher's own handler, before bessx is imported."""
     out = work / "imports"
     process = launch("run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", out, cwd=work)
-    time.sleep(STARTUP)
+    started(process, signal.SIGTERM)
     process.send_signal(signal.SIGTERM)
     code, stderr = finish(process)
     assert (code, stderr) == (143, "bessx: terminated\n")
     assert not out.exists()
     shutil.rmtree(out, ignore_errors=True)
+
+
+# A signal whose exception is dropped ----------------------------------------------------------
+#: The launcher, with a SIGTERM received at one moment (``sys.argv[1]``: the imports, the end
+#: of the reading, the end of the run) inside code that drops its exception (``sys.argv[2]``:
+#: a bare ``except:``, a ``__del__``) or turns it into another error (a ``RuntimeError``);
+#: the command's arguments follow.
+DROPPING = """
+import signal, sys
+
+moment, way = sys.argv[1:3]
+del sys.argv[1:3]
+
+
+class Finalised:
+    def __del__(self):
+        signal.raise_signal(signal.SIGTERM)  # the handler runs here, inside the __del__
+
+
+def drop():
+    if way == "del":
+        Finalised()
+        return
+    try:
+        signal.raise_signal(signal.SIGTERM)
+    except BaseException as error:  # as a library's bare except: would
+        if way == "wrap":  # as Python 3.11 does in a __set_name__
+            raise RuntimeError("Error calling __set_name__") from error
+
+
+class FirstImport:  # an import hook that drops the signal on the first import
+    def find_spec(self, *args):
+        sys.meta_path.remove(self)
+        drop()
+
+
+def after(module, name):
+    function = getattr(module, name)
+
+    def dropping(*args, **kwargs):
+        result = function(*args, **kwargs)
+        drop()
+        return result
+
+    setattr(module, name, dropping)
+
+
+import bessx_launch
+
+if moment == "imports":  # the first import is the launcher's, its handler installed
+    sys.meta_path.insert(0, FirstImport())
+else:
+    import bessx.cli.run, bessx.pipeline
+
+    after(*{"read": (bessx.pipeline, "run"), "end": (bessx.cli.run, "_print_results")}[moment])
+sys.exit(bessx_launch.main())
+"""
+
+
+def dropping(moment: str, way: str, *args: object, cwd: Path) -> tuple[int, str]:
+    """Run the command with a signal dropped at ``moment`` in ``way``; its code and stderr."""
+    environment = {"PYTHONPATH": f"{ROOT}{os.pathsep}{_TESTED_ROOT}", "PYTHONWARNINGS": ""}
+    result = subprocess.run(
+        [sys.executable, "-c", DROPPING, moment, way, *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **environment},
+        timeout=180,
+    )
+    return result.returncode, result.stderr
+
+
+WAYS = ["except", "del", "wrap"]
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_a_signal_dropped_during_the_imports_still_ends_the_run(work, plant, way):
+    out = work / f"dropped-imports-{way}"
+    run = ["run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", out]
+    code, stderr = dropping("imports", way, *run, cwd=work)
+    assert (code, stderr) == (143, "bessx: terminated\n")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_a_signal_dropped_while_reading_never_shows_the_new_set(work, plant, way):
+    run = ["run", plant.folder, "--timezone", synthetic.TIMEZONE, "--quiet"]
+    cold = work / f"dropped-cold-{way}"
+    assert assert_stopped_or_done(
+        *dropping("read", way, *run, "--out", cold, cwd=work), signal.SIGTERM
+    )
+    assert not cold.exists()
+
+    warm = work / f"dropped-warm-{way}"
+    code, stderr = finish(launch(*run, "--out", warm, cwd=work))
+    assert code == 0, stderr
+    before = digest(warm)  # the netCDF file too: a new set would carry a new history
+    code, stderr = dropping("read", way, *run, "--out", warm, "--force", cwd=work)
+    assert assert_stopped_or_done(code, stderr, signal.SIGTERM)
+    assert digest(warm) == before
+    assert leftovers(warm) == []
+    assert not (warm / ".bessx" / "owner").exists()
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_a_signal_dropped_after_the_outputs_is_no_success(work, plant, way):
+    """Too late to keep the set from being shown, but the run does not say it succeeded."""
+    out = work / f"dropped-end-{way}"
+    code, stderr = dropping(
+        "end", way, "run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", out, cwd=work
+    )
+    assert assert_stopped_or_done(code, stderr, signal.SIGTERM)
+    assert shown(out) == ALL_OUTPUTS and leftovers(out) == []

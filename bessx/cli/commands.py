@@ -48,7 +48,17 @@ from bessx.cli.parser import (
     build_parser,
 )
 from bessx.cli.run import run_command
-from bessx.errors import TERMINATING, BessxError, ConfigError, first_line, one_line, terminate
+from bessx.errors import (
+    TERMINATING,
+    BessxError,
+    ConfigError,
+    check_terminated,
+    dropping_terminated,
+    first_line,
+    forget_terminated,
+    one_line,
+    terminate,
+)
 from bessx.figures import HEATMAP_DPI
 from bessx.pipeline import LOWEST_N, OUTPUT_FILES
 
@@ -79,18 +89,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         The arguments after the program name; default ``sys.argv[1:]``.
     """
     before = {signum: signal.getsignal(signum) for signum in TERMINATING}
+    forget_terminated()
     with contextlib.suppress(ValueError):  # only the main thread may set it
         signal.signal(signal.SIGINT, signal.default_int_handler)
         for signum in TERMINATING:  # SIGTERM, SIGHUP: as Ctrl-C, with their own exit code
             signal.signal(signum, terminate)
+    hook, sys.unraisablehook = sys.unraisablehook, dropping_terminated(sys.unraisablehook)
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        return _main(arguments)
+        code = _main(arguments)
+        check_terminated()  # a signal whose exception a library dropped: not a success
+        return code
     except KeyboardInterrupt as stop:
         if "--debug" in arguments:
             raise
         return _stopped(stop)
     finally:  # the caller's own handlers again (the console script then ignores them)
+        sys.unraisablehook = hook
         with contextlib.suppress(ValueError, TypeError):
             for signum, handler in before.items():
                 signal.signal(signum, handler)
@@ -155,5 +170,6 @@ def _skip_hint(error: BessxError, args: argparse.Namespace) -> str:
 
 
 def _fail(message: str, code: int = EXIT_DATA) -> int:
+    check_terminated()  # an error a signal's exception was turned into: the signal's line
     print(f"bessx: error: {one_line(message)}", file=sys.stderr)
     return code

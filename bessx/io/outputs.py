@@ -36,7 +36,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from bessx.errors import CONTROL, BessxError, ConfigError, OutputError, first_line, reason
+from bessx.errors import (
+    CONTROL,
+    BessxError,
+    ConfigError,
+    OutputError,
+    check_terminated,
+    first_line,
+    reason,
+)
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
@@ -385,7 +393,11 @@ def commit(out: Path, set_id: str, names: Sequence[str], known: Sequence[str]) -
     3. point ``previous`` at the current set;
     4. point ``current`` at the new set: the one atomic step that shows it;
     5. tidy: remove the links of names the new set lacks, and sets older than ``previous``.
+
+    A run that received SIGTERM or SIGHUP stops here (:func:`~bessx.errors.check_terminated`),
+    its set never shown, even if the signal's exception was dropped on its way.
     """
+    check_terminated()
     state = out / STATE_FOLDER
     _adopt_plain_files(out, known)
     for name in names:
