@@ -1,13 +1,18 @@
-"""Tests of the ``bessx`` command: the real command in a subprocess on a small synthetic plant.
+"""Tests of the ``bessx`` command on a small synthetic plant.
 
 Each output is checked against the library's own numbers; the error paths against their exit
-codes and one-line messages; atomicity with real bad input. ``summary_markdown`` and the
-staging folder are also tested in-process.
+codes and one-line messages; atomicity with real bad input. The run whose outputs are checked,
+and the exit codes, warnings and traceback as a process shows them, are the real command in a
+subprocess (:func:`bessx`); the other tests call the same ``main`` in this process
+(:func:`bessx_here`), sparing each the seconds a fresh interpreter takes to import the stack.
+``summary_markdown`` and the staging folder are also tested in-process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 import subprocess
 import sys
@@ -59,6 +64,19 @@ def bessx(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
         timeout=120,
         env={**os.environ, "PYTHONWARNINGS": "", "PYTHONPATH": _TESTED_ROOT},
     )
+
+
+def bessx_here(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``bessx ARGS`` as :func:`bessx` gives it, but by calling ``main`` in this process, in
+    ``cwd``: the same exit code and the same lines on stdout and stderr (not a terminal)."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with (
+        contextlib.chdir(cwd),
+        contextlib.redirect_stdout(stdout),
+        contextlib.redirect_stderr(stderr),
+    ):
+        code = main([str(arg) for arg in args])
+    return subprocess.CompletedProcess(["bessx", *args], code, stdout.getvalue(), stderr.getvalue())
 
 
 #: The folder holding the bessx package under test, so the subprocess imports the same copy.
@@ -357,7 +375,7 @@ def test_summary_lists_plant_wide_gaps_once_then_the_worst_dc_input_days():
 
 # bessx info and demo ---------------------------------------------------------------------------
 def test_info_inventories_without_computing(work, plant):
-    result = bessx("info", plant.folder, "--timezone", synthetic.TIMEZONE, cwd=work)
+    result = bessx_here("info", plant.folder, "--timezone", synthetic.TIMEZONE, cwd=work)
     assert result.returncode == 0, result.stderr
     text = result.stdout
     columns = len(pq.read_schema(plant.files[0]).names)
@@ -374,7 +392,7 @@ def test_info_inventories_without_computing(work, plant):
 
 def test_demo_writes_exports_and_results(work):
     out = work / "demo"
-    result = bessx("demo", "--out", out, "--days", 2, "--inverters", 6, "--quiet", cwd=work)
+    result = bessx_here("demo", "--out", out, "--days", 2, "--inverters", 6, "--quiet", cwd=work)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert error_lines(result) == []
@@ -382,7 +400,7 @@ def test_demo_writes_exports_and_results(work):
     assert (out / "exports" / "faults.json").is_file()
     assert shown(out / "results") == ALL_OUTPUTS
 
-    again = bessx("demo", "--out", out, "--days", 1, "--inverters", 6, cwd=work)
+    again = bessx_here("demo", "--out", out, "--days", 1, "--inverters", 6, cwd=work)
     assert again.returncode == 0, again.stderr
     assert len(list((out / "exports").glob("*.parquet"))) == 1  # replaced, not mixed
     assert "Injected faults" in again.stdout and str(out / "results") in again.stdout
@@ -414,7 +432,7 @@ def broken(work: Path, plant) -> Path:
 
 
 def test_corrupt_file_exits_1_naming_it(work, broken):
-    result = bessx(
+    result = bessx_here(
         "run", broken, "--timezone", synthetic.TIMEZONE, "--out", work / "never", cwd=work
     )
     assert_one_line_error(result, EXIT_DATA, "20221004.parquet", "not a readable parquet")
@@ -451,7 +469,7 @@ def test_bad_flag_value_exits_2(work, plant, flags, message):
 
 def test_out_equal_to_data_exits_2(work, plant):
     before = digest(plant.folder)
-    result = bessx(
+    result = bessx_here(
         "run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", plant.folder, cwd=work
     )
     assert_one_line_error(result, EXIT_USAGE, "data folder")
@@ -464,7 +482,7 @@ def test_out_inside_the_data_folder_exits_2(work, plant, cache):
     --out."""
     before = digest(plant.folder)
     out = plant.folder / "results"
-    result = bessx(
+    result = bessx_here(
         "run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", out, *cache, cwd=work
     )
     assert_one_line_error(
@@ -516,7 +534,7 @@ def previous_results(work: Path, run, tmp_path: Path) -> Path:
 
 def test_failure_at_open_leaves_earlier_results_untouched(work, broken, previous_results):
     before = digest(previous_results)
-    result = bessx(
+    result = bessx_here(
         "run", broken, "--timezone", synthetic.TIMEZONE, "--out", previous_results, cwd=work
     )
     assert result.returncode == EXIT_DATA
@@ -533,7 +551,7 @@ def test_failure_mid_computation_leaves_earlier_results_untouched(
         (data / path.name).write_bytes(path.read_bytes())
     corrupt_data_page(data / plant.files[1].name)  # the footer reads, the data do not
     before = digest(previous_results)
-    result = bessx(
+    result = bessx_here(
         "run", data, "--timezone", synthetic.TIMEZONE, "--out", previous_results, cwd=work
     )
     assert_one_line_error(result, EXIT_DATA, f"{plant.files[1].name}: cannot read its data")
@@ -575,12 +593,12 @@ def test_flags_override_the_site_file(work, plant):
         f'data = "{plant.folder.name}"\nallocation = "soc"\nout = "from-file"\n'
         f'outputs = ["netcdf"]\ntimezone = "{synthetic.TIMEZONE}"\n'
     )
-    from_file = bessx("run", "--config", site, cwd=work)
+    from_file = bessx_here("run", "--config", site, cwd=work)
     assert from_file.returncode == 0, from_file.stderr
     assert shown(work / "from-file") == ["daily_energy.nc"]
     assert open_daily(work / "from-file" / "daily_energy.nc").attrs["allocation"] == "soc"
 
-    flagged = bessx(
+    flagged = bessx_here(
         "run",
         "--config",
         site,

@@ -1,10 +1,11 @@
-"""Runs that never leave a mess: the real ``bessx`` command in subprocesses.
+"""Runs that never leave a mess: the ``bessx`` command.
 
 Two runs into one output folder, a run killed (SIGKILL) or interrupted (SIGINT) at a known
-point, bad files skipped, and the messages of configuration and output problems. A run is
-paused at a known point by a small driver script that wraps one bessx function (never by
-timing): it writes a marker file when it gets there, and the test acts once the marker is
-there.
+point, bad files skipped, and the messages of configuration and output problems. The runs
+that are held, killed or interrupted, and the one that waits, are real ``bessx`` processes; the
+others call the same ``main`` in this process (:func:`test_cli.bessx_here`). A run is paused
+at a known point by a small driver script that wraps one bessx function (never by timing): it
+writes a marker file when it gets there, and the test acts once the marker is there.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from test_cli import (
     _TESTED_ROOT,
     ALL_OUTPUTS,
     assert_one_line_error,
-    bessx,
+    bessx_here,
     corrupt_data_page,
     digest,
     error_lines,
@@ -103,7 +104,7 @@ def wait_for(marker: Path, process: subprocess.Popen[str], seconds: float = 120)
 
 def previous_run(work: Path, plant, name: str) -> tuple[Path, dict[str, str]]:
     out = work / name
-    result = bessx(
+    result = bessx_here(
         "run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", out, "--quiet", cwd=work
     )
     assert result.returncode == 0, result.stderr
@@ -118,7 +119,7 @@ def test_a_second_run_into_the_same_folder_fails_fast_or_waits(work, plant, scri
     try:
         wait_for(marker, holder)
         started = time.monotonic()
-        second = bessx(
+        second = bessx_here(
             "run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", out, cwd=work
         )
         assert time.monotonic() - started < 60
@@ -188,7 +189,9 @@ def test_sigkill_mid_run_then_a_clean_rerun(work, plant, scripts, module, functi
     outputs = sorted(path.name for path in current.iterdir() if not path.name.startswith("."))
     assert outputs == ALL_OUTPUTS  # and the record of what they were made from, if finished
 
-    again = bessx("run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", out, cwd=work)
+    again = bessx_here(
+        "run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", out, cwd=work
+    )
     assert again.returncode == 0, again.stderr
     assert shown(out) == ALL_OUTPUTS
     assert leftovers(out) == []
@@ -246,7 +249,7 @@ def bad_folder(work: Path, plant) -> Path:
 @pytest.fixture(scope="module")
 def good_run(work: Path, plant) -> Path:
     out = work / "good"
-    result = bessx(
+    result = bessx_here(
         "run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", out, "--quiet", cwd=work
     )
     assert result.returncode == 0, result.stderr
@@ -255,7 +258,7 @@ def good_run(work: Path, plant) -> Path:
 
 def test_skip_bad_files_gives_the_good_files_exact_energies(work, bad_folder, good_run):
     out = work / "skipped"
-    result = bessx(
+    result = bessx_here(
         "run",
         bad_folder,
         "--timezone",
@@ -287,7 +290,7 @@ def test_skip_bad_files_gives_the_good_files_exact_energies(work, bad_folder, go
 
 
 def test_info_skips_bad_files_and_lists_them_as_problems(work, bad_folder, plant):
-    result = bessx(
+    result = bessx_here(
         "info", bad_folder, "--timezone", synthetic.TIMEZONE, "--skip-bad-files", cwd=work
     )
     assert result.returncode == 0, result.stderr
@@ -297,7 +300,7 @@ def test_info_skips_bad_files_and_lists_them_as_problems(work, bad_folder, plant
 
 
 def test_without_skip_the_first_bad_file_stops_the_run(work, bad_folder):
-    result = bessx(
+    result = bessx_here(
         "run", bad_folder, "--timezone", synthetic.TIMEZONE, "--out", work / "not-skipped", cwd=work
     )
     assert_one_line_error(result, EXIT_DATA, "20221004.parquet", "not a readable parquet")
@@ -305,11 +308,11 @@ def test_without_skip_the_first_bad_file_stops_the_run(work, bad_folder):
 
 def test_skip_bad_files_from_the_site_file(work, bad_folder, good_run):
     site = work / "skip.toml"
-    site.write_text(
+    site.write_text(  # the daily energy is all this test reads: no figures drawn
         f'data = "{bad_folder.name}"\nout = "skip-site"\nskip_bad_files = true\n'
-        f'timezone = "{synthetic.TIMEZONE}"\n'
+        f'timezone = "{synthetic.TIMEZONE}"\noutputs = ["csv"]\n'
     )
-    result = bessx("run", "--config", site, "--quiet", cwd=work)
+    result = bessx_here("run", "--config", site, "--quiet", cwd=work)
     assert result.returncode == 0, result.stderr
     daily = (work / "skip-site" / "daily_energy.csv").read_bytes()
     assert daily == (good_run / "daily_energy.csv").read_bytes()
@@ -324,9 +327,13 @@ def test_a_file_whose_data_cannot_be_read_is_skipped_too(work, plant):
         if path != plant.files[1]:
             (rest / path.name).write_bytes(path.read_bytes())
     corrupt_data_page(data / plant.files[1].name)  # found only when the data are read
-    skipped = bessx(
+    csv_only = work / "csv-only.toml"  # the daily energy is all this test reads: no figures
+    csv_only.write_text('outputs = ["csv"]\n')
+    skipped = bessx_here(
         "run",
         data,
+        "--config",
+        csv_only,
         "--timezone",
         synthetic.TIMEZONE,
         "--out",
@@ -336,9 +343,11 @@ def test_a_file_whose_data_cannot_be_read_is_skipped_too(work, plant):
     )
     assert skipped.returncode == 0, skipped.stderr
     assert f"{plant.files[1].name}: skipped: cannot read its data" in skipped.stderr
-    reference = bessx(
+    reference = bessx_here(
         "run",
         rest,
+        "--config",
+        csv_only,
         "--timezone",
         synthetic.TIMEZONE,
         "--out",
@@ -356,7 +365,7 @@ def test_nothing_left_is_an_error(work):
     folder = work / "all-bad"
     folder.mkdir()
     (folder / "20221004.parquet").write_bytes(b"garbage")
-    result = bessx(
+    result = bessx_here(
         "run",
         folder,
         "--timezone",
@@ -374,14 +383,14 @@ def test_nothing_left_is_an_error(work):
 def test_a_missing_topology_file_in_the_site_file_exits_2(work, plant):
     site = work / "topo.toml"
     site.write_text(f'topology = "no-such-topology.csv"\ntimezone = "{synthetic.TIMEZONE}"\n')
-    result = bessx("run", plant.folder, "--config", site, cwd=work)
+    result = bessx_here("run", plant.folder, "--config", site, cwd=work)
     assert_one_line_error(result, EXIT_USAGE, "no-such-topology.csv: no such topology file")
 
 
 def test_empty_outputs_is_a_configuration_error(work, plant):
     site = work / "nothing.toml"
     site.write_text("outputs = []\n")
-    result = bessx(
+    result = bessx_here(
         "run",
         plant.folder,
         "--config",
@@ -404,7 +413,7 @@ def test_battery_name_errors_name_the_file(work, plant):
     soc = next(column for column in frame.columns if column.startswith("System state of charge"))
     frame = frame.rename(columns={soc: "System state of charge (%) [Battery system Rack7]"})
     frame.to_parquet(odd)
-    result = bessx(
+    result = bessx_here(
         "run", folder, "--timezone", synthetic.TIMEZONE, "--out", work / "bad-names-out", cwd=work
     )
     assert_one_line_error(result, EXIT_DATA, f"{odd}: battery system 'Rack7'")
@@ -414,7 +423,7 @@ def test_output_errors_name_the_folder_as_given(work, plant):
     out = work / "blocked"
     (out / ".bessx").mkdir(parents=True)
     (out / ".bessx" / "sets").write_text("in the way")  # the sets cannot be written
-    result = bessx(
+    result = bessx_here(
         "run", plant.folder, "--timezone", synthetic.TIMEZONE, "--out", "blocked", cwd=work
     )
     assert_one_line_error(result, EXIT_DATA)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_cli import assert_one_line_error, bessx
+from test_cli import assert_one_line_error, bessx, bessx_here
 
 from bessx import synthetic
 from bessx.cli import EXIT_USAGE
@@ -62,16 +62,22 @@ def windows(out: Path) -> list[str]:
 
 
 def test_health_window_from_the_flag_and_from_the_site_file(tmp_path: Path, plant) -> None:
+    # health.csv is all this test reads: the runs write no other output
+    plain = tmp_path / "plain.toml"
+    plain.write_text('timezone = "Australia/Sydney"\noutputs = ["health"]\n', encoding="utf-8")
     flagged = tmp_path / "flagged"
-    result = bessx("run", plant.folder, "--out", flagged, "--health-window", "2D",
-                   "--timezone", "Australia/Sydney", cwd=tmp_path)  # fmt: skip
+    result = bessx_here("run", plant.folder, "--out", flagged, "--health-window", "2D",
+                        "--config", plain, cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert windows(flagged) == ["2023-03-01", "2023-03-03"]
 
     site = tmp_path / "site.toml"
-    site.write_text('timezone = "Australia/Sydney"\n[health]\nwindow = "1D"\n', encoding="utf-8")
+    site.write_text(
+        'timezone = "Australia/Sydney"\noutputs = ["health"]\n[health]\nwindow = "1D"\n',
+        encoding="utf-8",
+    )
     from_file = tmp_path / "from-file"
-    result = bessx(
+    result = bessx_here(
         "run",
         plant.folder,
         "--out",

@@ -116,9 +116,18 @@ def test_a_site_file_without_a_timezone_stops_too(
 
 
 # (b) the zone from the flag or the site file: local days of that zone --------------------------
-def test_the_flag_gives_the_plants_local_days(plant: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def csv_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A site file with no timezone, asking for daily_energy.csv alone (all these tests read)."""
+    site = tmp_path_factory.mktemp("csv-only") / "site.toml"
+    site.write_text('outputs = ["csv"]\n', encoding="utf-8")
+    return site
+
+
+def test_the_flag_gives_the_plants_local_days(plant: Path, tmp_path: Path, csv_only: Path) -> None:
     out = tmp_path / "out"
-    assert quiet_main(["run", str(plant), "--timezone", BERLIN, "--out", str(out), "--quiet"]) == 0
+    arguments = ["run", str(plant), "--timezone", BERLIN, "--out", str(out), "--quiet"]
+    assert quiet_main([*arguments, "--config", str(csv_only)]) == 0
     assert_berlin_days(out)
 
 
@@ -132,11 +141,11 @@ def test_the_site_files_key_gives_the_plants_local_days(plant: Path, tmp_path: P
     assert_berlin_days(tmp_path / "out")
 
 
-def test_another_zone_cuts_other_days(plant: Path, tmp_path: Path) -> None:
+def test_another_zone_cuts_other_days(plant: Path, tmp_path: Path, csv_only: Path) -> None:
     """Sydney's midnight (UTC+10) is 08:00 in Berlin: the same samples make three partial days."""
     out = tmp_path / "out"
     arguments = ["run", str(plant), "--timezone", "Australia/Sydney", "--out", str(out), "--quiet"]
-    assert quiet_main(arguments) == 0
+    assert quiet_main([*arguments, "--config", str(csv_only)]) == 0
     table = pd.read_csv(out / "daily_energy.csv")
     first = table[table["enclosure_id"] == "1A1BAT1"].set_index("date")
     # data from 22:00 UTC on 30 April: 16 of the 24 hours of 1 May in Sydney (14:00 UTC on)
