@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     import bessx.results
     from bessx.results import Results
 
@@ -26,54 +28,53 @@ __all__ = [
 HEATMAP_DPI: Final = 120
 
 
-def _heatmap(results: Results, path: Path, *, relative: bool = False) -> None:
+def _save(draw: Callable[[], Axes], path: Path) -> None:
+    """Draw with the Agg backend and save the root figure of ``draw()``'s axes as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from bessx.plot import heatmap
-
-    axes = heatmap(results.daily, "discharged", outliers=results.outliers, relative=relative)
-    figure = axes.figure.figure  # the root figure (a SubFigure cannot be saved)
+    figure = draw().figure.figure  # the root figure (a SubFigure cannot be saved)
     try:
         figure.savefig(path, dpi=HEATMAP_DPI, format="png")
     finally:
         plt.close(figure)
+
+
+def _heatmap(results: Results, path: Path, *, relative: bool = False) -> None:
+    def draw() -> Axes:
+        from bessx.plot import heatmap
+
+        return heatmap(results.daily, "discharged", outliers=results.outliers, relative=relative)
+
+    _save(draw, path)
 
 
 def _capacity_trend(results: Results, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from bessx.health.plot import capacity_trend
-
-    if results.health is None:
+    health = results.health
+    if health is None:
         raise ValueError("no battery health in these results: ask for the 'health' output")
-    figure = capacity_trend(results.health).figure.figure
-    try:
-        figure.savefig(path, dpi=HEATMAP_DPI, format="png")
-    finally:
-        plt.close(figure)
+
+    def draw() -> Axes:
+        from bessx.health.plot import capacity_trend
+
+        return capacity_trend(health)
+
+    _save(draw, path)
 
 
 def _availability_heatmap(results: Results, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from bessx.plot_availability import availability_heatmap
-
-    if results.availability is None:
+    availability = results.availability
+    if availability is None:
         raise ValueError("no availability in these results: ask for the 'availability' output")
-    figure = availability_heatmap(results.availability).figure.figure
-    try:
-        figure.savefig(path, dpi=HEATMAP_DPI, format="png")
-    finally:
-        plt.close(figure)
+
+    def draw() -> Axes:
+        from bessx.plot_availability import availability_heatmap
+
+        return availability_heatmap(availability)
+
+    _save(draw, path)
 
 
 #: The PNG writer of each figure output, by file name: ``writer(results, path)``.
